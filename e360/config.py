@@ -1,0 +1,393 @@
+"""Typed configuration: one `e360.yaml`, validated on load, overridable by `E360__A__B` variables.
+
+Every mistake is reported as `<file>: <dotted.key>: <reason>` so it can be fixed without a
+traceback. Relative paths resolve against the config file's folder (`project.root`) and then
+against the project root (everything under `paths`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from e360.entities import CANONICAL_ATTRIBUTES, CONFORMED_EVENT_TYPES, DEFAULT_ID_PREFIX
+from e360.errors import ConfigError
+
+ENV_PREFIX = "E360__"
+
+SurvivorshipRuleName = Literal["source_priority", "most_recent", "most_complete", "most_frequent"]
+# A blocking rule is either a list of columns (Splink's block_on) or a SQL condition on l./r.
+BlockingRule = list[str] | str
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSettings(_Strict):
+    name: str = "e360"
+    root: Path = Path(".")
+
+
+class PathSettings(_Strict):
+    landing: Path = Path("landing")
+    lake: Path = Path("lake")
+    runs: Path = Path("runs")
+    models: Path = Path("models")
+
+
+class CatalogSettings(_Strict):
+    """Embedded: an Iceberg SQL catalog on SQLite. Production: AWS Glue with an S3 warehouse."""
+
+    type: Literal["sql", "glue"] = "sql"
+    uri: str | None = None  # default: sqlite file inside the lake folder
+    warehouse: str | None = None  # default: <lake>/warehouse; s3://bucket/prefix in production
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+class EngineSettings(_Strict):
+    type: Literal["duckdb", "spark"] = "duckdb"
+    threads: int | None = Field(default=None, ge=1)
+    memory_limit: str | None = None
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+
+
+class WarehouseSettings(_Strict):
+    target: Literal["duckdb", "postgres", "redshift"] = "duckdb"
+    path: Path = Path("warehouse/e360.duckdb")  # the DuckDB file (duckdb target only)
+    lake_schema: str = "e360_lake"  # where the master zone is loaded for dbt to read
+
+
+class DeploymentSettings(_Strict):
+    catalog: CatalogSettings = CatalogSettings()
+    engine: EngineSettings = EngineSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+
+
+class EventSettings(_Strict):
+    """How a source's rows become conformed events."""
+
+    type: str | None = None  # a constant event type for every row
+    type_column: str | None = None  # or a source column, mapped through `type_map`
+    type_map: dict[str, str] = Field(default_factory=dict)
+    channel: str
+    customer_source: str | None = None  # which source's keys `customer_ref` holds
+    product_source: str | None = None
+
+    @field_validator("type_map")
+    @classmethod
+    def _known_types(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value.values()) - set(CONFORMED_EVENT_TYPES))
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}; use {list(CONFORMED_EVENT_TYPES)}")
+        return value
+
+
+class CsvOptions(_Strict):
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+
+
+class SourceConfig(_Strict):
+    entity: Literal["customer", "product", "event"]
+    format: Literal["csv", "jsonl", "parquet"]
+    path: str = Field(description="glob under the landing folder, e.g. crm/*.csv")
+    key: str = Field(description="the column holding the source's own record key")
+    required: list[str] = Field(default_factory=list)
+    updated_at: str | None = None  # column telling when the source last changed the record
+    default_region: str = "GB"  # phone numbers without a country code
+    dayfirst: bool = True  # how to read ambiguous dates such as 03/04/1980
+    csv: CsvOptions = CsvOptions()
+    mapping: dict[str, str] = Field(description="canonical attribute -> source column")
+    event: EventSettings | None = None
+
+
+class ComparisonConfig(_Strict):
+    """One Splink comparison: a `splink.comparison_library` comparison, or one of e360's own
+    (`model_number`, `token_jaccard`) from `matching.comparisons`."""
+
+    type: Literal[
+        "exact",
+        "name",
+        "forename_surname",
+        "email",
+        "date_of_birth",
+        "postcode",
+        "levenshtein",
+        "damerau_levenshtein",
+        "jaro_winkler",
+        "jaccard",
+        "model_number",
+        "token_jaccard",
+    ]
+    column: str | None = None
+    columns: list[str] | None = None  # forename_surname takes [forename, surname]
+    term_frequency: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+    # Domain knowledge that EM must not overrule, one value per non-null level (best first):
+    # e.g. a GTIN match or mismatch, which EM can confuse with look-alike variants.
+    m_probabilities: list[Probability] | None = None
+
+    @property
+    def input_columns(self) -> list[str]:
+        return list(self.columns or ([self.column] if self.column else []))
+
+
+class TrainingConfig(_Strict):
+    deterministic_rules: list[BlockingRule]
+    recall: Probability = 0.7
+    em_blocking_rules: list[BlockingRule]
+    u_max_pairs: float = Field(default=1e6, gt=0)
+    seed: int = 42
+
+
+class MatchingConfig(_Strict):
+    blocking_rules: list[BlockingRule] = Field(min_length=1)
+    comparisons: list[ComparisonConfig] = Field(min_length=1)
+    training: TrainingConfig
+    threshold: Probability = 0.9
+    review_band: tuple[Probability, Probability] = (0.5, 0.9)
+    # Pairs below this probability are not stored: they are the bulk of blocked pairs and
+    # nobody reviews them.
+    pairs_min_probability: Probability = 0.05
+
+    @field_validator("review_band")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] > value[1]:
+            raise ValueError("the lower bound must not exceed the upper bound")
+        return value
+
+
+class SurvivorshipConfig(_Strict):
+    default: SurvivorshipRuleName = "most_recent"
+    source_priority: list[str] = Field(default_factory=list)
+    attributes: dict[str, SurvivorshipRuleName] = Field(default_factory=dict)
+
+    def rule_for(self, attribute: str) -> SurvivorshipRuleName:
+        return self.attributes.get(attribute, self.default)
+
+
+class EntityConfig(_Strict):
+    id_prefix: str | None = Field(default=None, pattern=r"^[A-Z]{2,5}$")
+    matching: MatchingConfig
+    survivorship: SurvivorshipConfig = SurvivorshipConfig()
+
+
+class EvaluationSettings(_Strict):
+    """Ground truth files (source,source_key,entity_id) scored against the masters of a run.
+
+    Only evaluation reads them; matching never does.
+    """
+
+    truth: dict[Literal["customer", "product"], Path] = Field(default_factory=dict)
+
+
+class E360Config(_Strict):
+    project: ProjectSettings = ProjectSettings()
+    paths: PathSettings = PathSettings()
+    deployment: DeploymentSettings = DeploymentSettings()
+    sources: dict[str, SourceConfig] = Field(min_length=1)
+    entities: dict[Literal["customer", "product"], EntityConfig]
+    evaluation: EvaluationSettings = EvaluationSettings()
+
+    _file: Path = PrivateAttr(default=Path("e360.yaml"))
+    _fingerprint: str = PrivateAttr(default="")
+
+    @property
+    def file(self) -> Path:
+        return self._file
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the effective configuration: runs record it to be reproducible."""
+        return self._fingerprint
+
+    @property
+    def root(self) -> Path:
+        root = self.project.root
+        return root if root.is_absolute() else (self._file.parent / root).resolve()
+
+    def _under_root(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def landing_dir(self) -> Path:
+        return self._under_root(self.paths.landing)
+
+    @property
+    def lake_dir(self) -> Path:
+        return self._under_root(self.paths.lake)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self._under_root(self.paths.runs)
+
+    @property
+    def models_dir(self) -> Path:
+        return self._under_root(self.paths.models)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self._under_root(self.deployment.warehouse.path)
+
+    def truth_file(self, entity: str) -> Path | None:
+        path = self.evaluation.truth.get(entity)  # type: ignore[call-overload]
+        return None if path is None else self._under_root(path)
+
+    def sources_of(self, entity: str) -> dict[str, SourceConfig]:
+        return {name: s for name, s in self.sources.items() if s.entity == entity}
+
+    def id_prefix(self, entity: str) -> str:
+        return self.entities[entity].id_prefix or DEFAULT_ID_PREFIX[entity]  # type: ignore[index]
+
+
+def load_config(
+    path: str | Path,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> E360Config:
+    """Read, override and validate a configuration file.
+
+    `overrides` take dotted keys (`{"project.root": "/tmp/x"}`) and win over the environment,
+    which wins over the file.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    env = os.environ if environ is None else environ
+    for key, value in env.items():
+        if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX):
+            dotted = ".".join(part.lower() for part in key[len(ENV_PREFIX) :].split("__"))
+            _set_dotted(raw, dotted, yaml.safe_load(value), origin=f"environment variable {key}")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value, origin=f"override {dotted}")
+
+    try:
+        config = E360Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from None
+    config._file = path.resolve()
+    config._fingerprint = hashlib.sha256(
+        json.dumps(raw, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    _check_references(path, config)
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        raise ConfigError(f"{path}: {where}: invalid YAML: {exc.problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, *, origin: str) -> None:
+    node = data
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{origin}: {dotted}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"{path}: {key}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def _check_references(path: Path, config: E360Config) -> None:
+    """Checks across sections that a schema alone cannot express."""
+    from matching.standardize import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
+
+    problems: list[str] = []
+    standardized = {
+        "customer": {name for name, _ in STANDARDIZED_CUSTOMER_COLUMNS},
+        "product": {name for name, _ in STANDARDIZED_PRODUCT_COLUMNS},
+    }
+    for name, source in config.sources.items():
+        key = f"sources.{name}"
+        if "__" in name or not name.replace("_", "").isalnum() or not name.islower():
+            problems.append(f"{key}: source names are lower-case letters, digits and single '_'")
+        unknown = sorted(set(source.mapping) - set(CANONICAL_ATTRIBUTES[source.entity]))
+        if unknown:
+            problems.append(
+                f"{key}.mapping: {unknown} are not canonical {source.entity} attributes; "
+                f"choose from {list(CANONICAL_ATTRIBUTES[source.entity])}"
+            )
+        if source.entity == "event":
+            problems.extend(_check_event_source(key, source, config))
+        elif source.event is not None:
+            problems.append(f"{key}.event: only event sources take an event section")
+        if source.entity in ("customer", "product") and source.entity not in config.entities:
+            problems.append(f"{key}.entity: no entities.{source.entity} section configures it")
+    for entity, settings in config.entities.items():
+        key = f"entities.{entity}"
+        for i, comparison in enumerate(settings.matching.comparisons):
+            missing = [c for c in comparison.input_columns if c not in standardized[entity]]
+            if not comparison.input_columns:
+                problems.append(f"{key}.matching.comparisons.{i}: give `column` or `columns`")
+            if missing:
+                problems.append(
+                    f"{key}.matching.comparisons.{i}: {missing} are not standardized {entity} "
+                    f"columns; choose from {sorted(standardized[entity])}"
+                )
+        for attribute in settings.survivorship.attributes:
+            if attribute not in CANONICAL_ATTRIBUTES[entity]:
+                problems.append(f"{key}.survivorship.attributes.{attribute}: not an attribute")
+        for source_name in settings.survivorship.source_priority:
+            if config.sources.get(source_name, None) is None:
+                problems.append(
+                    f"{key}.survivorship.source_priority: unknown source '{source_name}'"
+                )
+        low, high = settings.matching.review_band
+        if not low <= settings.matching.threshold <= 1.0 or high > settings.matching.threshold:
+            problems.append(
+                f"{key}.matching.review_band: the band {list(settings.matching.review_band)} "
+                f"must lie below the match threshold {settings.matching.threshold}"
+            )
+    if problems:
+        raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
+
+
+def _check_event_source(key: str, source: SourceConfig, config: E360Config) -> list[str]:
+    event = source.event
+    if event is None:
+        return [f"{key}.event: event sources need an event section (channel, type or type_map)"]
+    problems = []
+    if (event.type is None) == (event.type_column is None):
+        problems.append(f"{key}.event: give exactly one of `type` or `type_column`")
+    if event.type is not None and event.type not in CONFORMED_EVENT_TYPES:
+        problems.append(f"{key}.event.type: '{event.type}' is not one of {CONFORMED_EVENT_TYPES}")
+    for attr, ref_entity in (("customer_source", "customer"), ("product_source", "product")):
+        ref = getattr(event, attr)
+        if ref is None:
+            continue
+        referenced = config.sources.get(ref)
+        if referenced is None or referenced.entity != ref_entity:
+            problems.append(f"{key}.event.{attr}: '{ref}' is not a {ref_entity} source")
+    return problems

@@ -1,0 +1,119 @@
+"""Terminal output: rich progress for long steps and a readable run summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from e360.report import RunReport
+
+
+class RichProgress:
+    """Shows one line per stage with a spinner and the tasks inside it as they advance."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress: Progress | None = None
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:>9,.0f}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._progress = progress
+        with progress:
+            progress.add_task(f"{name}", total=None)
+            yield
+        self._progress = None
+
+    def task(self, description: str, total: int | None) -> Callable[[int], None]:
+        if self._progress is None:
+            return lambda advance: None
+        progress = self._progress
+        task_id = progress.add_task(f"  {description}", total=total)
+        return lambda advance: progress.advance(task_id, advance)
+
+    def note(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress.add_task(f"  {message}", total=None)
+
+
+def print_summary(console: Console, report: RunReport, report_path: str) -> None:
+    if report.ingest:
+        table = Table(title="Ingestion", title_justify="left")
+        for column in ("source", "entity", "files", "skipped", "in", "landed", "quarantined"):
+            table.add_column(column, justify="left" if column in ("source", "entity") else "right")
+        for r in report.ingest:
+            table.add_row(
+                r["source"],
+                r["entity"],
+                str(r["files_ingested"]),
+                str(r["files_skipped"]),
+                f"{r['rows_in']:,}",
+                f"{r['landed']:,}",
+                f"{r['quarantined']:,}",
+            )
+        console.print(table)
+    if report.entities:
+        table = Table(title="Masters", title_justify="left")
+        for column in ("entity", "records", "masters", "pairs", "review queue", "model", "churn"):
+            table.add_column(column, justify="left" if column in ("entity", "model") else "right")
+        for entity, e in report.entities.items():
+            model = e["model_version"] + (" (trained)" if e["model_trained"] else "")
+            table.add_row(
+                entity,
+                f"{e['records']:,}",
+                f"{e['masters']:,}",
+                f"{e['pairs']:,}",
+                f"{e['review_queue']:,}",
+                model,
+                f"{e['id_churn']:.2%}",
+            )
+        console.print(table)
+    if report.evaluation:
+        table = Table(title="Match quality against ground truth", title_justify="left")
+        for column in (
+            "entity",
+            "pairwise P",
+            "pairwise R",
+            "pairwise F1",
+            "cluster P",
+            "cluster R",
+            "cluster F1",
+        ):
+            table.add_column(column, justify="left" if column == "entity" else "right")
+        for entity, ev in report.evaluation.items():
+            p, c = ev["pairwise"], ev["cluster"]
+            table.add_row(
+                entity,
+                f"{p['precision']:.3f}",
+                f"{p['recall']:.3f}",
+                f"{p['f1']:.3f}",
+                f"{c['precision']:.3f}",
+                f"{c['recall']:.3f}",
+                f"{c['f1']:.3f}",
+            )
+        console.print(table)
+    if report.events:
+        conformed = sum(e["conformed"] for e in report.events)
+        rejected = sum(e["rejected"] for e in report.events)
+        console.print(f"Events: {conformed:,} conformed, {rejected:,} rejected")
+    if report.publish:
+        p = report.publish
+        console.print(
+            f"Published to {p['target']}: {p['models']} models, "
+            f"{p['tests_passed']} dbt tests passed, {p['tests_failed']} failed"
+        )
+    timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in report.timings.items())
+    console.print(f"Stages: {timings}")
+    console.print(f"Run [bold]{report.run_id}[/] {report.status}; report: {report_path}")

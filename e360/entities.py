@@ -1,0 +1,63 @@
+"""The entities e360 knows and their canonical attributes (a source maps its columns onto these)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+EntityName = Literal["customer", "product", "event"]
+MasteredEntity = Literal["customer", "product"]
+
+CANONICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "first_name",
+        "middle_name",
+        "last_name",
+        "full_name",
+        "date_of_birth",
+        "gender",
+        "email",
+        "phone",
+        "address_line1",
+        "address_line2",
+        "city",
+        "postcode",
+        "region",
+        "country",
+        "national_id",
+    ),
+    "product": (
+        "title",
+        "brand",
+        "manufacturer",
+        "model_number",
+        "gtin",
+        "sku",
+        "category",
+        "description",
+        "price",
+        "currency",
+    ),
+    "event": (
+        "event_id",
+        "event_type",
+        "occurred_at",
+        "customer_ref",
+        "product_ref",
+        "quantity",
+        "amount",
+        "currency",
+        "channel",
+    ),
+}
+
+MASTERED_ENTITIES: tuple[MasteredEntity, ...] = ("customer", "product")
+
+# Master ids are opaque: a prefix per entity plus a ULID, never a member record's key.
+DEFAULT_ID_PREFIX = {"customer": "CUS", "product": "PRD"}
+
+CONFORMED_EVENT_TYPES = ("purchase", "order_cancelled", "product_view", "add_to_cart")
+
+
+def record_id(source: str, source_key: str) -> str:
+    """The lake-wide identity of one source record."""
+    return f"{source}:{source_key}"

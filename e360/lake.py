@@ -1,0 +1,142 @@
+"""The lake: Iceberg tables in zones (namespaces), reached through one catalog interface.
+
+Embedded: an Iceberg SQL catalog on SQLite with a local warehouse folder. Production: the AWS
+Glue Data Catalog with an S3 warehouse. Only `Lake.from_config` knows the difference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Literal
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+    from e360.config import E360Config
+
+Zone = Literal["raw", "quarantine", "standardized", "master", "conformed"]
+ZONES: tuple[Zone, ...] = ("raw", "quarantine", "standardized", "master", "conformed")
+
+
+class Lake:
+    """Zones of Iceberg tables; every write is one atomic Iceberg commit."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        for zone in ZONES:
+            with contextlib.suppress(NamespaceAlreadyExistsError):
+                catalog.create_namespace(zone)
+
+    @classmethod
+    def from_config(cls, config: E360Config) -> Lake:
+        settings = config.deployment.catalog
+        lake_dir = config.lake_dir
+        warehouse = settings.warehouse or (lake_dir / "warehouse").as_uri()
+        if settings.type == "sql":
+            lake_dir.mkdir(parents=True, exist_ok=True)
+            (lake_dir / "warehouse").mkdir(exist_ok=True)
+            uri = settings.uri or f"sqlite:///{lake_dir / 'catalog.db'}"
+            props = {"type": "sql", "uri": uri, "warehouse": warehouse}
+        else:
+            props = {"type": "glue", "warehouse": warehouse}
+        return cls(load_catalog(config.project.name, **{**props, **settings.properties}))
+
+    def table(self, zone: Zone, name: str) -> Table | None:
+        try:
+            return self.catalog.load_table((zone, name))
+        except NoSuchTableError:
+            return None
+
+    def exists(self, zone: Zone, name: str) -> bool:
+        return self.table(zone, name) is not None
+
+    def read(
+        self,
+        zone: Zone,
+        name: str,
+        columns: tuple[str, ...] | None = None,
+        snapshot_id: int | None = None,
+    ) -> pa.Table | None:
+        """The table's rows (at a snapshot if given), or None if the table does not exist."""
+        table = self.table(zone, name)
+        if table is None:
+            return None
+        scan = table.scan(
+            selected_fields=columns or ("*",),
+            snapshot_id=snapshot_id,
+        )
+        return scan.to_arrow()
+
+    def append(
+        self,
+        zone: Zone,
+        name: str,
+        data: pa.Table,
+        *,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+    ) -> int | None:
+        """Append rows (widening the table's schema by name); returns the new snapshot id."""
+        table = self._ensure(zone, name, data.schema, description)
+        table.append(data, snapshot_properties=properties or {})
+        return _current_snapshot_id(table)
+
+    def replace(
+        self,
+        zone: Zone,
+        name: str,
+        data: pa.Table,
+        *,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+    ) -> int | None:
+        """Replace the table's rows in one commit (derived zones are rebuilt each run)."""
+        table = self._ensure(zone, name, data.schema, description)
+        with warnings.catch_warnings():
+            # pyiceberg warns when the overwrite's delete finds no rows: an empty table is fine.
+            warnings.filterwarnings("ignore", "Delete operation did not match any records")
+            table.overwrite(data, snapshot_properties=properties or {})
+        return _current_snapshot_id(table)
+
+    def snapshot_summaries(self, zone: Zone, name: str) -> Iterator[dict[str, str]]:
+        """Summary properties of every snapshot, oldest first (ingestion keeps its ledger here)."""
+        table = self.table(zone, name)
+        if table is None:
+            return
+        for snapshot in table.snapshots():
+            if snapshot.summary is not None:
+                yield dict(snapshot.summary.additional_properties)
+
+    def current_snapshot_id(self, zone: Zone, name: str) -> int | None:
+        table = self.table(zone, name)
+        return None if table is None else _current_snapshot_id(table)
+
+    def tables(self, zone: Zone) -> list[str]:
+        return sorted(identifier[-1] for identifier in self.catalog.list_tables(zone))
+
+    def _ensure(self, zone: Zone, name: str, schema: pa.Schema, description: str | None) -> Table:
+        table = self.table(zone, name)
+        if table is None:
+            properties = {"comment": description} if description else {}
+            return self.catalog.create_table((zone, name), schema=schema, properties=properties)
+        if _has_new_fields(table, schema):
+            with table.update_schema() as update:
+                update.union_by_name(schema)
+            table = self.catalog.load_table((zone, name))
+        return table
+
+
+def _has_new_fields(table: Table, schema: pa.Schema) -> bool:
+    known = {field.name for field in table.schema().fields}
+    return any(name not in known for name in schema.names)
+
+
+def _current_snapshot_id(table: Table) -> int | None:
+    snapshot = table.current_snapshot()
+    return None if snapshot is None else snapshot.snapshot_id

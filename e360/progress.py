@@ -1,0 +1,31 @@
+"""Progress for long steps: the pipeline reports, the CLI decides how to show it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+
+class Progress(Protocol):
+    def stage(self, name: str) -> Iterator[None]:
+        """A context manager around one stage."""
+        ...
+
+    def task(self, description: str, total: int | None) -> Callable[[int], None]:
+        """Start a task; the returned callable advances it."""
+        ...
+
+    def note(self, message: str) -> None: ...
+
+
+class SilentProgress:
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        yield
+
+    def task(self, description: str, total: int | None) -> Callable[[int], None]:
+        return lambda advance: None
+
+    def note(self, message: str) -> None:
+        pass

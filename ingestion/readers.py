@@ -1,0 +1,202 @@
+"""Readers for landing files: every data row comes back either parsed or rejected with a reason.
+
+Payload values are kept as received, as text: the raw zone is a faithful copy, and typing is
+the standardisation stage's job. A row is never dropped here: `in = parsed + rejected`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from e360.config import SourceConfig
+
+
+@dataclass(frozen=True)
+class Reject:
+    row: int | None  # 1-based data row (None when the whole file is unreadable)
+    raw: str | None
+    reason: str
+
+
+@dataclass
+class FileRows:
+    """One landing file, split into parsed rows and rejects."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    def add(self, row_number: int, values: dict[str, str | None]) -> None:
+        for name in values:
+            if name not in self._known:
+                self._known.add(name)
+                self.columns.append(name)
+        self.rows.append(values)
+        self.row_numbers.append(row_number)
+
+    def __post_init__(self) -> None:
+        self._known: set[str] = set(self.columns)
+
+
+def read_file(path: Path, source: SourceConfig) -> FileRows:
+    """Parse a landing file of the source's format, then apply the source's contract."""
+    readers = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}
+    parsed = readers[source.format](path, source)
+    return _apply_contract(parsed, source)
+
+
+def _apply_contract(parsed: FileRows, source: SourceConfig) -> FileRows:
+    checked = FileRows(columns=parsed.columns, rejects=list(parsed.rejects))
+    required = [source.key, *(c for c in source.required if c != source.key)]
+    for number, values in zip(parsed.row_numbers, parsed.rows, strict=True):
+        missing = [c for c in required if _blank(values.get(c))]
+        if missing:
+            what = "key column" if missing[0] == source.key else "required column"
+            reason = f"missing {what} '{missing[0]}'"
+            if len(missing) > 1:
+                reason += f" (also missing: {', '.join(missing[1:])})"
+            checked.rejects.append(Reject(number, _as_raw(values), reason))
+        else:
+            checked.add(number, values)
+    checked.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
+    return checked
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def _as_raw(values: dict[str, str | None]) -> str:
+    return json.dumps(values, ensure_ascii=False, sort_keys=False)
+
+
+def _read_csv(path: Path, source: SourceConfig) -> FileRows:
+    result = FileRows()
+    # surrogateescape keeps undecodable bytes so the row can be quarantined instead of
+    # failing the whole file.
+    with path.open(encoding=source.csv.encoding, errors="surrogateescape", newline="") as f:
+        reader = csv.reader(f, delimiter=source.csv.delimiter)
+        header = next(reader, None)
+        if header is None:
+            return result
+        header = [h.strip() for h in header]
+        result.columns = list(header)
+        result._known = set(header)
+        for number, fields in enumerate(_csv_rows(reader), start=1):
+            if fields is None:
+                continue
+            raw = _csv_line(fields, source.csv.delimiter)
+            if any(_has_surrogates(value) for value in fields):
+                result.rejects.append(
+                    Reject(number, _printable(raw), f"bytes not valid {source.csv.encoding}")
+                )
+            elif len(fields) != len(header):
+                result.rejects.append(
+                    Reject(
+                        number, raw, f"row has {len(fields)} fields, the header has {len(header)}"
+                    )
+                )
+            else:
+                result.rows.append(dict(zip(header, fields, strict=True)))
+                result.row_numbers.append(number)
+    return result
+
+
+def _csv_rows(reader: Any) -> Iterator[list[str] | None]:
+    for fields in reader:
+        # A fully blank line is not a record; yielding None keeps row numbering honest.
+        yield fields if fields else None
+
+
+def _csv_line(fields: list[str], delimiter: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="").writerow(fields)
+    return buffer.getvalue()
+
+
+def _has_surrogates(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _printable(value: str) -> str:
+    return value.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+
+
+def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
+    result = FileRows()
+    with path.open("rb") as f:
+        number = 0
+        for line in f:
+            if not line.strip():
+                continue
+            number += 1
+            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                result.rejects.append(
+                    Reject(number, text, f"invalid JSON: {exc.msg} at column {exc.colno}")
+                )
+                continue
+            except UnicodeDecodeError:
+                result.rejects.append(Reject(number, text, "bytes not valid utf-8"))
+                continue
+            if not isinstance(obj, dict):
+                result.rejects.append(
+                    Reject(number, text, f"expected a JSON object, got {type(obj).__name__}")
+                )
+                continue
+            result.add(number, {str(k): _json_text(v) for k, v in obj.items()})
+    return result
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
+    result = FileRows()
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        result.rejects.append(Reject(None, None, f"unreadable Parquet file: {exc}"))
+        return result
+    columns = [_as_text_column(table.column(i)) for i in range(table.num_columns)]
+    text = pa.table(columns, names=table.column_names)
+    result.columns = list(table.column_names)
+    result._known = set(result.columns)
+    result.rows = text.to_pylist()
+    result.row_numbers = list(range(1, len(result.rows) + 1))
+    return result
+
+
+def _as_text_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_nested(column.type):
+        return pa.chunked_array(
+            [pa.array([_json_text(v) for v in column.to_pylist()], pa.string())]
+        )
+    return column.cast(pa.string())

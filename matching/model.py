@@ -1,0 +1,180 @@
+"""Splink models: settings built from configuration, EM training, versioned JSON artefacts.
+
+A model is stored as `<models>/<entity>/v<NNNN>.json` (Splink's own JSON, plus an `e360` block
+naming the version, the matching-settings fingerprint and the training date). A run uses the
+newest version whose fingerprint matches the configured matching settings and trains a new
+version only when there is none, so runs are repeatable and retraining is a visible event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from e360.config import BlockingRule, ComparisonConfig, MatchingConfig
+from e360.errors import MatchError
+from matching.comparisons import model_number, token_jaccard
+
+UNIQUE_ID = "record_id"
+_COMPARISONS = {
+    "exact": cl.ExactMatch,
+    "name": cl.NameComparison,
+    "email": cl.EmailComparison,
+    "postcode": cl.PostcodeComparison,
+    "levenshtein": cl.LevenshteinAtThresholds,
+    "damerau_levenshtein": cl.DamerauLevenshteinAtThresholds,
+    "jaro_winkler": cl.JaroWinklerAtThresholds,
+    "jaccard": cl.JaccardAtThresholds,
+    "model_number": model_number,
+    "token_jaccard": token_jaccard,
+}
+# None: Splink leaves logging alone; its records reach the run's log file (see pipeline).
+_SPLINK_LOG_LEVEL = None
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    entity: str
+    version: int
+    path: Path
+    fingerprint: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.entity}/v{self.version:04d}"
+
+
+def matching_fingerprint(matching: MatchingConfig) -> str:
+    """Identifies the matching settings a model was trained for (not the thresholds)."""
+    relevant = matching.model_dump(include={"blocking_rules", "comparisons", "training"})
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def blocking_rule(rule: BlockingRule) -> BlockingRuleCreator | str:
+    return block_on(*rule) if isinstance(rule, list) else rule
+
+
+def comparison(spec: ComparisonConfig) -> ComparisonCreator:
+    if spec.type == "forename_surname":
+        if len(spec.input_columns) != 2:
+            raise MatchError("a forename_surname comparison takes columns: [forename, surname]")
+        created: ComparisonCreator = cl.ForenameSurnameComparison(
+            *spec.input_columns, **spec.params
+        )
+    elif spec.type == "date_of_birth":
+        created = cl.DateOfBirthComparison(spec.column, input_is_string=False, **spec.params)
+    else:
+        created = _COMPARISONS[spec.type](spec.column, **spec.params)
+    if spec.term_frequency:
+        created = created.configure(term_frequency_adjustments=True)
+    return created
+
+
+def settings(matching: MatchingConfig) -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name=UNIQUE_ID,
+        comparisons=[comparison(c) for c in matching.comparisons],
+        blocking_rules_to_generate_predictions=[blocking_rule(r) for r in matching.blocking_rules],
+        additional_columns_to_retain=["source"],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=True,
+    )
+
+
+def train(records: SplinkDataFrame, matching: MatchingConfig) -> Linker:
+    """Estimate λ from deterministic rules, u by random sampling, m by EM: no labels needed."""
+    linker = Linker(records, settings(matching), log_level=_SPLINK_LOG_LEVEL)
+    training = matching.training
+    linker.training.estimate_probability_two_random_records_match(
+        [blocking_rule(r) for r in training.deterministic_rules], recall=training.recall
+    )
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=training.u_max_pairs, seed=training.seed
+    )
+    for rule in training.em_blocking_rules:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            blocking_rule(rule), record_sample_proportion=1.0
+        )
+    if not any(c.m_probabilities for c in matching.comparisons):
+        return linker
+    model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), matching)
+    return Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
+
+
+def with_fixed_m_probabilities(model: dict[str, Any], matching: MatchingConfig) -> dict[str, Any]:
+    """Overwrite trained m-probabilities where the configuration fixes them."""
+    fixed = {c.input_columns[0]: c for c in matching.comparisons if c.m_probabilities}
+    for comparison_model in model["comparisons"]:
+        spec = fixed.get(comparison_model["output_column_name"])
+        if spec is None:
+            continue
+        levels = [
+            lvl for lvl in comparison_model["comparison_levels"] if not lvl.get("is_null_level")
+        ]
+        if len(levels) != len(spec.m_probabilities or []):
+            raise MatchError(
+                f"comparison on {spec.input_columns[0]}: m_probabilities has "
+                f"{len(spec.m_probabilities or [])} values for {len(levels)} non-null levels"
+            )
+        for level, m in zip(levels, spec.m_probabilities or [], strict=True):
+            level["m_probability"] = m
+    return model
+
+
+def linker_from_model(records: SplinkDataFrame, model: ModelVersion) -> Linker:
+    settings_dict = json.loads(model.path.read_text())
+    settings_dict.pop("e360", None)
+    return Linker(records, settings_dict, log_level=_SPLINK_LOG_LEVEL)
+
+
+def find_model(models_dir: Path, entity: str, fingerprint: str) -> ModelVersion | None:
+    """The newest saved model of the entity trained for these matching settings."""
+    for version in reversed(list_models(models_dir, entity)):
+        if version.fingerprint == fingerprint:
+            return version
+    return None
+
+
+def list_models(models_dir: Path, entity: str) -> list[ModelVersion]:
+    versions = []
+    for path in sorted((models_dir / entity).glob("v*.json")):
+        try:
+            meta = json.loads(path.read_text()).get("e360", {})
+        except (OSError, json.JSONDecodeError) as exc:
+            raise MatchError(f"{path}: unreadable model file: {exc}") from None
+        versions.append(
+            ModelVersion(entity, int(meta.get("version", 0)), path, meta.get("fingerprint", ""))
+        )
+    return sorted(versions, key=lambda v: v.version)
+
+
+def save_model(
+    linker: Linker, models_dir: Path, entity: str, fingerprint: str, extra: dict[str, Any]
+) -> ModelVersion:
+    existing = list_models(models_dir, entity)
+    version = (existing[-1].version + 1) if existing else 1
+    path = models_dir / entity / f"v{version:04d}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = linker.misc.save_model_to_json(None)
+    model["e360"] = {
+        "version": version,
+        "entity": entity,
+        "fingerprint": fingerprint,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **extra,
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(model, indent=2, default=str))
+    tmp.replace(path)  # a crash never leaves half a model behind
+    return ModelVersion(entity, version, path, fingerprint)

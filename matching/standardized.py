@@ -1,0 +1,120 @@
+"""The standardized zone: one row per source record, canonical attributes, normalised once.
+
+Reads `raw.<source>__<entity>`, keeps the latest version of each source key (a later file may
+re-deliver a changed record), maps the source's columns onto canonical attributes and
+standardises them. Matching, survivorship and events all read from here, never from raw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from e360.config import E360Config, SourceConfig
+from e360.entities import record_id
+from e360.lake import Lake
+from ingestion.batch import raw_table_name
+from matching.standardize import (
+    STANDARDIZED_CUSTOMER_COLUMNS,
+    STANDARDIZED_PRODUCT_COLUMNS,
+    standardize_customer,
+    standardize_product,
+    timestamp,
+)
+
+KEY_COLUMNS = (
+    ("record_id", pa.string()),
+    ("source", pa.string()),
+    ("source_key", pa.string()),
+)
+LINEAGE_COLUMNS = (
+    ("source_updated_at", pa.timestamp("us")),
+    ("_batch_id", pa.string()),
+    ("_ingested_at", pa.timestamp("us")),
+)
+STANDARDIZED_COLUMNS = {
+    "customer": STANDARDIZED_CUSTOMER_COLUMNS,
+    "product": STANDARDIZED_PRODUCT_COLUMNS,
+}
+
+
+def standardized_schema(entity: str) -> pa.Schema:
+    return pa.schema([*KEY_COLUMNS, *STANDARDIZED_COLUMNS[entity], *LINEAGE_COLUMNS])
+
+
+def latest_raw_records(lake: Lake, name: str, source: SourceConfig) -> list[dict[str, Any]]:
+    """The newest landed version of every source key of one source."""
+    raw = lake.read("raw", raw_table_name(name, source))
+    if raw is None or raw.num_rows == 0:
+        return []
+    con = duckdb.connect()
+    con.register("raw_records", raw)
+    key = '"' + source.key.replace('"', '""') + '"'
+    latest = con.sql(
+        f"""
+        select * from raw_records
+        qualify row_number() over (
+            partition by trim({key}) order by _ingested_at desc, _file desc, _row desc
+        ) = 1
+        order by _file, _row
+        """
+    ).to_arrow_table()
+    con.close()
+    return latest.to_pylist()
+
+
+def standardize_records(
+    name: str,
+    source: SourceConfig,
+    rows: list[dict[str, Any]],
+    on_progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    standardize = _standardizer(source)
+    out = []
+    for i, row in enumerate(rows, start=1):
+        canonical = {attr: row.get(column) for attr, column in source.mapping.items()}
+        record = standardize(canonical)
+        key = row[source.key].strip()
+        record["record_id"] = record_id(name, key)
+        record["source"] = name
+        record["source_key"] = key
+        updated = timestamp(row.get(source.updated_at)) if source.updated_at else None
+        record["source_updated_at"] = updated or row["_ingested_at"]
+        record["_batch_id"] = row["_batch_id"]
+        record["_ingested_at"] = row["_ingested_at"]
+        out.append(record)
+        if on_progress is not None and i % 5000 == 0:
+            on_progress(5000)
+    if on_progress is not None:
+        on_progress(len(rows) % 5000)
+    return out
+
+
+def _standardizer(source: SourceConfig) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    if source.entity == "customer":
+        return lambda record: standardize_customer(record, default_region=source.default_region)
+    return standardize_product
+
+
+def build_standardized(
+    config: E360Config,
+    lake: Lake,
+    entity: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> pa.Table:
+    """Rebuild `standardized.<entity>` from every source of the entity; returns it."""
+    records: list[dict[str, Any]] = []
+    for name, source in config.sources_of(entity).items():
+        rows = latest_raw_records(lake, name, source)
+        records.extend(standardize_records(name, source, rows, on_progress))
+    table = pa.Table.from_pylist(records, schema=standardized_schema(entity))
+    lake.replace(
+        "standardized",
+        entity,
+        table,
+        description=f"Standardized {entity} records: one row per source record",
+    )
+    return table

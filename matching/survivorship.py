@@ -1,0 +1,100 @@
+"""Golden records by per-attribute survivorship rules, each value with its provenance.
+
+SQL is built by small pure functions; it runs on DuckDB over the members of every master
+(standardized records plus their master_id and the rank of their source).
+
+Rules, and how ties break (always ending on record_id, so results are deterministic):
+- source_priority: the first non-null value by the configured source order, then most recent
+- most_recent:     the non-null value of the most recently updated record, then source order
+- most_complete:   the longest non-null value, then most recent, then source order
+- most_frequent:   the value most members agree on, then most recent, then source order
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from e360.config import SurvivorshipRuleName
+
+_RECENT = "source_updated_at desc nulls last"
+_PRIORITY = "_source_rank asc"
+_ORDER_BY: dict[str, list[str]] = {
+    "source_priority": [_PRIORITY, _RECENT],
+    "most_recent": [_RECENT, _PRIORITY],
+    "most_complete": ["length(cast({col} as varchar)) desc", _RECENT, _PRIORITY],
+    "most_frequent": ["{frequency} desc", _RECENT, _PRIORITY],
+}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def order_by(rule: SurvivorshipRuleName, column: str) -> str:
+    keys = [
+        key.format(col=_q(column), frequency=_q(column + "__frequency")) for key in _ORDER_BY[rule]
+    ]
+    return ", ".join([*keys, "record_id asc"])
+
+
+def source_rank_sql(source_priority: Sequence[str]) -> str:
+    """Rank of a record's source; sources not listed rank after all listed ones."""
+    if not source_priority:
+        return "0"
+    cases = " ".join(
+        f"when '{s.replace(chr(39), chr(39) * 2)}' then {i}" for i, s in enumerate(source_priority)
+    )
+    return f"case source {cases} else {len(source_priority)} end"
+
+
+def ranked_members_sql(
+    members: str,
+    attributes: Sequence[str],
+    rules: Mapping[str, SurvivorshipRuleName],
+    source_priority: Sequence[str],
+) -> str:
+    """Members with their source rank and, for most_frequent attributes, value frequencies."""
+    frequencies = [
+        f"count({_q(a)}) over (partition by master_id, {_q(a)}) as {_q(a + '__frequency')}"
+        for a in attributes
+        if rules[a] == "most_frequent"
+    ]
+    extra = "".join(f",\n    {f}" for f in frequencies)
+    return (
+        f"select *,\n    {source_rank_sql(source_priority)} as _source_rank{extra}\nfrom {members}"
+    )
+
+
+def golden_records_sql(
+    ranked_members: str, attributes: Sequence[str], rules: Mapping[str, SurvivorshipRuleName]
+) -> str:
+    """One row per master: each attribute's surviving value, plus a provenance JSON object."""
+    selects, provenance = [], []
+    for attribute in attributes:
+        col, ordering = _q(attribute), order_by(rules[attribute], attribute)
+        winner = f"first(record_id order by {ordering}) filter (where {col} is not null)"
+        selects.append(
+            f"first({col} order by {ordering}) filter (where {col} is not null) as {col}"
+        )
+        selects.append(f"{winner} as {_q(attribute + '__record_id')}")
+        provenance.append(
+            f"'{attribute}', case when {_q(attribute + '__record_id')} is null then null else "
+            f"json_object('record_id', {_q(attribute + '__record_id')}, 'source', "
+            f"split_part({_q(attribute + '__record_id')}, ':', 1), 'rule', '{rules[attribute]}') end"
+        )
+    survivors = (
+        "select master_id,\n    "
+        + ",\n    ".join(selects)
+        + ",\n    count(*) as member_count,"
+        + "\n    string_agg(distinct source, ',' order by source) as sources,"
+        + "\n    min(_ingested_at) as first_seen_at,"
+        + "\n    max(source_updated_at) as updated_at"
+        + f"\nfrom {ranked_members}\ngroup by master_id"
+    )
+    outputs = ", ".join(_q(a) for a in attributes)
+    return (
+        f"select master_id, {outputs}, member_count, sources,\n"
+        f"    cast(json_object({', '.join(provenance)}) as varchar) as provenance,\n"
+        f"    first_seen_at, updated_at\n"
+        f"from ({survivors}) as survivors\norder by master_id"
+    )

@@ -1,0 +1,16 @@
+"""Shared fixtures. Test tiers live in folders: unit (no services), integration (real embedded
+parts: Iceberg SQL catalog, DuckDB, Splink), e2e (the whole pipeline on generated data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO / "examples" / "demo" / "e360.yaml"
+
+
+@pytest.fixture(scope="session")
+def demo_config_path() -> Path:
+    return DEMO_CONFIG

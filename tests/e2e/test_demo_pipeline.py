@@ -1,0 +1,172 @@
+"""The whole pipeline on generated demo data: raw -> standardized -> masters -> dbt.
+
+One small run (and a rerun) is shared by the tests of this module; each test checks one
+promise of the product against the lake, the warehouse and the run report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from e360.config import E360Config, load_config
+from e360.demo_data import DemoSummary, generate_demo_data
+from e360.lake import Lake
+from e360.report import RunReport
+from orchestration.pipeline import run_pipeline
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class DemoRun:
+    config: E360Config
+    data: DemoSummary
+    first: RunReport
+    second: RunReport
+    xref_after_first: dict[str, dict[str, str]]
+
+    @property
+    def lake(self) -> Lake:
+        return Lake.from_config(self.config)
+
+
+def _xrefs(lake: Lake) -> dict[str, dict[str, str]]:
+    out = {}
+    for entity in ("customer", "product"):
+        table = lake.read("master", f"{entity}_xref").to_pylist()
+        out[entity] = {row["record_id"]: row["master_id"] for row in table}
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_config_path: Path) -> DemoRun:
+    root = tmp_path_factory.mktemp("demo")
+    config = load_config(demo_config_path, overrides={"project.root": str(root)}, environ={})
+    data = generate_demo_data(root, customers=400, seed=7)
+    first = run_pipeline(config)
+    xref_after_first = _xrefs(Lake.from_config(config))
+    second = run_pipeline(config)
+    return DemoRun(config, data, first, second, xref_after_first)
+
+
+def test_every_landing_row_is_landed_or_quarantined(demo: DemoRun) -> None:
+    by_source = {r["source"]: r for r in demo.first.ingest}
+    rows_generated = {path.split("/")[0]: n for path, n in demo.data.files.items()}
+    for source, result in by_source.items():
+        assert result["rows_in"] == rows_generated[source], source
+        assert result["rows_in"] == result["landed"] + result["quarantined"], source
+    # The generator plants malformed rows in crm and ecommerce; each is quarantined.
+    assert by_source["crm"]["quarantined"] == 3
+    assert by_source["ecommerce"]["quarantined"] == 3
+    lake = demo.lake
+    for source, result in by_source.items():
+        raw = lake.read("raw", f"{source}__{demo.config.sources[source].entity}")
+        assert raw.num_rows == result["landed"], source
+    reasons = {r["_reason"] for r in lake.read("quarantine", "crm").to_pylist()}
+    assert "missing key column 'customer_id'" in reasons
+    assert any(reason.startswith("row has") for reason in reasons)
+
+
+def test_a_rerun_lands_nothing_twice_and_keeps_every_master_id(demo: DemoRun) -> None:
+    assert all(r["landed"] == 0 and r["files_skipped"] == 1 for r in demo.second.ingest)
+    for entity in ("customer", "product"):
+        summary = demo.second.entities[entity]
+        assert summary["model_trained"] is False
+        assert summary["model_version"] == demo.first.entities[entity]["model_version"]
+        assert summary["id_churn"] == 0.0
+    assert _xrefs(demo.lake) == demo.xref_after_first
+
+
+@pytest.mark.parametrize("entity", ["customer", "product"])
+def test_every_source_record_has_exactly_one_master(demo: DemoRun, entity: str) -> None:
+    lake = demo.lake
+    standardized = lake.read("standardized", entity).column("record_id").to_pylist()
+    xref = lake.read("master", f"{entity}_xref").to_pylist()
+    golden = lake.read("master", f"{entity}_golden").to_pylist()
+    assert sorted(r["record_id"] for r in xref) == sorted(standardized)
+    assert len(standardized) == len(set(standardized))
+    golden_ids = [g["master_id"] for g in golden]
+    assert len(golden_ids) == len(set(golden_ids))
+    assert set(golden_ids) == {r["master_id"] for r in xref}
+    prefix = demo.config.id_prefix(entity) + "-"
+    assert all(m.startswith(prefix) and len(m) == len(prefix) + 26 for m in golden_ids)
+    members = {}
+    for row in xref:
+        members[row["master_id"]] = members.get(row["master_id"], 0) + 1
+    assert all(g["member_count"] == members[g["master_id"]] for g in golden)
+    # Provenance names a member of the same master for every surviving value.
+    owner = {r["record_id"]: r["master_id"] for r in xref}
+    for g in golden[:50]:
+        for attribute, origin in json.loads(g["provenance"]).items():
+            if origin is not None:
+                assert owner[origin["record_id"]] == g["master_id"], attribute
+                assert g[attribute] is not None
+
+
+def test_events_carry_master_ids(demo: DemoRun) -> None:
+    lake = demo.lake
+    events = lake.read("conformed", "events").to_pylist()
+    customers = _xrefs(lake)["customer"]
+    products = _xrefs(lake)["product"]
+    assert len(events) == sum(
+        r["landed"] for r in demo.first.ingest if demo.config.sources[r["source"]].entity == "event"
+    )
+    for event in events:
+        if event["customer_master_id"] is not None:
+            assert customers[event["customer_ref"]] == event["customer_master_id"]
+        if event["product_master_id"] is not None:
+            assert products[event["product_ref"]] == event["product_master_id"]
+    with_customer = sum(e["customer_master_id"] is not None for e in events)
+    assert with_customer / len(events) > 0.9
+    assert {e["event_type"] for e in events} == {
+        "purchase",
+        "order_cancelled",
+        "product_view",
+        "add_to_cart",
+    }
+
+
+def test_the_review_queue_holds_the_configured_band(demo: DemoRun) -> None:
+    low, high = demo.config.entities["customer"].matching.review_band
+    queue = demo.lake.read("master", "customer_review_queue").to_pylist()
+    assert queue, "the demo data has borderline pairs"
+    assert all(low <= q["match_probability"] < high for q in queue)
+
+
+def test_the_enterprise_layer_is_published_and_its_tests_pass(demo: DemoRun) -> None:
+    publish = demo.first.publish
+    assert publish["dbt_success"] is True
+    assert publish["tests_failed"] == 0 and publish["tests_passed"] >= 20
+    # dbt-duckdb keeps its in-process connection open, so open with the same settings.
+    con = duckdb.connect(str(demo.config.warehouse_path))
+    masters = demo.first.entities
+    assert (
+        con.sql("select count(*) from enterprise.dim_customer").fetchall()[0][0]
+        == (masters["customer"]["masters"])
+    )
+    assert (
+        con.sql("select count(*) from enterprise.dim_product").fetchall()[0][0]
+        == (masters["product"]["masters"])
+    )
+    orphans = con.sql(
+        "select count(*) from enterprise.fct_events f left join enterprise.dim_customer d "
+        "using (customer_master_id) where f.customer_master_id is not null "
+        "and d.customer_master_id is null"
+    ).fetchall()[0][0]
+    assert orphans == 0
+    con.close()
+
+
+def test_the_report_scores_matching_against_the_truth(demo: DemoRun) -> None:
+    report = json.loads((demo.config.runs_dir / demo.first.run_id / "report.json").read_text())
+    assert report["status"] == "succeeded"
+    assert set(report["timings"]) == {"ingest", "standardize", "match", "publish"}
+    customer = report["evaluation"]["customer"]["pairwise"]
+    product = report["evaluation"]["product"]["pairwise"]
+    assert customer["f1"] >= 0.9, customer
+    assert product["f1"] >= 0.8, product

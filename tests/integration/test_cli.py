@@ -1,0 +1,56 @@
+"""The command line: clean errors for bad input, stages run alone, a report per run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from e360.cli import main
+from e360.demo_data import generate_demo_data
+
+
+@pytest.fixture
+def project(tmp_path: Path, demo_config_path: Path) -> Path:
+    """A copy of the demo configuration rooted in tmp_path, with small generated sources."""
+    data = yaml.safe_load(demo_config_path.read_text())
+    data["project"]["root"] = str(tmp_path)
+    config = tmp_path / "e360.yaml"
+    config.write_text(yaml.safe_dump(data))
+    generate_demo_data(tmp_path, customers=60, seed=3)
+    return config
+
+
+def test_an_invalid_config_prints_one_clean_error(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "e360.yaml"
+    bad.write_text("sources: {crm: {entity: customer, format: xml}}\nentities: {}\n")
+    assert main(["ingest", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: sources.crm.format" in err
+    assert "Traceback" not in err
+
+
+def test_ingest_alone_lands_files_and_writes_a_report(project: Path, capsys) -> None:
+    assert main(["ingest", "--config", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "Ingestion" in out and "crm" in out
+    reports = list((project.parent / "runs").glob("*/report.json"))
+    assert len(reports) == 1
+    report = json.loads(reports[0].read_text())
+    assert report["stages"] == ["ingest"] and report["status"] == "succeeded"
+    assert sum(r["landed"] for r in report["ingest"]) > 0
+    assert (reports[0].parent / "e360.log").exists()
+
+
+def test_unknown_source_is_named(project: Path, capsys) -> None:
+    assert main(["ingest", "--config", str(project), "--source", "nope"]) == 1
+    assert "unknown source(s) ['nope']" in capsys.readouterr().err
+
+
+def test_match_before_ingest_fails_cleanly_and_reports_it(project: Path, capsys) -> None:
+    assert main(["match", "--config", str(project), "--entity", "customer"]) == 1
+    assert "customer: 0 standardized record(s), nothing to match" in capsys.readouterr().err
+    report = json.loads(next((project.parent / "runs").glob("*/report.json")).read_text())
+    assert report["status"] == "failed" and "nothing to match" in report["error"]

@@ -1,0 +1,103 @@
+"""Landing file readers: every row is parsed or rejected with a reason; nothing is dropped."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from e360.config import SourceConfig
+from ingestion.readers import read_file
+
+
+def _source(fmt: str, **extra) -> SourceConfig:
+    return SourceConfig(
+        entity="customer", format=fmt, path="x", key="id", mapping={"email": "email"}, **extra
+    )
+
+
+def test_csv_rows_with_wrong_field_counts_or_missing_keys_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "id,email,city\n"
+        "1,a@x.com,Leeds\n"
+        "2,b@x.com,York,extra\n"
+        ",c@x.com,Hull\n"
+        '3,"quoted, comma",Bath\n'
+        "\n"
+        "4,d@x.com\n"
+    )
+    rows = read_file(path, _source("csv"))
+    assert [r["id"] for r in rows.rows] == ["1", "3"]
+    assert rows.rows[1]["email"] == "quoted, comma"
+    assert rows.row_numbers == [1, 4]
+    reasons = {r.row: r.reason for r in rows.rejects}
+    assert reasons == {
+        2: "row has 4 fields, the header has 3",
+        3: "missing key column 'id'",
+        6: "row has 2 fields, the header has 3",
+    }
+    assert rows.rejects[0].raw == "2,b@x.com,York,extra"
+    assert rows.rows_in == 5
+
+
+def test_csv_undecodable_bytes_quarantine_the_row_only(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"id,email\n1,a@x.com\n2,\xff\xfe@x.com\n")
+    rows = read_file(path, _source("csv"))
+    assert [r["id"] for r in rows.rows] == ["1"]
+    assert rows.rejects[0].row == 2 and "not valid utf-8" in rows.rejects[0].reason
+
+
+def test_jsonl_invalid_lines_and_non_objects_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        json.dumps({"id": "a1", "email": "x@y.z", "n": 3, "ok": True, "tags": ["p", "q"]})
+        + "\n"
+        + '{"id": "a2", "email": \n'
+        + "[1, 2]\n"
+        + json.dumps({"email": "nokey@y.z"})
+        + "\n"
+    )
+    rows = read_file(path, _source("jsonl"))
+    assert rows.rows == [
+        {"id": "a1", "email": "x@y.z", "n": "3", "ok": "true", "tags": '["p", "q"]'}
+    ]
+    reasons = [r.reason for r in rows.rejects]
+    assert reasons[0].startswith("invalid JSON:")
+    assert reasons[1] == "expected a JSON object, got list"
+    assert reasons[2] == "missing key column 'id'"
+    assert rows.rows_in == 4
+
+
+def test_parquet_values_become_text_and_required_columns_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": pa.array([1, 2, None], pa.int64()),
+                "email": ["a@x.com", None, "c@x.com"],
+                "dob": pa.array([date(1980, 1, 2), None, None], pa.date32()),
+                "joined": pa.array([datetime(2024, 5, 1, 12, 30), None, None], pa.timestamp("us")),
+            }
+        ),
+        path,
+    )
+    rows = read_file(path, _source("parquet", required=["email"]))
+    assert rows.rows[0]["id"] == "1" and rows.rows[0]["dob"] == "1980-01-02"
+    assert rows.rows[0]["joined"].startswith("2024-05-01 12:30:00")
+    assert [(r.row, r.reason) for r in rows.rejects] == [
+        (2, "missing required column 'email'"),
+        (3, "missing key column 'id'"),
+    ]
+
+
+def test_unreadable_parquet_is_one_reject_naming_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 this is not parquet")
+    rows = read_file(path, _source("parquet"))
+    assert rows.rows == []
+    assert len(rows.rejects) == 1 and "unreadable Parquet file" in rows.rejects[0].reason

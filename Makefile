@@ -1,34 +1,39 @@
-# Every target installs what it needs: uv (from PyPI) and the locked environment.
+# Every target installs what it needs: uv (from PyPI) and the locked environment in .venv.
+# `demo` installs the core only (fast); `test` and `bench` add every extra (Spark).
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-SYNC_DONE = .venv/.e360-synced
 
-.PHONY: demo test bench lint format install clean
+.PHONY: demo test bench lint format uv clean
 
-$(SYNC_DONE): uv.lock pyproject.toml
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --all-extras
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv
+
+.venv/.core: uv.lock pyproject.toml | uv
+	$(UV) sync --frozen --inexact
 	@touch $@
 
-install: $(SYNC_DONE)
+.venv/.all: uv.lock pyproject.toml | uv
+	$(UV) sync --frozen --all-extras
+	@touch $@ .venv/.core
 
-demo: install
-	$(UV) run --frozen e360 demo $(ARGS)
+demo: .venv/.core
+	$(UV) run --frozen --no-sync e360 demo $(ARGS)
 
-test: install
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+test: .venv/.all
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
 
-bench: install
-	$(UV) run --frozen python -m bench.run $(ARGS)
+bench: .venv/.all
+	$(UV) run --frozen --no-sync python -m bench.run $(ARGS)
 
-lint: install
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
+lint: .venv/.all
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync ruff format --check .
 
-format: install
-	$(UV) run --frozen ruff check --fix .
-	$(UV) run --frozen ruff format .
+format: .venv/.all
+	$(UV) run --frozen --no-sync ruff check --fix .
+	$(UV) run --frozen --no-sync ruff format .
 
 clean:
 	rm -rf .e360 .pytest_cache .ruff_cache dbt_project/target dbt_project/logs bench/.work

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-from splink import DuckDBAPI, Linker
+from splink import DuckDBAPI
 
 from e360.config import load_config
 from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from e360.progress import SilentProgress
-from matching.model import find_model, matching_fingerprint
+from matching.model import find_model, linker_from_model, matching_fingerprint
 from orchestration.pipeline import STAGES, run_pipeline
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -79,8 +79,7 @@ def bare_splink_predict(config_path: Path, root: Path, entity: str) -> tuple[flo
     model = find_model(config.models_dir, entity, matching_fingerprint(matching))
     assert model is not None
     started = time.perf_counter()
-    db_api = DuckDBAPI()
-    linker = Linker(db_api.register(records), str(model.path), log_level=None)
+    linker = linker_from_model(DuckDBAPI().register(records), model, matching)
     pairs = linker.inference.predict(threshold_match_probability=matching.pairs_min_probability)
     n = pairs.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0]
     return time.perf_counter() - started, n

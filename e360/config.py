@@ -58,6 +58,7 @@ class EngineSettings(_Strict):
     threads: int | None = Field(default=None, ge=1)
     memory_limit: str | None = None
     spark_conf: dict[str, str] = Field(default_factory=dict)
+    checkpoint_dir: str | None = None  # Spark checkpoints; default <root>/spark-checkpoints
 
 
 class WarehouseSettings(_Strict):
@@ -158,6 +159,9 @@ class MatchingConfig(_Strict):
     # Pairs below this probability are not stored: they are the bulk of blocked pairs and
     # nobody reviews them.
     pairs_min_probability: Probability = 0.05
+    # Pairs scoring below this are clear non-matches: clustering never puts them together,
+    # however the links around them chain (None: plain connected components).
+    cannot_link_below: Probability | None = 0.01
 
     @field_validator("review_band")
     @classmethod

@@ -7,11 +7,12 @@ import pyarrow as pa
 from splink.internals.database_api import DatabaseAPI
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from e360.config import EngineSettings
+from e360.config import E360Config
 from e360.errors import MatchError
 
 
-def splink_backend(engine: EngineSettings) -> DatabaseAPI:
+def splink_backend(config: E360Config) -> DatabaseAPI:
+    engine = config.deployment.engine
     if engine.type == "duckdb":
         from splink import DuckDBAPI
 
@@ -24,20 +25,34 @@ def splink_backend(engine: EngineSettings) -> DatabaseAPI:
     try:
         from pyspark.sql import SparkSession
         from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
     except ImportError:
         raise MatchError(
             "deployment.engine.type is 'spark' but pyspark is not installed: "
             "install e360 with the 'spark' extra"
         ) from None
+    # Production sets spark.master (EMR Serverless, Glue) through spark_conf; alone it is local.
+    conf = {
+        "spark.master": "local[*]",
+        "spark.ui.enabled": "false",
+        # Splink's string similarity UDFs (Jaro-Winkler and friends) ship as a jar.
+        "spark.jars": similarity_jar_location(),
+        **engine.spark_conf,
+    }
     builder = SparkSession.builder.appName("e360")
-    for key, value in engine.spark_conf.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
-    return SparkAPI(spark_session=builder.getOrCreate())
+    spark = builder.getOrCreate()
+    # Splink breaks long lineages with checkpoints; production points this at S3.
+    spark.sparkContext.setCheckpointDir(
+        engine.checkpoint_dir or str(config.root / "spark-checkpoints")
+    )
+    return SparkAPI(spark_session=spark)
 
 
 def register(backend: DatabaseAPI, table: pa.Table, name: str) -> SplinkDataFrame:
     """Hand an Arrow table to the backend as a Splink input table."""
     if backend.sql_dialect.sql_dialect_str == "spark":
         spark = backend.spark  # type: ignore[attr-defined]
-        return backend.register(spark.createDataFrame(table.to_pandas()), table_name=name)
+        return backend.register(spark.createDataFrame(table), table_name=name)
     return backend.register(table, table_name=name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,6 +33,7 @@ class MatchSummary:
     model_trained: bool
     id_churn: float
     id_events: dict[str, int]
+    timings: dict[str, float]
     snapshots: dict[str, int | None]
     record_masters: dict[str, str]  # record_id -> master_id, for events and evaluation
 
@@ -47,6 +49,7 @@ def match_entity(
     if records is None:
         records = pa.table({"record_id": pa.array([], pa.string())})
     resolution = resolve(config, entity, records, retrain=retrain)
+    started = time.perf_counter()
     settings = config.entities[entity]  # type: ignore[index]
     now = datetime.now(UTC).replace(tzinfo=None)
 
@@ -134,6 +137,7 @@ def match_entity(
         model_trained=resolution.trained,
         id_churn=round(ids.churn, 6),
         id_events=event_counts,
+        timings={**resolution.timings, "masters": round(time.perf_counter() - started, 3)},
         snapshots=snapshots,
         record_masters=record_masters,
     )

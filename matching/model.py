@@ -132,10 +132,41 @@ def with_fixed_m_probabilities(model: dict[str, Any], matching: MatchingConfig) 
     return model
 
 
-def linker_from_model(records: SplinkDataFrame, model: ModelVersion) -> Linker:
-    settings_dict = json.loads(model.path.read_text())
-    settings_dict.pop("e360", None)
-    return Linker(records, settings_dict, log_level=_SPLINK_LOG_LEVEL)
+def linker_from_model(
+    records: SplinkDataFrame, model: ModelVersion, matching: MatchingConfig
+) -> Linker:
+    """A linker with a saved model's parameters, on any backend.
+
+    Splink's JSON holds SQL in the dialect it was trained on; on another backend the settings
+    are rebuilt from the configuration (the fingerprint guarantees they are the same) and the
+    trained parameters carried over level by level.
+    """
+    saved = json.loads(model.path.read_text())
+    saved.pop("e360", None)
+    dialect = records.db_api.sql_dialect.sql_dialect_str
+    if saved.get("sql_dialect") == dialect:
+        return Linker(records, saved, log_level=_SPLINK_LOG_LEVEL)
+    rebuilt = settings(matching).get_settings(dialect).as_dict()
+    return Linker(records, with_parameters_of(rebuilt, saved), log_level=_SPLINK_LOG_LEVEL)
+
+
+_PARAMETERS = ("m_probability", "u_probability", "tf_adjustment_column", "tf_adjustment_weight")
+
+
+def with_parameters_of(target: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """Copy λ and every level's m/u (and term-frequency settings) from `source` to `target`."""
+    target["probability_two_random_records_match"] = source["probability_two_random_records_match"]
+    sources = {c["output_column_name"]: c for c in source["comparisons"]}
+    for comparison in target["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = sources[name]["comparison_levels"]
+        if len(levels) != len(comparison["comparison_levels"]):
+            raise MatchError(f"saved model and settings differ in the levels of '{name}'")
+        for level, saved_level in zip(comparison["comparison_levels"], levels, strict=True):
+            for key in _PARAMETERS:
+                if key in saved_level:
+                    level[key] = saved_level[key]
+    return target
 
 
 def find_model(models_dir: Path, entity: str, fingerprint: str) -> ModelVersion | None:

@@ -1,0 +1,68 @@
+"""Clustering with cannot-links: strongest links first, never joining records kept apart."""
+
+from __future__ import annotations
+
+import random
+
+from matching.clustering import cluster_with_constraints
+
+
+def _groups(clusters: dict[str, str]) -> set[frozenset[str]]:
+    members: dict[str, set[str]] = {}
+    for record, cluster in clusters.items():
+        members.setdefault(cluster, set()).add(record)
+    return {frozenset(m) for m in members.values()}
+
+
+def test_without_constraints_it_is_connected_components() -> None:
+    rng = random.Random(5)
+    records = [f"r{i:03d}" for i in range(200)]
+    links = [(rng.choice(records), rng.choice(records), rng.random()) for _ in range(150)]
+    clusters = cluster_with_constraints(records, links)
+    # Brute-force components by repeated relabelling.
+    label = {r: r for r in records}
+    changed = True
+    while changed:
+        changed = False
+        for a, b, _ in links:
+            low = min(label[a], label[b])
+            for node in (a, b):
+                if label[node] != low:
+                    label[node], changed = low, True
+        for r in records:
+            if label[label[r]] != label[r]:
+                label[r], changed = label[label[r]], True
+    assert _groups(clusters) == _groups(label)
+    assert all(cluster == min(m for m in clusters if clusters[m] == cluster)
+               for cluster in set(clusters.values()))  # fmt: skip
+
+
+def test_a_listing_between_two_variants_joins_only_the_stronger() -> None:
+    clusters = cluster_with_constraints(
+        ["erp:black", "erp:pink", "mkt:1"],
+        [("mkt:1", "erp:black", 0.95), ("mkt:1", "erp:pink", 0.93)],
+        cannot_links=[("erp:black", "erp:pink")],
+    )
+    assert _groups(clusters) == {frozenset({"erp:black", "mkt:1"}), frozenset({"erp:pink"})}
+    assert clusters["mkt:1"] == "erp:black"
+
+
+def test_constraints_hold_through_merged_clusters() -> None:
+    # a-b and c-d form first; joining the two pairs would bring a and d together.
+    clusters = cluster_with_constraints(
+        "abcde",
+        [("a", "b", 0.99), ("c", "d", 0.98), ("b", "c", 0.97), ("d", "e", 0.96)],
+        cannot_links=[("a", "d")],
+    )
+    assert _groups(clusters) == {frozenset("ab"), frozenset("cde")}
+
+
+def test_records_without_links_are_their_own_clusters() -> None:
+    assert cluster_with_constraints(["x", "y"], []) == {"x": "x", "y": "y"}
+
+
+def test_long_chains_do_not_hit_the_recursion_limit() -> None:
+    records = [f"n{i:06d}" for i in range(50_000)]
+    links = [(records[i], records[i + 1], 0.99) for i in range(len(records) - 1)]
+    clusters = cluster_with_constraints(records, links)
+    assert set(clusters.values()) == {"n000000"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +23,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+
+
+def _console() -> Console:
+    # Bound to the stdout of this call: steps may redirect sys.stdout (dbt's output goes to
+    # the run folder) and the terminal must keep showing progress meanwhile.
+    return Console(file=sys.stdout)
+
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo" / "e360.yaml"
 ConfigOption = Annotated[
@@ -48,16 +55,21 @@ def _run(
     retrain: bool = False,
 ) -> None:
     from e360.console import RichProgress, print_summary
-    from orchestration.pipeline import run_pipeline
+    from orchestration.runner import RunFailed, run_pipeline
 
-    report = run_pipeline(
-        config,
-        stages,
-        sources=sources,
-        entities=entities,
-        retrain=retrain,
-        progress=RichProgress(console),
-    )
+    console = _console()
+    try:
+        report = run_pipeline(
+            config,
+            stages,
+            sources=sources,
+            entities=entities,
+            retrain=retrain,
+            progress=RichProgress(console),
+        )
+    except RunFailed as failed:
+        print_summary(console, failed.report, str(failed.report_path))
+        raise
     print_summary(console, report, str(config.runs_dir / report.run_id / "report.json"))
 
 
@@ -75,6 +87,7 @@ def demo(
 
     overrides = {"project.root": str(directory.resolve())} if directory else {}
     config = load_config(config_path, overrides=overrides)
+    console = _console()
     console.print(f"Generating demo sources for {customers:,} customers in {config.root}")
     summary = generate_demo_data(config.root, customers=customers, seed=seed)
     console.print(
@@ -120,18 +133,48 @@ def publish(config: ConfigOption = Path("e360.yaml")) -> None:
     _run(_load(config), ("publish",))
 
 
+@app.command()
+def ui(
+    config: ConfigOption = Path("e360.yaml"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
+) -> None:
+    """Serve Dagster's web UI on the project: runs, assets, checks, schedule and sensors."""
+    from orchestration.runner import dagster_home
+
+    project = _load(config)
+    env = {
+        **os.environ,
+        "E360_CONFIG": str(project.file),
+        "DAGSTER_HOME": str(dagster_home(project)),
+    }
+    _console().print(f"Dagster UI for {project.file} on http://{host}:{port}")
+    command = [
+        sys.executable,
+        "-m",
+        "dagster_webserver",
+        "-m",
+        "orchestration.definitions",
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except E360Error as exc:
-        err_console.print(
+        Console(stderr=True).print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         return 1
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        err_console.print("aborted")
+        Console(stderr=True).print("aborted")
         return 130
     except Exception as exc:  # click usage errors carry their own formatting
         import click
@@ -145,3 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entrypoint() -> None:
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

@@ -195,6 +195,15 @@ class EvaluationSettings(_Strict):
     truth: dict[Literal["customer", "product"], Path] = Field(default_factory=dict)
 
 
+class QualitySettings(_Strict):
+    """Limits the pipeline's checks enforce; a breach stops the run before anything publishes."""
+
+    max_quarantine_rate: Probability = 0.05  # per source and ingest
+    max_id_churn: Probability = 0.2  # share of carried-over records whose master id changed
+    freshness_hours: float = Field(default=36, gt=0)  # raw data older than this warns
+    schedule: str = "0 2 * * *"  # the daily run of batch sources (cron, UTC)
+
+
 class E360Config(_Strict):
     project: ProjectSettings = ProjectSettings()
     paths: PathSettings = PathSettings()
@@ -202,13 +211,20 @@ class E360Config(_Strict):
     sources: dict[str, SourceConfig] = Field(min_length=1)
     entities: dict[Literal["customer", "product"], EntityConfig]
     evaluation: EvaluationSettings = EvaluationSettings()
+    quality: QualitySettings = QualitySettings()
 
     _file: Path = PrivateAttr(default=Path("e360.yaml"))
     _fingerprint: str = PrivateAttr(default="")
+    _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def file(self) -> Path:
         return self._file
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The explicit overrides it was loaded with (to load it again the same way)."""
+        return dict(self._overrides)
 
     @property
     def fingerprint(self) -> str:
@@ -280,6 +296,7 @@ def load_config(
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(path, exc)) from None
     config._file = path.resolve()
+    config._overrides = dict(overrides or {})
     config._fingerprint = hashlib.sha256(
         json.dumps(raw, sort_keys=True, default=str).encode()
     ).hexdigest()[:16]

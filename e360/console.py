@@ -108,12 +108,17 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
         conformed = sum(e["conformed"] for e in report.events)
         rejected = sum(e["rejected"] for e in report.events)
         console.print(f"Events: {conformed:,} conformed, {rejected:,} rejected")
-    if report.publish:
-        p = report.publish
+    dbt = report.publish.get("dbt")
+    if dbt:
         console.print(
-            f"Published to {p['target']}: {p['models']} models, "
-            f"{p['tests_passed']} dbt tests passed, {p['tests_failed']} failed"
+            f"Published: {dbt['models']} dbt models, {dbt['tests_passed']} dbt tests passed, "
+            f"{dbt['tests_failed']} failed"
         )
+    if report.checks:
+        failed = [name for name, check in report.checks.items() if not check["passed"]]
+        console.print(f"Checks: {len(report.checks) - len(failed)} passed, {len(failed)} failed")
+        for name in failed:
+            console.print(f"  [red]failed[/] {name}")
     timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in report.timings.items())
     console.print(f"Stages: {timings}")
     console.print(f"Run [bold]{report.run_id}[/] {report.status}; report: {report_path}")

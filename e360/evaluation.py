@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 TRUTH_COLUMNS = ("source", "source_key", "entity_id")
@@ -112,3 +112,15 @@ def load_truth(path: Path) -> dict[str, str]:
                     f"{path}:{line}: record {rid} assigned to both {previous} and {entity}"
                 )
     return truth
+
+
+def evaluate_against_truth(truth_file: Path | None, predicted: Mapping[str, str]) -> dict | None:
+    """Pairwise and cluster scores of record -> master against a truth file, if there is one."""
+    if truth_file is None or not truth_file.exists():
+        return None
+    truth = load_truth(truth_file)
+    return {
+        "records_scored": len(set(predicted) & set(truth)),
+        "pairwise": asdict(pairwise_scores(predicted, truth)),
+        "cluster": asdict(cluster_scores(predicted, truth)),
+    }

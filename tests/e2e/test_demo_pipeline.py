@@ -17,7 +17,7 @@ from e360.config import E360Config, load_config
 from e360.demo_data import DemoSummary, generate_demo_data
 from e360.lake import Lake
 from e360.report import RunReport
-from orchestration.pipeline import run_pipeline
+from orchestration.runner import run_pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -139,9 +139,9 @@ def test_the_review_queue_holds_the_configured_band(demo: DemoRun) -> None:
 
 
 def test_the_enterprise_layer_is_published_and_its_tests_pass(demo: DemoRun) -> None:
-    publish = demo.first.publish
-    assert publish["dbt_success"] is True
-    assert publish["tests_failed"] == 0 and publish["tests_passed"] >= 20
+    dbt = demo.first.publish["dbt"]
+    assert dbt["tests_failed"] == 0 and dbt["tests_passed"] >= 20 and dbt["failures"] == []
+    assert demo.first.checks and all(check["passed"] for check in demo.first.checks.values())
     # dbt-duckdb keeps its in-process connection open, so open with the same settings.
     con = duckdb.connect(str(demo.config.warehouse_path))
     masters = demo.first.entities

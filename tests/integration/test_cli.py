@@ -17,6 +17,8 @@ def project(tmp_path: Path, demo_config_path: Path) -> Path:
     """A copy of the demo configuration rooted in tmp_path, with small generated sources."""
     data = yaml.safe_load(demo_config_path.read_text())
     data["project"]["root"] = str(tmp_path)
+    # 60 customers make the generator's 3 malformed rows 7% of a source.
+    data["quality"] = {"max_quarantine_rate": 0.2}
     config = tmp_path / "e360.yaml"
     config.write_text(yaml.safe_dump(data))
     generate_demo_data(tmp_path, customers=60, seed=3)

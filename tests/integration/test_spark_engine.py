@@ -11,7 +11,7 @@ from e360.config import load_config
 from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from matching.resolve import resolve
-from orchestration.pipeline import run_pipeline
+from orchestration.runner import run_pipeline
 
 pytestmark = pytest.mark.spark
 

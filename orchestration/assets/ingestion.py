@@ -1,0 +1,94 @@
+"""Ingestion: one raw asset per source, its quarantine rate checked as it lands."""
+
+from datetime import timedelta
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from e360.config import E360Config, SourceConfig
+from ingestion.batch import ingest_source
+
+# Landing areas and (in production) S3 and the Glue catalog are across a network.
+NETWORK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def raw_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", source])
+
+
+def raw_assets(config: E360Config) -> list[dg.AssetsDefinition]:
+    # Batch sources land daily: a day and a half without new data warns, three days fail.
+    hours = config.quality.freshness_hours
+    freshness = dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=2 * hours), warn_window=timedelta(hours=hours)
+    )
+    return [_raw_asset(name, source, freshness) for name, source in config.sources.items()]
+
+
+def _raw_asset(
+    name: str, source: SourceConfig, freshness: dg.FreshnessPolicy
+) -> dg.AssetsDefinition:
+    key = raw_key(name)
+
+    @dg.asset(
+        key=key,
+        group_name="ingestion",
+        description=f"raw.{name}__{source.entity}: {source.format} files under {source.path}, "
+        f"as received; bad rows to quarantine.{name}",
+        kinds={"iceberg", source.format},
+        tags={"entity": source.entity},
+        retry_policy=NETWORK_RETRY,
+        freshness_policy=freshness,
+        check_specs=[
+            dg.AssetCheckSpec(
+                "quarantine_rate",
+                asset=key,
+                blocking=True,
+                description="Share of this ingest's rows that went to quarantine",
+            )
+        ],
+        required_resource_keys={"e360", "progress"},
+    )
+    def _raw(context: AssetExecutionContext) -> dg.MaterializeResult:
+        e360 = context.resources.e360
+        config = e360.config
+        with e360.step(context, "ingest", f"raw/{name}") as progress:
+            advance = progress.task(f"{name} files", None)
+            result = ingest_source(
+                e360.lake,
+                name,
+                source,
+                config.landing_dir,
+                e360.run_id(context),
+                on_file=lambda _file, _rows: advance(1),
+            )
+        e360.record(context, "ingest", name, result.as_dict())
+        rate = result.quarantined / result.rows_in if result.rows_in else 0.0
+        limit = config.quality.max_quarantine_rate
+        return dg.MaterializeResult(
+            metadata={
+                "files_ingested": result.files_ingested,
+                "files_skipped": result.files_skipped,
+                "rows_in": result.rows_in,
+                "landed": result.landed,
+                "quarantined": result.quarantined,
+                "snapshot_id": str(
+                    e360.lake.current_snapshot_id("raw", f"{name}__{source.entity}")
+                ),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="quarantine_rate",
+                    passed=rate <= limit,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "rate": round(rate, 6),
+                        "limit": limit,
+                        "quarantined": result.quarantined,
+                    },
+                    description=f"{result.quarantined} of {result.rows_in} rows quarantined",
+                )
+            ],
+        )
+
+    return _raw

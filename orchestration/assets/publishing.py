@@ -1,0 +1,222 @@
+"""Publishing: the publish gate, the load of the master zone into the warehouse, and dbt.
+
+The gate is the last stop before anything reaches the warehouse: its blocking check fails the
+run, and the warehouse keeps what it had, when the master zone contradicts itself.
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
+
+from e360.errors import PublishError
+from e360.lake import Lake
+from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, load_lake_into_duckdb
+from orchestration.assets.ingestion import NETWORK_RETRY
+from orchestration.assets.matching import EVENTS_KEY, master_key
+
+GATE_KEY = dg.AssetKey("publish_gate")
+ENTITIES = ("customer", "product")
+
+
+def publish_gate(config: Any) -> dg.AssetsDefinition:
+    deps = [EVENTS_KEY] + [
+        master_key(e, t) for e in config.entities for t in ("xref", "golden", "review_queue")
+    ]
+
+    @dg.asset(
+        key=GATE_KEY,
+        group_name="publishing",
+        description="Pins the master-zone snapshots to publish and checks they agree",
+        deps=deps,
+        check_specs=[
+            dg.AssetCheckSpec(
+                "referential_integrity",
+                asset=GATE_KEY,
+                blocking=True,
+                description="Events and xrefs point only at masters that exist",
+            )
+        ],
+        required_resource_keys={"e360", "progress"},
+    )
+    def _gate(context: AssetExecutionContext) -> dg.MaterializeResult:
+        e360 = context.resources.e360
+        lake: Lake = e360.lake
+        with e360.step(context, "publish", "gate"):
+            snapshots = {
+                table: lake.current_snapshot_id(zone, table) for zone, table in LAKE_TABLES.values()
+            }
+            problems = _integrity_problems(lake)
+        e360.record(context, "publish", "snapshots", snapshots)
+        return dg.MaterializeResult(
+            metadata={"snapshots": dg.MetadataValue.json(snapshots)},
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="referential_integrity",
+                    passed=not problems,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"problems": dg.MetadataValue.json(problems)},
+                    description="; ".join(problems) or "consistent",
+                )
+            ],
+        )
+
+    return _gate
+
+
+def _integrity_problems(lake: Lake) -> list[str]:
+    problems = []
+    events = lake.read("conformed", "events").to_pylist()
+    for entity in ENTITIES:
+        golden = lake.read("master", f"{entity}_golden", columns=("master_id",))
+        xref = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id"))
+        if golden is None or xref is None:
+            problems.append(f"master.{entity}_golden or _xref is missing")
+            continue
+        masters = set(golden.column("master_id").to_pylist())
+        owner = dict(
+            zip(
+                xref.column("record_id").to_pylist(),
+                xref.column("master_id").to_pylist(),
+                strict=True,
+            )
+        )
+        if set(owner.values()) - masters:
+            problems.append(f"{entity} xref points at masters without a golden record")
+        wrong = [
+            e["event_id"]
+            for e in events
+            if e[f"{entity}_master_id"] is not None
+            and owner.get(e[f"{entity}_ref"]) != e[f"{entity}_master_id"]
+        ]
+        if wrong:
+            problems.append(
+                f"{len(wrong)} events carry a {entity} master id their "
+                f"reference does not have (first: {wrong[0]})"
+            )
+    return problems
+
+
+def warehouse_load() -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="warehouse_lake_load",
+        group_name="publishing",
+        specs=[
+            dg.AssetSpec(
+                dg.AssetKey(["e360_lake", name]),
+                deps=[GATE_KEY],
+                kinds={"duckdb"},
+                description=f"{zone}.{table} loaded into the warehouse for dbt",
+            )
+            for name, (zone, table) in LAKE_TABLES.items()
+        ],
+        retry_policy=NETWORK_RETRY,
+        required_resource_keys={"e360", "progress"},
+    )
+    def _load(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        e360 = context.resources.e360
+        config = e360.config
+        if config.deployment.warehouse.target != "duckdb":
+            raise PublishError(
+                f"deployment.warehouse.target '{config.deployment.warehouse.target}': only the "
+                "embedded duckdb target is loaded by this release"
+            )
+        with e360.step(context, "publish", "load"):
+            loaded = load_lake_into_duckdb(config, e360.lake, _pinned_snapshots(context))
+        e360.record(context, "publish", "loaded", loaded)
+        for name, rows in loaded.items():
+            yield dg.MaterializeResult(asset_key=["e360_lake", name], metadata={"rows": rows})
+
+    return _load
+
+
+def _pinned_snapshots(context: AssetExecutionContext) -> Mapping[str, int | None]:
+    event = context.instance.get_latest_materialization_event(GATE_KEY)
+    if event is None or event.asset_materialization is None:
+        return {}
+    value = event.asset_materialization.metadata.get("snapshots")
+    return dict(value.value) if value is not None else {}
+
+
+class _Translator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "publishing"
+
+
+def dbt_manifest() -> Path:
+    """The dbt manifest Dagster reads the project's models and tests from; parsed if stale."""
+    target = DBT_PROJECT_DIR / "target"
+    manifest = target / "manifest.json"
+    sources = [
+        p
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.is_file() and target not in p.parents and "logs" not in p.parts
+    ]
+    newest = max(p.stat().st_mtime for p in sources)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke(
+            [
+                "parse",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(target),
+                "--quiet",
+            ]
+        )
+        if not result.success:
+            raise PublishError(f"dbt parse failed: {result.exception}")
+    return manifest
+
+
+def dbt_enterprise_assets() -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=dbt_manifest(),
+        name="enterprise_layer",
+        dagster_dbt_translator=_Translator(),
+        retry_policy=NETWORK_RETRY,
+        required_resource_keys={"e360", "progress", "dbt"},
+    )
+    def _enterprise(context: AssetExecutionContext):
+        e360, dbt = context.resources.e360, context.resources.dbt
+        os.environ["E360_DUCKDB_PATH"] = str(e360.config.warehouse_path)
+        log = e360.run_dir(context) / "dbt.log"
+        with e360.step(context, "publish", "dbt build"), log.open("a") as out:
+            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+            # dagster-dbt echoes every dbt event to stdout: keep them in the run folder.
+            with contextlib.redirect_stdout(out):
+                yield from invocation.stream()
+        results = invocation.get_artifact("run_results.json")
+        summary = _summarise(results)
+        e360.record(context, "publish", "dbt", summary)
+        if not invocation.is_successful():
+            failures = "\n  ".join(summary["failures"]) or "see the dbt log"
+            raise PublishError(f"dbt build failed:\n  {failures}")
+
+    return _enterprise
+
+
+def _summarise(run_results: Mapping[str, Any]) -> dict[str, Any]:
+    """Models built, tests passed and failed, and what failed, from dbt's run results."""
+    summary: dict[str, Any] = {"models": 0, "tests_passed": 0, "tests_failed": 0, "failures": []}
+    for result in run_results.get("results", []):
+        unique_id, status = result["unique_id"], result["status"]
+        kind = unique_id.split(".", 1)[0]
+        if kind == "test":
+            ok = status in ("pass", "warn")
+            summary["tests_passed" if ok else "tests_failed"] += 1
+        else:
+            summary["models"] += kind in ("model", "snapshot", "seed")
+            ok = status in ("success", "no-op")
+        if not ok:
+            summary["failures"].append(f"{unique_id}: {result.get('message') or status}")
+    return summary

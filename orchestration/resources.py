@@ -1,0 +1,101 @@
+"""Dagster resources: the e360 project (configuration + lake) and progress, keyed by environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from e360.config import E360Config, load_config
+from e360.ids import new_run_id
+from e360.lake import Lake
+from e360.progress import Progress, SilentProgress
+from e360.report import write_part
+from e360.warehouse import DBT_PROJECT_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO / "examples" / "demo" / "e360.yaml"
+RUN_ID_TAG = "e360/run_id"
+
+
+class E360Resource(dg.ConfigurableResource):
+    """The e360 project a run works on: its configuration, lake and run folder."""
+
+    config_path: str
+    overrides_json: str = "{}"  # dotted-key overrides, as JSON so the resource stays plain data
+    retrain: bool = False  # train new model versions instead of reusing the matching ones
+
+    @cached_property
+    def config(self) -> E360Config:
+        return load_config(self.config_path, overrides=json.loads(self.overrides_json))
+
+    @cached_property
+    def lake(self) -> Lake:
+        return Lake.from_config(self.config)
+
+    def run_id(self, context: dg.OpExecutionContext) -> str:
+        """The e360 run id: the launcher's tag, else one derived from the Dagster run."""
+        tagged = context.run.tags.get(RUN_ID_TAG)
+        if tagged:
+            return tagged
+        record = context.instance.get_run_record_by_id(context.run_id)
+        started = record.create_timestamp if record is not None else datetime.now(UTC)
+        return f"{started:%Y%m%dT%H%M%SZ}-{context.run_id[:6]}"
+
+    def run_dir(self, context: dg.OpExecutionContext) -> Path:
+        path = self.config.runs_dir / self.run_id(context)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def record(self, context: dg.OpExecutionContext, section: str, key: str, value: Any) -> None:
+        write_part(self.run_dir(context), section, key, value)
+
+    @contextmanager
+    def step(self, context: dg.OpExecutionContext, group: str, name: str) -> Iterator[Progress]:
+        """Shows progress and records the step's wall time (per group, for the report)."""
+        progress: Progress = getattr(context.resources, "progress", None) or SilentProgress()
+        started = time.perf_counter()
+        with progress.stage(f"{group}: {name}"):
+            yield progress
+        seconds = round(time.perf_counter() - started, 3)
+        self.record(context, "timings", f"{group}/{name}", seconds)
+
+
+def dbt_resource(target: str) -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), target=target
+    )
+
+
+def resources_for(environment: str, config_path: str | None = None) -> dict[str, Any]:
+    """Resources per environment: local runs the embedded defaults, prod the AWS deployment."""
+    if environment == "local":
+        path = config_path or os.environ.get("E360_CONFIG", str(DEMO_CONFIG))
+        return {
+            "e360": E360Resource(config_path=path),
+            "dbt": dbt_resource("duckdb"),
+            "progress": SilentProgress(),
+        }
+    if environment == "prod":
+        path = config_path or os.environ.get("E360_CONFIG")
+        if not path:
+            raise dg.DagsterInvariantViolationError("E360_ENV=prod needs E360_CONFIG")
+        return {
+            "e360": E360Resource(config_path=path),
+            "dbt": dbt_resource("redshift"),
+            "progress": SilentProgress(),
+        }
+    raise dg.DagsterInvariantViolationError(f"E360_ENV must be local or prod, not {environment!r}")
+
+
+def new_run_tags() -> dict[str, str]:
+    return {RUN_ID_TAG: new_run_id()}

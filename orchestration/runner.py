@@ -1,0 +1,179 @@
+"""Runs the Dagster definition in-process: what `e360 run|ingest|match|publish` execute.
+
+There is no second copy of the pipeline order: a stage is a selection of the definition's
+assets, Dagster orders and executes them, records the run in its own storage (the project's
+`.dagster/` folder, which `e360 ui` shows) and the run report is assembled from what each
+asset recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from e360.config import E360Config
+from e360.errors import E360Error, IngestError, MatchError
+from e360.ids import new_run_id
+from e360.progress import Progress, SilentProgress
+from e360.report import RunReport
+from orchestration.assets import pipeline_assets
+from orchestration.assets.ingestion import raw_key
+from orchestration.assets.matching import EVENTS_KEY, master_key
+from orchestration.assets.standardization import standardized_key
+from orchestration.resources import RUN_ID_TAG, E360Resource, dbt_resource
+
+STAGES = ("ingest", "standardize", "match", "publish")
+_LOGGERS = ("e360", "splink")
+
+
+class RunFailed(E360Error):
+    """A run ended with a failed step or a failed blocking check; its report was written."""
+
+    def __init__(self, report: RunReport, report_path: Path) -> None:
+        super().__init__(report.error or "the run failed")
+        self.report = report
+        self.report_path = report_path
+
+
+def dagster_home(config: E360Config) -> Path:
+    home = config.root / ".dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def selection_for(
+    config: E360Config,
+    stages: Iterable[str],
+    sources: Sequence[str] | None = None,
+    entities: Sequence[str] | None = None,
+) -> dg.AssetSelection:
+    unknown = sorted(set(sources or ()) - set(config.sources))
+    if unknown:
+        raise IngestError(f"unknown source(s) {unknown}; configured: {sorted(config.sources)}")
+    unknown = sorted(set(entities or ()) - set(config.entities))
+    if unknown:
+        raise MatchError(f"unknown entit(y/ies) {unknown}; configured: {sorted(config.entities)}")
+    chosen_entities = list(entities or config.entities)
+    keys: list[dg.AssetKey] = []
+    wanted = set(stages)
+    if "ingest" in wanted:
+        keys += [raw_key(name) for name in (sources or config.sources)]
+    if "standardize" in wanted:
+        keys += [standardized_key(entity) for entity in chosen_entities]
+    if "match" in wanted:
+        keys += [
+            master_key(e, t) for e in chosen_entities for t in ("xref", "golden", "review_queue")
+        ]
+        keys.append(EVENTS_KEY)
+    selection = dg.AssetSelection.assets(*keys)
+    if "publish" in wanted:
+        selection = selection | dg.AssetSelection.groups("publishing")
+    return selection
+
+
+def run_pipeline(
+    config: E360Config,
+    stages: Iterable[str] = STAGES,
+    *,
+    sources: Sequence[str] | None = None,
+    entities: Sequence[str] | None = None,
+    retrain: bool = False,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Materialise the selected stages in-process; the report is written whatever happens."""
+    wanted = [s for s in STAGES if s in set(stages)]
+    selection = selection_for(config, wanted, sources, entities)
+    run_id = new_run_id()
+    run_dir = config.runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    report = RunReport(
+        run_id=run_id,
+        config_file=str(config.file),
+        config_fingerprint=config.fingerprint,
+        stages=wanted,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    resources = {
+        "e360": E360Resource(
+            config_path=str(config.file),
+            overrides_json=json.dumps(config.overrides),
+            retrain=retrain,
+        ),
+        "dbt": dbt_resource(config.deployment.warehouse.target),
+        "progress": progress or SilentProgress(),
+    }
+    handler = _log_to(run_dir / "e360.log")
+    try:
+        result = dg.materialize(
+            pipeline_assets(config),
+            selection=selection,
+            resources=resources,
+            instance=dg.DagsterInstance.from_config(str(dagster_home(config))),
+            tags={RUN_ID_TAG: run_id},
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
+    finally:
+        _stop_logging(handler)
+    report.dagster_run_id = result.run_id
+    report.add_parts(run_dir)
+    report.checks = _check_results(result)
+    report.status = "succeeded" if result.success else "failed"
+    report.error = None if result.success else _failure_message(result, report.checks)
+    report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    report.write(run_dir / "report.json")
+    if not result.success:
+        raise RunFailed(report, run_dir / "report.json")
+    return report
+
+
+def _check_results(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+    checks = {}
+    for evaluation in result.get_asset_check_evaluations():
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        checks[name] = {
+            "passed": evaluation.passed,
+            "severity": evaluation.severity.value,
+            "description": evaluation.description,
+        }
+    return checks
+
+
+def _failure_message(result: dg.ExecuteInProcessResult, checks: dict[str, dict]) -> str:
+    failed_checks = [
+        f"check {name} failed" + (f": {c['description']}" if c.get("description") else "")
+        for name, c in checks.items()
+        if not c["passed"] and c["severity"] == "ERROR"
+    ]
+    errors = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause
+            if error is not None and "blocking" not in error.message.lower():
+                errors.append(error.message.split(": ", 1)[-1].strip())
+    return "\n".join(dict.fromkeys(errors + failed_checks)) or "the run failed"
+
+
+def _log_to(path: Path) -> logging.Handler:
+    """Library chatter (Splink's training notes, warnings) goes to the run folder."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return handler
+
+
+def _stop_logging(handler: logging.Handler) -> None:
+    for name in _LOGGERS:
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()

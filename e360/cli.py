@@ -134,6 +134,21 @@ def publish(config: ConfigOption = Path("e360.yaml")) -> None:
 
 
 @app.command()
+def rerun(
+    run_id: Annotated[str, typer.Argument(help="The failed run's id (its runs/ folder name).")],
+    config: ConfigOption = Path("e360.yaml"),
+) -> None:
+    """Re-execute a failed run from its failure: the failed steps and what depends on them."""
+    from e360.console import RichProgress, print_summary
+    from orchestration.runner import rerun_from_failure
+
+    project = _load(config)
+    console = _console()
+    report = rerun_from_failure(project, run_id, progress=RichProgress(console))
+    print_summary(console, report, str(project.runs_dir / report.run_id / "report.json"))
+
+
+@app.command()
 def ui(
     config: ConfigOption = Path("e360.yaml"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

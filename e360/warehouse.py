@@ -95,7 +95,7 @@ def run_dbt(config: E360Config, args: list[str], work_dir: Path) -> PublishSumma
         str(work_dir / "logs"),
         "--quiet",
     ]
-    with _environment({"E360_DUCKDB_PATH": str(config.warehouse_path)}):
+    with environment({"E360_DUCKDB_PATH": str(config.warehouse_path)}):
         result = dbtRunner().invoke(cli_args)
     summary = PublishSummary(target=target, loaded={}, dbt_success=bool(result.success))
     if result.exception is not None:
@@ -138,7 +138,8 @@ def publish(
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:

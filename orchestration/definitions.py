@@ -7,7 +7,9 @@ web UI (`dagster dev -m orchestration.definitions` works too). The configuration
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 import dagster as dg
 
@@ -19,9 +21,14 @@ RUN_JOB = "e360_run"
 
 
 def build_definitions(
-    config_path: str | None = None, environment: str | None = None
+    config_path: str | None = None,
+    environment: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    retrain: bool = False,
 ) -> dg.Definitions:
-    resources = resources_for(environment or os.environ.get("E360_ENV", "local"), config_path)
+    resources = resources_for(
+        environment or os.environ.get("E360_ENV", "local"), config_path, overrides, retrain
+    )
     config = resources["e360"].config
     assets = pipeline_assets(config)
     run_job = dg.define_asset_job(
@@ -41,3 +48,13 @@ def build_definitions(
 @dg.definitions
 def defs() -> dg.Definitions:
     return build_definitions()
+
+
+def e360_run_job() -> dg.JobDefinition:
+    """The run job for the project the environment names; reconstructable, so Dagster can
+    execute and re-execute it (`E360_CONFIG`, `E360_OVERRIDES` as JSON, `E360_RETRAIN`)."""
+    definitions = build_definitions(
+        overrides=json.loads(os.environ.get("E360_OVERRIDES", "{}")),
+        retrain=os.environ.get("E360_RETRAIN") == "1",
+    )
+    return definitions.resolve_job_def(RUN_JOB)

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -76,25 +77,44 @@ def dbt_resource(target: str) -> DbtCliResource:
     )
 
 
-def resources_for(environment: str, config_path: str | None = None) -> dict[str, Any]:
+_PROGRESS: ContextVar[Progress | None] = ContextVar("e360_progress", default=None)
+
+
+@contextmanager
+def showing_progress(progress: Progress) -> Iterator[None]:
+    """Runs started inside this block (in-process) report their steps to `progress`."""
+    token = _PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+_DBT_TARGET = {"local": "duckdb", "prod": "redshift"}
+
+
+def resources_for(
+    environment: str,
+    config_path: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    retrain: bool = False,
+) -> dict[str, Any]:
     """Resources per environment: local runs the embedded defaults, prod the AWS deployment."""
-    if environment == "local":
-        path = config_path or os.environ.get("E360_CONFIG", str(DEMO_CONFIG))
-        return {
-            "e360": E360Resource(config_path=path),
-            "dbt": dbt_resource("duckdb"),
-            "progress": SilentProgress(),
-        }
-    if environment == "prod":
-        path = config_path or os.environ.get("E360_CONFIG")
-        if not path:
-            raise dg.DagsterInvariantViolationError("E360_ENV=prod needs E360_CONFIG")
-        return {
-            "e360": E360Resource(config_path=path),
-            "dbt": dbt_resource("redshift"),
-            "progress": SilentProgress(),
-        }
-    raise dg.DagsterInvariantViolationError(f"E360_ENV must be local or prod, not {environment!r}")
+    if environment not in _DBT_TARGET:
+        raise dg.DagsterInvariantViolationError(
+            f"E360_ENV must be local or prod, not {environment!r}"
+        )
+    default = str(DEMO_CONFIG) if environment == "local" else None
+    path = config_path or os.environ.get("E360_CONFIG", default)
+    if not path:
+        raise dg.DagsterInvariantViolationError(f"E360_ENV={environment} needs E360_CONFIG")
+    return {
+        "e360": E360Resource(
+            config_path=path, overrides_json=json.dumps(overrides or {}), retrain=retrain
+        ),
+        "dbt": dbt_resource(_DBT_TARGET[environment]),
+        "progress": _PROGRESS.get() or SilentProgress(),
+    }
 
 
 def new_run_tags() -> dict[str, str]:

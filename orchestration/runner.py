@@ -21,11 +21,12 @@ from e360.errors import E360Error, IngestError, MatchError
 from e360.ids import new_run_id
 from e360.progress import Progress, SilentProgress
 from e360.report import RunReport
-from orchestration.assets import pipeline_assets
+from e360.warehouse import environment
 from orchestration.assets.ingestion import raw_key
 from orchestration.assets.matching import EVENTS_KEY, master_key
 from orchestration.assets.standardization import standardized_key
-from orchestration.resources import RUN_ID_TAG, E360Resource, dbt_resource
+from orchestration.definitions import e360_run_job
+from orchestration.resources import RUN_ID_TAG, showing_progress
 
 STAGES = ("ingest", "standardize", "match", "publish")
 _LOGGERS = ("e360", "splink")
@@ -85,9 +86,34 @@ def run_pipeline(
     retrain: bool = False,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Materialise the selected stages in-process; the report is written whatever happens."""
+    """Execute the run job on the selected stages, in-process; the report is always written."""
     wanted = [s for s in STAGES if s in set(stages)]
     selection = selection_for(config, wanted, sources, entities)
+    return _execute(config, wanted, progress, retrain, selection=selection)
+
+
+def rerun_from_failure(
+    config: E360Config, run_id: str, *, progress: Progress | None = None
+) -> RunReport:
+    """Re-execute a failed run's failed steps and what depends on them, nothing else."""
+    path = config.runs_dir / run_id / "report.json"
+    if not path.exists():
+        raise E360Error(f"no run {run_id} under {config.runs_dir}")
+    failed = RunReport.read(path)
+    if failed.status != "failed" or not failed.dagster_run_id:
+        raise E360Error(f"run {run_id} did not fail ({failed.status}): nothing to re-execute")
+    return _execute(config, failed.stages, progress, False, rerun_of=failed.dagster_run_id)
+
+
+def _execute(
+    config: E360Config,
+    stages: list[str],
+    progress: Progress | None,
+    retrain: bool,
+    *,
+    selection: dg.AssetSelection | None = None,
+    rerun_of: str | None = None,
+) -> RunReport:
     run_id = new_run_id()
     run_dir = config.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -95,36 +121,40 @@ def run_pipeline(
         run_id=run_id,
         config_file=str(config.file),
         config_fingerprint=config.fingerprint,
-        stages=wanted,
+        stages=stages,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    resources = {
-        "e360": E360Resource(
-            config_path=str(config.file),
-            overrides_json=json.dumps(config.overrides),
-            retrain=retrain,
-        ),
-        "dbt": dbt_resource(config.deployment.warehouse.target),
-        "progress": progress or SilentProgress(),
+    instance = dg.DagsterInstance.from_config(str(dagster_home(config)))
+    project = {
+        "E360_CONFIG": str(config.file),
+        "E360_OVERRIDES": json.dumps(config.overrides),
+        "E360_RETRAIN": "1" if retrain else "0",
     }
     handler = _log_to(run_dir / "e360.log")
     try:
-        result = dg.materialize(
-            pipeline_assets(config),
-            selection=selection,
-            resources=resources,
-            instance=dg.DagsterInstance.from_config(str(dagster_home(config))),
-            tags={RUN_ID_TAG: run_id},
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-        )
+        with environment(project), showing_progress(progress or SilentProgress()):
+            job = dg.reconstructable(e360_run_job)
+            keys = None
+            if selection is not None:
+                keys = list(selection.resolve(e360_run_job().asset_layer.asset_graph))
+            result = dg.execute_job(
+                job,
+                instance,
+                run_config=_RUN_CONFIG,
+                tags={RUN_ID_TAG: run_id},
+                asset_selection=keys,
+                reexecution_options=(
+                    dg.ReexecutionOptions.from_failure(rerun_of, instance) if rerun_of else None
+                ),
+            )
     finally:
         _stop_logging(handler)
-    report.dagster_run_id = result.run_id
-    report.add_parts(run_dir)
-    report.checks = _check_results(result)
-    report.status = "succeeded" if result.success else "failed"
-    report.error = None if result.success else _failure_message(result, report.checks)
+    with result:
+        report.dagster_run_id = result.run_id
+        report.add_parts(run_dir)
+        report.checks = _check_results(result)
+        report.status = "succeeded" if result.success else "failed"
+        report.error = None if result.success else _failure_message(result, report.checks)
     report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     report.write(run_dir / "report.json")
     if not result.success:
@@ -132,7 +162,14 @@ def run_pipeline(
     return report
 
 
-def _check_results(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+# In-process: one process, the CLI's progress display, and no per-step process start-up.
+_RUN_CONFIG = {
+    "execution": {"config": {"in_process": {}}},
+    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+}
+
+
+def _check_results(result: dg.JobExecutionResult) -> dict[str, dict[str, object]]:
     checks = {}
     for evaluation in result.get_asset_check_evaluations():
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
@@ -144,7 +181,7 @@ def _check_results(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, obj
     return checks
 
 
-def _failure_message(result: dg.ExecuteInProcessResult, checks: dict[str, dict]) -> str:
+def _failure_message(result: dg.JobExecutionResult, checks: dict[str, dict]) -> str:
     failed_checks = [
         f"check {name} failed" + (f": {c['description']}" if c.get("description") else "")
         for name, c in checks.items()

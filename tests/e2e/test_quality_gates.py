@@ -80,3 +80,34 @@ def test_a_quarantine_breach_stops_everything_downstream(
     assert "product" in report.entities
     assert report.events == [] and report.publish == {}
     assert not config.warehouse_path.exists()
+
+
+def test_a_failed_step_is_re_executed_alone(
+    tmp_path: Path, demo_config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestration.assets import standardization
+    from orchestration.runner import rerun_from_failure
+
+    config = _config(tmp_path, demo_config_path)
+    generate_demo_data(tmp_path, customers=60, seed=9)
+    real = standardization.build_standardized
+
+    def broken_for_products(config, lake, entity, on_progress=None):
+        if entity == "product":
+            raise OSError("simulated outage while writing standardized.product")
+        return real(config, lake, entity, on_progress)
+
+    monkeypatch.setattr(standardization, "build_standardized", broken_for_products)
+    with pytest.raises(RunFailed, match="simulated outage") as failure:
+        run_pipeline(config)
+    first = failure.value.report
+    assert "customer" in first.entities and "product" not in first.entities
+    assert first.publish == {}
+
+    monkeypatch.setattr(standardization, "build_standardized", real)
+    second = rerun_from_failure(config, first.run_id)
+    assert second.status == "succeeded"
+    # Only the failed step and what depends on it ran again: no ingest, no customer matching.
+    assert second.ingest == [] and "customer" not in second.entities
+    assert set(second.standardized) == {"product"} and "product" in second.entities
+    assert second.publish["dbt"]["tests_failed"] == 0

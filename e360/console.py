@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from e360.report import RunReport
@@ -22,30 +22,38 @@ class RichProgress:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:>9,.0f}"),
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("{task.description}"),
+            TextColumn("[cyan]{task.fields[count]}"),
             TimeElapsedColumn(),
             console=self.console,
             transient=False,
         )
         self._progress = progress
         with progress:
-            progress.add_task(f"{name}", total=None)
+            stage = progress.add_task(f"[bold]{name}", total=1, count="")
             yield
+            progress.update(stage, completed=1)
+            for task in progress.tasks:
+                progress.update(task.id, total=task.completed or 1, completed=task.completed or 1)
         self._progress = None
 
     def task(self, description: str, total: int | None) -> Callable[[int], None]:
         if self._progress is None:
             return lambda advance: None
         progress = self._progress
-        task_id = progress.add_task(f"  {description}", total=total)
-        return lambda advance: progress.advance(task_id, advance)
+        task_id = progress.add_task(f"  {description}", total=total, count="0")
+
+        def advance(n: int) -> None:
+            progress.advance(task_id, n)
+            done = progress.tasks[task_id].completed
+            progress.update(task_id, count=f"{done:,.0f}")
+
+        return advance
 
     def note(self, message: str) -> None:
         if self._progress is not None:
-            self._progress.add_task(f"  {message}", total=None)
+            self._progress.add_task(f"  {message}", total=None, count="")
 
 
 def print_summary(console: Console, report: RunReport, report_path: str) -> None:

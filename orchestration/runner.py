@@ -42,8 +42,13 @@ class RunFailed(E360Error):
 
 
 def dagster_home(config: E360Config) -> Path:
+    """The project's Dagster storage: run history, event logs, schedule and sensor state."""
     home = config.root / ".dagster"
     home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        # No usage telemetry: e360 runs where nothing may call out.
+        settings.write_text("telemetry:\n  enabled: false\n")
     return home
 
 

@@ -7,6 +7,7 @@ against the project root (everything under `paths`).
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -94,7 +95,7 @@ class EventSettings(_Strict):
 
 class CsvOptions(_Strict):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
-    encoding: str = "utf-8"
+    encoding: str = "utf-8-sig"  # utf-8, ignoring the byte-order mark spreadsheets write
 
 
 class SourceConfig(_Strict):
@@ -346,6 +347,12 @@ def _check_references(path: Path, config: E360Config) -> None:
     from matching.standardize import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 
     problems: list[str] = []
+    missing_entities = sorted({"customer", "product"} - set(config.entities))
+    if missing_entities:
+        # The enterprise layer (dim_customer, dim_product, fct_events) needs both masters.
+        problems.append(
+            f"entities: configure both customer and product (missing {missing_entities})"
+        )
     standardized = {
         "customer": {name for name, _ in STANDARDIZED_CUSTOMER_COLUMNS},
         "product": {name for name, _ in STANDARDIZED_PRODUCT_COLUMNS},
@@ -366,6 +373,10 @@ def _check_references(path: Path, config: E360Config) -> None:
             problems.append(f"{key}.event: only event sources take an event section")
         if source.entity in ("customer", "product") and source.entity not in config.entities:
             problems.append(f"{key}.entity: no entities.{source.entity} section configures it")
+        try:
+            codecs.lookup(source.csv.encoding)
+        except LookupError:
+            problems.append(f"{key}.csv.encoding: unknown encoding '{source.csv.encoding}'")
     for entity, settings in config.entities.items():
         key = f"entities.{entity}"
         for i, comparison in enumerate(settings.matching.comparisons):
@@ -381,18 +392,36 @@ def _check_references(path: Path, config: E360Config) -> None:
             if attribute not in CANONICAL_ATTRIBUTES[entity]:
                 problems.append(f"{key}.survivorship.attributes.{attribute}: not an attribute")
         for source_name in settings.survivorship.source_priority:
-            if config.sources.get(source_name, None) is None:
+            ranked = config.sources.get(source_name)
+            if ranked is None or ranked.entity != entity:
                 problems.append(
-                    f"{key}.survivorship.source_priority: unknown source '{source_name}'"
+                    f"{key}.survivorship.source_priority: '{source_name}' is not a {entity} source"
                 )
-        low, high = settings.matching.review_band
-        if not low <= settings.matching.threshold <= 1.0 or high > settings.matching.threshold:
-            problems.append(
-                f"{key}.matching.review_band: the band {list(settings.matching.review_band)} "
-                f"must lie below the match threshold {settings.matching.threshold}"
-            )
+        problems.extend(_check_thresholds(f"{key}.matching", settings.matching))
     if problems:
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
+
+
+def _check_thresholds(key: str, matching: MatchingConfig) -> list[str]:
+    """The probabilities must nest: stored pairs <= review band <= match threshold."""
+    problems = []
+    low, high = matching.review_band
+    if high > matching.threshold:
+        problems.append(
+            f"{key}.review_band: the band {[low, high]} must lie below the match threshold "
+            f"{matching.threshold}"
+        )
+    if matching.pairs_min_probability > low:
+        problems.append(
+            f"{key}.pairs_min_probability: {matching.pairs_min_probability} would drop pairs "
+            f"of the review band, which starts at {low}"
+        )
+    if matching.cannot_link_below is not None and matching.cannot_link_below >= low:
+        problems.append(
+            f"{key}.cannot_link_below: {matching.cannot_link_below} must stay below the review "
+            f"band ({low}): only clear non-matches may keep records apart"
+        )
+    return problems
 
 
 def _check_event_source(key: str, source: SourceConfig, config: E360Config) -> list[str]:

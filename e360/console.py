@@ -51,10 +51,6 @@ class RichProgress:
 
         return advance
 
-    def note(self, message: str) -> None:
-        if self._progress is not None:
-            self._progress.add_task(f"  {message}", total=None, count="")
-
 
 def print_summary(console: Console, report: RunReport, report_path: str) -> None:
     if report.ingest:
@@ -77,7 +73,7 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
         for column in ("entity", "records", "masters", "pairs", "review queue", "model", "churn"):
             table.add_column(column, justify="left" if column in ("entity", "model") else "right")
         for entity, e in report.entities.items():
-            model = e["model_version"] + (" (trained)" if e["model_trained"] else "")
+            model = (e["model_version"] or "none") + (" (trained)" if e["model_trained"] else "")
             table.add_row(
                 entity,
                 f"{e['records']:,}",

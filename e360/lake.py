@@ -53,9 +53,6 @@ class Lake:
         except NoSuchTableError:
             return None
 
-    def exists(self, zone: Zone, name: str) -> bool:
-        return self.table(zone, name) is not None
-
     def read(
         self,
         zone: Zone,
@@ -116,9 +113,6 @@ class Lake:
     def current_snapshot_id(self, zone: Zone, name: str) -> int | None:
         table = self.table(zone, name)
         return None if table is None else _current_snapshot_id(table)
-
-    def tables(self, zone: Zone) -> list[str]:
-        return sorted(identifier[-1] for identifier in self.catalog.list_tables(zone))
 
     def _ensure(self, zone: Zone, name: str, schema: pa.Schema, description: str | None) -> Table:
         table = self.table(zone, name)

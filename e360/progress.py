@@ -16,8 +16,6 @@ class Progress(Protocol):
         """Start a task; the returned callable advances it."""
         ...
 
-    def note(self, message: str) -> None: ...
-
 
 class SilentProgress:
     @contextmanager
@@ -26,6 +24,3 @@ class SilentProgress:
 
     def task(self, description: str, total: int | None) -> Callable[[int], None]:
         return lambda advance: None
-
-    def note(self, message: str) -> None:
-        pass

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 
-from e360.config import E360Config, SourceConfig
-from e360.errors import IngestError
+from e360.config import SourceConfig
 from e360.lake import Lake
 from ingestion.readers import FileRows, Reject, read_file
 
 FILE_HASH_PROPERTY = "e360.file.sha256"
 FILE_NAME_PROPERTY = "e360.file.name"
 FILE_LANDED_PROPERTY = "e360.file.landed"
+FILE_QUARANTINED_PROPERTY = "e360.file.quarantined"
+BATCH_PROPERTY = "e360.batch_id"
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -64,23 +65,6 @@ def raw_table_name(source: str, source_config: SourceConfig) -> str:
     return f"{source}__{source_config.entity}"
 
 
-def ingest_sources(
-    config: E360Config,
-    lake: Lake,
-    batch_id: str,
-    sources: Iterable[str] | None = None,
-    on_file: ProgressCallback | None = None,
-) -> list[SourceIngest]:
-    names = list(sources) if sources is not None else list(config.sources)
-    unknown = [n for n in names if n not in config.sources]
-    if unknown:
-        raise IngestError(f"unknown source(s) {unknown}; configured: {sorted(config.sources)}")
-    return [
-        ingest_source(lake, name, config.sources[name], config.landing_dir, batch_id, on_file)
-        for name in names
-    ]
-
-
 def ingest_source(
     lake: Lake,
     name: str,
@@ -110,7 +94,8 @@ def ingest_source(
             FILE_HASH_PROPERTY: digest,
             FILE_NAME_PROPERTY: relative,
             FILE_LANDED_PROPERTY: str(len(rows.rows)),
-            "e360.batch_id": batch_id,
+            FILE_QUARANTINED_PROPERTY: str(len(rows.rejects)),
+            BATCH_PROPERTY: batch_id,
         }
         # Quarantine first: if the raw commit then fails, a rerun lands the good rows without
         # quarantining the bad ones a second time.
@@ -138,6 +123,26 @@ def ingest_source(
         if on_file is not None:
             on_file(relative, rows.rows_in)
     return result
+
+
+def latest_delivery(lake: Lake, name: str, source: SourceConfig) -> tuple[int, int]:
+    """(rows in, rows quarantined) of the last batch that brought this source new files.
+
+    A quality check judges this, not only the current run: a rerun that lands nothing new
+    must see the same bad delivery again rather than an empty, and so passing, batch.
+    """
+    files: dict[str, dict[str, str]] = {}
+    for zone, table in (("raw", raw_table_name(name, source)), ("quarantine", name)):
+        for summary in lake.snapshot_summaries(zone, table):  # type: ignore[arg-type]
+            if FILE_HASH_PROPERTY in summary:
+                files[summary[FILE_HASH_PROPERTY]] = summary
+    if not files:
+        return 0, 0
+    last = max(f.get(BATCH_PROPERTY, "") for f in files.values())
+    batch = [f for f in files.values() if f.get(BATCH_PROPERTY, "") == last]
+    landed = sum(int(f.get(FILE_LANDED_PROPERTY, "0")) for f in batch)
+    quarantined = sum(int(f.get(FILE_QUARANTINED_PROPERTY, "0")) for f in batch)
+    return landed + quarantined, quarantined
 
 
 def _ledger(lake: Lake, zone: str, table: str) -> dict[str, int]:

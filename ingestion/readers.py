@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,10 @@ class FileRows:
     def __post_init__(self) -> None:
         self._known: set[str] = set(self.columns)
 
+    def set_columns(self, columns: list[str]) -> None:
+        self.columns = list(columns)
+        self._known = set(columns)
+
 
 def read_file(path: Path, source: SourceConfig) -> FileRows:
     """Parse a landing file of the source's format, then apply the source's contract."""
@@ -84,42 +87,67 @@ def _as_raw(values: dict[str, str | None]) -> str:
     return json.dumps(values, ensure_ascii=False, sort_keys=False)
 
 
+# A free-text column can hold more than the csv module's default 128 KiB.
+csv.field_size_limit(64 * 1024 * 1024)
+
+
 def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
     # surrogateescape keeps undecodable bytes so the row can be quarantined instead of
     # failing the whole file.
-    with path.open(encoding=source.csv.encoding, errors="surrogateescape", newline="") as f:
-        reader = csv.reader(f, delimiter=source.csv.delimiter)
+    text = path.read_text(encoding=source.csv.encoding, errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=source.csv.delimiter, strict=True)
+    try:
         header = next(reader, None)
-        if header is None:
-            return result
-        header = [h.strip() for h in header]
-        result.columns = list(header)
-        result._known = set(header)
-        for number, fields in enumerate(_csv_rows(reader), start=1):
-            if fields is None:
-                continue
+    except csv.Error as exc:
+        result.rejects.append(
+            Reject(None, _printable(text[:2000]), f"unreadable CSV header: {exc}")
+        )
+        return result
+    if header is None:
+        return result
+    header = [h.strip() for h in header]
+    problem = header_problem(header)
+    if problem:
+        # Without usable column names no row can be read; the file stays in the landing area.
+        result.rejects.append(Reject(None, _csv_line(header, source.csv.delimiter), problem))
+        return result
+    result.set_columns(header)
+    number = 0
+    try:
+        for fields in reader:
+            if not fields:
+                continue  # a blank line is not a record
+            number += 1
             raw = _csv_line(fields, source.csv.delimiter)
             if any(_has_surrogates(value) for value in fields):
-                result.rejects.append(
-                    Reject(number, _printable(raw), f"bytes not valid {source.csv.encoding}")
-                )
+                reason = f"bytes not valid {source.csv.encoding}"
+                result.rejects.append(Reject(number, _printable(raw), reason))
             elif len(fields) != len(header):
-                result.rejects.append(
-                    Reject(
-                        number, raw, f"row has {len(fields)} fields, the header has {len(header)}"
-                    )
-                )
+                reason = f"row has {len(fields)} fields, the header has {len(header)}"
+                result.rejects.append(Reject(number, raw, reason))
             else:
                 result.rows.append(dict(zip(header, fields, strict=True)))
                 result.row_numbers.append(number)
+    except csv.Error as exc:
+        # Malformed quoting: keep everything from the failing line on, verbatim, with the reason.
+        rest = "\n".join(text.splitlines()[reader.line_num - 1 :])
+        reason = f"CSV error at line {reader.line_num}: {exc}; the rest of the file is kept here"
+        result.rejects.append(Reject(number + 1, _printable(rest), reason))
     return result
 
 
-def _csv_rows(reader: Any) -> Iterator[list[str] | None]:
-    for fields in reader:
-        # A fully blank line is not a record; yielding None keeps row numbering honest.
-        yield fields if fields else None
+def header_problem(names: list[str]) -> str | None:
+    """Why these column names cannot name a raw table's columns, if they cannot."""
+    blank = [i + 1 for i, name in enumerate(names) if not name.strip()]
+    if blank:
+        return f"column {blank[0]} of the header has no name"
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return f"column '{name}' appears twice in the header"
+        seen.add(name)
+    return None
 
 
 def _csv_line(fields: list[str], delimiter: str) -> str:
@@ -129,7 +157,8 @@ def _csv_line(fields: list[str], delimiter: str) -> str:
 
 
 def _has_surrogates(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    # Lone surrogates: undecodable bytes (surrogateescape) or a JSON "\\ud800" escape.
+    return any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
 def _printable(value: str) -> str:
@@ -160,7 +189,15 @@ def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
                     Reject(number, text, f"expected a JSON object, got {type(obj).__name__}")
                 )
                 continue
-            result.add(number, {str(k): _json_text(v) for k, v in obj.items()})
+            values = {str(k): _json_text(v) for k, v in obj.items()}
+            if any(not key.strip() for key in values):
+                result.rejects.append(Reject(number, text, "a field has an empty name"))
+            elif any(_has_surrogates(k) or _has_surrogates(v or "") for k, v in values.items()):
+                result.rejects.append(
+                    Reject(number, text, "invalid unicode escape (a lone surrogate)")
+                )
+            else:
+                result.add(number, values)
     return result
 
 
@@ -183,10 +220,17 @@ def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
     except (pa.ArrowException, OSError) as exc:
         result.rejects.append(Reject(None, None, f"unreadable Parquet file: {exc}"))
         return result
-    columns = [_as_text_column(table.column(i)) for i in range(table.num_columns)]
+    problem = header_problem(table.column_names)
+    if problem:
+        result.rejects.append(Reject(None, ",".join(table.column_names), problem))
+        return result
+    try:
+        columns = [_as_text_column(table.column(i)) for i in range(table.num_columns)]
+    except (pa.ArrowException, UnicodeDecodeError) as exc:
+        result.rejects.append(Reject(None, None, f"Parquet values not readable as text: {exc}"))
+        return result
     text = pa.table(columns, names=table.column_names)
-    result.columns = list(table.column_names)
-    result._known = set(result.columns)
+    result.set_columns(table.column_names)
     result.rows = text.to_pylist()
     result.row_numbers = list(range(1, len(result.rows) + 1))
     return result

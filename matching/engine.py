@@ -56,3 +56,12 @@ def register(backend: DatabaseAPI, table: pa.Table, name: str) -> SplinkDataFram
         spark = backend.spark  # type: ignore[attr-defined]
         return backend.register(spark.createDataFrame(table), table_name=name)
     return backend.register(table, table_name=name)
+
+
+def close_backend(backend: DatabaseAPI) -> None:
+    """Free what a resolution left behind: the DuckDB connection holds every scored pair."""
+    con = getattr(backend, "duckdb_con", None)
+    if con is not None:
+        con.close()
+    else:
+        backend.delete_tables_created_by_splink_from_db()

@@ -6,6 +6,7 @@ does not know) is not dropped: it goes to `conformed.event_rejects` with the rea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +82,7 @@ def conform_event(
     customer_ref = _ref(settings.customer_source, mapped.get("customer_ref"))
     product_ref = _ref(settings.product_source, mapped.get("product_ref"))
     return {
-        "event_id": record_id(name, row[source.key].strip()),
+        "event_id": record_id(name, row[source.key]),
         "event_type": event_type,
         "occurred_at": occurred_at,
         "source": name,
@@ -91,7 +92,7 @@ def conform_event(
         "customer_master_id": customer_masters.get(customer_ref) if customer_ref else None,
         "product_master_id": product_masters.get(product_ref) if product_ref else None,
         "quantity": _quantity(mapped.get("quantity")),
-        "amount": price(mapped.get("amount")),
+        "amount": _amount(mapped.get("amount")),
         "currency": currency(mapped.get("currency")),
     }, None
 
@@ -105,8 +106,17 @@ def _ref(source: str | None, key: str | None) -> str | None:
 def _quantity(value: Any) -> int | None:
     try:
         return int(float(value)) if value not in (None, "") else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # "1e400", "inf": not a quantity
         return None
+
+
+def _amount(value: Any) -> float | None:
+    """Signed: refunds and cancellations carry negative amounts."""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        return price(value)  # "£12.99" and other formatted prices
+    return amount if math.isfinite(amount) else None
 
 
 def build_conformed_events(

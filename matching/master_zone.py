@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from e360.config import E360Config
 from e360.entities import CANONICAL_ATTRIBUTES
+from e360.errors import MatchError
 from e360.lake import Lake
 from matching.masters import (
     assign_master_ids,
@@ -29,10 +30,11 @@ class MatchSummary:
     masters: int
     pairs: int
     review_queue: int
-    model_version: str
+    model_version: str | None  # None when there was nothing to score
     model_trained: bool
     id_churn: float
     id_events: dict[str, int]
+    written: bool  # False when the id churn limit stopped the write
     timings: dict[str, float]
     snapshots: dict[str, int | None]
     record_masters: dict[str, str]  # record_id -> master_id, for events and evaluation
@@ -47,7 +49,7 @@ def match_entity(
 ) -> MatchSummary:
     records = lake.read("standardized", entity)
     if records is None:
-        records = pa.table({"record_id": pa.array([], pa.string())})
+        raise MatchError(f"standardized.{entity} does not exist: run the standardize stage first")
     resolution = resolve(config, entity, records, retrain=retrain)
     started = time.perf_counter()
     settings = config.entities[entity]  # type: ignore[index]
@@ -60,70 +62,68 @@ def match_entity(
             strict=True,
         )
     )
-    previous = _previous_masters(lake, entity)
+    previous = record_masters(lake, entity)
     ids = assign_master_ids(clusters, previous, config.id_prefix(entity))
-    record_masters = {r: ids.master_of_cluster[c] for r, c in clusters.items()}
+    assigned = {r: ids.master_of_cluster[c] for r, c in clusters.items()}
 
     con = duckdb.connect()
-    con.register("standardized_records", records)
-    con.register(
-        "record_masters",
-        pa.table({"record_id": list(record_masters), "master_id": list(record_masters.values())}),
-    )
-    con.execute(
-        "create temp table standardized_members as select s.*, m.master_id "
-        "from standardized_records s join record_masters m using (record_id)"
-    )
-    con.execute(
-        "create temp view members as "
-        "select record_id, source, source_key, master_id from standardized_members"
-    )
-    con.register("pairs", resolution.pairs)
-    xref = xref_table(con, threshold=settings.matching.threshold, run_id=run_id, at=now)
-    golden = golden_table(con, CANONICAL_ATTRIBUTES[entity], settings.survivorship, run_id=run_id)
-    pairs, queue = pairs_tables(con, settings.matching.review_band, run_id=run_id, at=now)
-    con.close()
-
-    properties = {"e360.run_id": run_id, "e360.model": resolution.model.label}
-    snapshots = {
-        f"{entity}_xref": lake.replace(
-            "master",
-            f"{entity}_xref",
-            xref,
-            properties=properties,
-            description=f"{entity} source record -> master id",
-        ),
-        f"{entity}_golden": lake.replace(
-            "master",
-            f"{entity}_golden",
-            golden,
-            properties=properties,
-            description=f"One golden {entity} record per master",
-        ),
-        f"{entity}_pairs": lake.replace(
-            "master",
-            f"{entity}_pairs",
-            pairs,
-            properties=properties,
-            description=f"Scored {entity} record pairs",
-        ),
-        f"{entity}_review_queue": lake.replace(
-            "master",
-            f"{entity}_review_queue",
-            queue,
-            properties=properties,
-            description=f"{entity} pairs in the review band, for data stewards",
-        ),
-    }
-    if ids.events:
-        history = id_history_table(ids.events, run_id, now)
-        snapshots[f"{entity}_id_history"] = lake.append(
-            "master",
-            f"{entity}_id_history",
-            history,
-            properties=properties,
-            description=f"Every {entity} master id event: created, merged_into, split_from, retired",
+    try:
+        con.register("standardized_records", records)
+        con.register(
+            "record_masters",
+            pa.table(
+                {
+                    "record_id": pa.array(list(assigned), pa.string()),
+                    "master_id": pa.array(list(assigned.values()), pa.string()),
+                }
+            ),
         )
+        con.execute(
+            "create temp table standardized_members as select s.*, m.master_id "
+            "from standardized_records s join record_masters m using (record_id)"
+        )
+        con.execute(
+            "create temp view members as "
+            "select record_id, source, source_key, master_id from standardized_members"
+        )
+        con.register("pairs", resolution.pairs)
+        xref = xref_table(con, threshold=settings.matching.threshold, run_id=run_id, at=now)
+        golden = golden_table(
+            con, CANONICAL_ATTRIBUTES[entity], settings.survivorship, run_id=run_id
+        )
+        pairs, queue = pairs_tables(con, settings.matching.review_band, run_id=run_id, at=now)
+    finally:
+        con.close()
+
+    model_label = resolution.model.label if resolution.model else None
+    # Beyond the churn limit nothing is written: the lake keeps the last accepted masters, so
+    # a rerun judges the same change again instead of waving it through.
+    written = ids.churn <= config.quality.max_id_churn
+    snapshots: dict[str, int | None] = {}
+    if written:
+        properties = {"e360.run_id": run_id, "e360.model": model_label or "none"}
+        # History first: if a later commit fails, the events that explain the ids survive.
+        history = id_history_table(ids.events, run_id, now)
+        tables = [
+            (
+                "id_history",
+                history,
+                "Every master id event: created, merged_into, split_from, retired",
+            ),
+            ("xref", xref, "source record -> master id"),
+            ("golden", golden, "one golden record per master, with provenance"),
+            ("pairs", pairs, "scored record pairs"),
+            ("review_queue", queue, "pairs in the review band, for data stewards"),
+        ]
+        for kind, table, description in tables:
+            write = lake.append if kind == "id_history" else lake.replace
+            snapshots[f"{entity}_{kind}"] = write(
+                "master",
+                f"{entity}_{kind}",
+                table,
+                properties=properties,
+                description=f"{entity}: {description}",
+            )
     event_counts: dict[str, int] = {}
     for _, event, _ in ids.events:
         event_counts[event] = event_counts.get(event, 0) + 1
@@ -133,17 +133,19 @@ def match_entity(
         masters=golden.num_rows,
         pairs=pairs.num_rows,
         review_queue=queue.num_rows,
-        model_version=resolution.model.label,
+        model_version=model_label,
         model_trained=resolution.trained,
         id_churn=round(ids.churn, 6),
         id_events=event_counts,
+        written=written,
         timings={**resolution.timings, "masters": round(time.perf_counter() - started, 3)},
         snapshots=snapshots,
-        record_masters=record_masters,
+        record_masters=assigned,
     )
 
 
-def _previous_masters(lake: Lake, entity: str) -> dict[str, str]:
+def record_masters(lake: Lake, entity: str) -> dict[str, str]:
+    """record_id -> master_id from the entity's current xref (empty before the first run)."""
     xref = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id"))
     if xref is None:
         return {}

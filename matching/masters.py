@@ -70,10 +70,12 @@ def assign_master_ids(
             survivor = master_id(prefix)
             assignment.events.append((survivor, "created", None))
         assignment.master_of_cluster[cluster] = survivor
+    created = {event[0] for event in assignment.events if event[1] == "created"}
     for old_id, counts in overlap.items():
         for cluster in counts:
             new_id = assignment.master_of_cluster[cluster]
-            if new_id != old_id and old_id not in claims.get(cluster, ()):
+            # Only a new id is split off; members moving to an existing master are a re-link.
+            if new_id in created:
                 assignment.events.append((new_id, "split_from", old_id))
     still_present = set(overlap)
     assignment.events.extend(

@@ -11,7 +11,7 @@ from splink import Linker
 from e360.config import E360Config
 from e360.errors import MatchError
 from matching.clustering import cluster_with_constraints
-from matching.engine import register, splink_backend
+from matching.engine import close_backend, register, splink_backend
 from matching.model import (
     UNIQUE_ID,
     ModelVersion,
@@ -35,7 +35,7 @@ PAIR_COLUMNS = (
 @dataclass
 class Resolution:
     entity: str
-    model: ModelVersion
+    model: ModelVersion | None  # None when there were fewer than two records to compare
     trained: bool
     pairs: pa.Table  # PAIR_COLUMNS, pairs scoring at least pairs_min_probability
     clusters: pa.Table  # record_id, cluster_id
@@ -48,7 +48,11 @@ def resolve(
     """Score and cluster `records` (the standardized table of one entity)."""
     matching = config.entities[entity].matching  # type: ignore[index]
     if records.num_rows < 2:
-        raise MatchError(f"{entity}: {records.num_rows} standardized record(s), nothing to match")
+        # Nothing to compare (a source that has not delivered yet): every record is its own
+        # entity, and a model is neither needed nor trainable.
+        ids = records.column(UNIQUE_ID).cast(pa.string())
+        clusters = pa.table({"record_id": ids, "cluster_id": ids})
+        return Resolution(entity, None, False, _empty_pairs(), clusters, {})
     backend = splink_backend(config)
     input_table = register(backend, records, f"{entity}_records")
     fingerprint = matching_fingerprint(matching)
@@ -81,14 +85,24 @@ def resolve(
             _pairs_of(cannot_links),
         )
         cluster_table = pa.table(
-            {"record_id": list(clusters), "cluster_id": list(clusters.values())}
+            {
+                "record_id": pa.array(list(clusters), pa.string()),
+                "cluster_id": pa.array(list(clusters.values()), pa.string()),
+            }
         )
         clock.lap("cluster")
     except MatchError:
         raise
     except Exception as exc:  # Splink raises plain exceptions; name the entity and stage.
         raise MatchError(f"{entity}: Splink failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        close_backend(backend)
     return Resolution(entity, model, trained, pairs, cluster_table, clock.laps)
+
+
+def _empty_pairs() -> pa.Table:
+    types = {"match_weight": pa.float64(), "match_probability": pa.float64()}
+    return pa.table({c: pa.array([], types.get(c, pa.string())) for c in PAIR_COLUMNS})
 
 
 def stored_pairs_sql(predictions: str, min_probability: float) -> str:

@@ -1308,7 +1308,9 @@ STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 """Output keys of standardize_product(), in order, with their Arrow types."""
 
 
-def standardize_customer(record: Mapping[str, Any], default_region: str = "GB") -> dict[str, Any]:
+def standardize_customer(
+    record: Mapping[str, Any], default_region: str = "GB", dayfirst: bool = True
+) -> dict[str, Any]:
     """Standardise one customer record's canonical attributes (any may be missing).
 
     Returns exactly the keys of STANDARDIZED_CUSTOMER_COLUMNS, in that order.
@@ -1338,7 +1340,7 @@ def standardize_customer(record: Mapping[str, Any], default_region: str = "GB") 
 
     email_value = email(get("email"))
     pc = postcode(get("postcode"), country_code)
-    dob = date(get("date_of_birth"))
+    dob = date(get("date_of_birth"), dayfirst=dayfirst)
 
     return {
         "first_name": first,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from e360.config import E360Config, SourceConfig
@@ -46,24 +45,23 @@ def standardized_schema(entity: str) -> pa.Schema:
 
 
 def latest_raw_records(lake: Lake, name: str, source: SourceConfig) -> list[dict[str, Any]]:
-    """The newest landed version of every source key of one source."""
+    """The newest landed version of every source key of one source, keys stripped.
+
+    A later file may re-deliver a changed record; the last landed version wins.
+    """
     raw = lake.read("raw", raw_table_name(name, source))
     if raw is None or raw.num_rows == 0:
         return []
-    con = duckdb.connect()
-    con.register("raw_records", raw)
-    key = '"' + source.key.replace('"', '""') + '"'
-    latest = con.sql(
-        f"""
-        select * from raw_records
-        qualify row_number() over (
-            partition by trim({key}) order by _ingested_at desc, _file desc, _row desc
-        ) = 1
-        order by _file, _row
-        """
-    ).to_arrow_table()
-    con.close()
-    return latest.to_pylist()
+    order = raw.sort_by([("_ingested_at", "ascending"), ("_file", "ascending"),
+                         ("_row", "ascending")])  # fmt: skip
+    latest: dict[str, dict[str, Any]] = {}
+    for row in order.to_pylist():
+        key = (row.get(source.key) or "").strip()
+        if key:
+            row[source.key] = key
+            latest.pop(key, None)  # re-insert: the result keeps landing order
+            latest[key] = row
+    return list(latest.values())
 
 
 def standardize_records(
@@ -77,12 +75,14 @@ def standardize_records(
     for i, row in enumerate(rows, start=1):
         canonical = {attr: row.get(column) for attr, column in source.mapping.items()}
         record = standardize(canonical)
-        key = row[source.key].strip()
+        key = row[source.key]
         record["record_id"] = record_id(name, key)
         record["source"] = name
         record["source_key"] = key
-        updated = timestamp(row.get(source.updated_at)) if source.updated_at else None
-        record["source_updated_at"] = updated or row["_ingested_at"]
+        # No updated_at column: unknown, not "now" (which would win every recency rule).
+        record["source_updated_at"] = (
+            timestamp(row.get(source.updated_at)) if source.updated_at else None
+        )
         record["_batch_id"] = row["_batch_id"]
         record["_ingested_at"] = row["_ingested_at"]
         out.append(record)
@@ -95,7 +95,9 @@ def standardize_records(
 
 def _standardizer(source: SourceConfig) -> Callable[[dict[str, Any]], dict[str, Any]]:
     if source.entity == "customer":
-        return lambda record: standardize_customer(record, default_region=source.default_region)
+        return lambda record: standardize_customer(
+            record, default_region=source.default_region, dayfirst=source.dayfirst
+        )
     return standardize_product
 
 

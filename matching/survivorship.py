@@ -88,7 +88,7 @@ def golden_records_sql(
         + ",\n    count(*) as member_count,"
         + "\n    string_agg(distinct source, ',' order by source) as sources,"
         + "\n    min(_ingested_at) as first_seen_at,"
-        + "\n    max(source_updated_at) as updated_at"
+        + "\n    max(coalesce(source_updated_at, _ingested_at)) as updated_at"
         + f"\nfrom {ranked_members}\ngroup by master_id"
     )
     outputs = ", ".join(_q(a) for a in attributes)

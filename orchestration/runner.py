@@ -129,7 +129,6 @@ def _execute(
         stages=stages,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    instance = dg.DagsterInstance.from_config(str(dagster_home(config)))
     project = {
         "E360_CONFIG": str(config.file),
         "E360_OVERRIDES": json.dumps(config.overrides),
@@ -137,13 +136,16 @@ def _execute(
     }
     handler = _log_to(run_dir / "e360.log")
     try:
-        with environment(project), showing_progress(progress or SilentProgress()):
-            job = dg.reconstructable(e360_run_job)
+        with (
+            dg.DagsterInstance.from_config(str(dagster_home(config))) as instance,
+            environment(project),
+            showing_progress(progress or SilentProgress()),
+        ):
             keys = None
             if selection is not None:
                 keys = list(selection.resolve(e360_run_job().asset_layer.asset_graph))
-            result = dg.execute_job(
-                job,
+            with dg.execute_job(
+                dg.reconstructable(e360_run_job),
                 instance,
                 run_config=_RUN_CONFIG,
                 tags={RUN_ID_TAG: run_id},
@@ -151,18 +153,22 @@ def _execute(
                 reexecution_options=(
                     dg.ReexecutionOptions.from_failure(rerun_of, instance) if rerun_of else None
                 ),
-            )
+            ) as result:
+                report.dagster_run_id = result.run_id
+                report.checks = _check_results(result)
+                report.status = "succeeded" if result.success else "failed"
+                if not result.success:
+                    report.error = _failure_message(result, report.checks)
+    except Exception as exc:
+        # Even a run that could not start (a broken dbt project, say) leaves its report.
+        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         _stop_logging(handler)
-    with result:
-        report.dagster_run_id = result.run_id
         report.add_parts(run_dir)
-        report.checks = _check_results(result)
-        report.status = "succeeded" if result.success else "failed"
-        report.error = None if result.success else _failure_message(result, report.checks)
-    report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
-    report.write(run_dir / "report.json")
-    if not result.success:
+        report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+        report.write(run_dir / "report.json")
+    if report.status != "succeeded":
         raise RunFailed(report, run_dir / "report.json")
     return report
 
@@ -170,7 +176,8 @@ def _execute(
 # In-process: one process, the CLI's progress display, and no per-step process start-up.
 _RUN_CONFIG = {
     "execution": {"config": {"in_process": {}}},
-    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+    # Failures reach the user through the report and one clean message, not stack traces.
+    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
 }
 
 

@@ -10,8 +10,6 @@ from orchestration.assets.matching import events_asset, master_assets
 from orchestration.assets.publishing import dbt_enterprise_assets, publish_gate, warehouse_load
 from orchestration.assets.standardization import standardized_assets
 
-GROUPS = ("ingestion", "standardization", "matching", "publishing")
-
 
 def pipeline_assets(config: E360Config) -> list[dg.AssetsDefinition]:
     return [

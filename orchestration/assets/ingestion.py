@@ -6,7 +6,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from e360.config import E360Config, SourceConfig
-from ingestion.batch import ingest_source
+from ingestion.batch import ingest_source, latest_delivery, raw_table_name
 
 # Landing areas and (in production) S3 and the Glue catalog are across a network.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
@@ -63,7 +63,12 @@ def _raw_asset(
                 on_file=lambda _file, _rows: advance(1),
             )
         e360.record(context, "ingest", name, result.as_dict())
-        rate = result.quarantined / result.rows_in if result.rows_in else 0.0
+        rows_in, quarantined = (
+            (result.rows_in, result.quarantined)
+            if result.rows_in
+            else latest_delivery(e360.lake, name, source)
+        )
+        rate = quarantined / rows_in if rows_in else 0.0
         limit = config.quality.max_quarantine_rate
         return dg.MaterializeResult(
             metadata={
@@ -73,7 +78,7 @@ def _raw_asset(
                 "landed": result.landed,
                 "quarantined": result.quarantined,
                 "snapshot_id": str(
-                    e360.lake.current_snapshot_id("raw", f"{name}__{source.entity}")
+                    e360.lake.current_snapshot_id("raw", raw_table_name(name, source))
                 ),
             },
             check_results=[
@@ -81,12 +86,9 @@ def _raw_asset(
                     check_name="quarantine_rate",
                     passed=rate <= limit,
                     severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={
-                        "rate": round(rate, 6),
-                        "limit": limit,
-                        "quarantined": result.quarantined,
-                    },
-                    description=f"{result.quarantined} of {result.rows_in} rows quarantined",
+                    metadata={"rate": round(rate, 6), "limit": limit, "quarantined": quarantined},
+                    description=f"{quarantined} of {rows_in} rows of the latest delivery "
+                    "quarantined",
                 )
             ],
         )

@@ -12,7 +12,7 @@ from e360.config import E360Config
 from e360.evaluation import evaluate_against_truth
 from e360.lake import Lake
 from matching.events import build_conformed_events
-from matching.master_zone import match_entity
+from matching.master_zone import match_entity, record_masters
 from orchestration.assets.ingestion import raw_key
 from orchestration.assets.standardization import standardized_key
 
@@ -90,14 +90,15 @@ def _master_asset(entity: str) -> dg.AssetsDefinition:
         evaluation = evaluate_against_truth(config.truth_file(entity), summary.record_masters)
         if evaluation is not None:
             e360.record(context, "evaluation", entity, evaluation)
-        common = {"model_version": summary.model_version, "run_id": e360.run_id(context)}
+        common = {"model_version": summary.model_version or "none", "run_id": e360.run_id(context)}
         yield dg.MaterializeResult(
             asset_key=xref,
             metadata={
                 **common,
                 "records": summary.records,
                 "id_churn": summary.id_churn,
-                "snapshot_id": str(summary.snapshots[f"{entity}_xref"]),
+                "written": summary.written,
+                "snapshot_id": str(summary.snapshots.get(f"{entity}_xref")),
             },
         )
         yield dg.MaterializeResult(
@@ -105,7 +106,7 @@ def _master_asset(entity: str) -> dg.AssetsDefinition:
             metadata={
                 **common,
                 "masters": summary.masters,
-                "snapshot_id": str(summary.snapshots[f"{entity}_golden"]),
+                "snapshot_id": str(summary.snapshots.get(f"{entity}_golden")),
             },
         )
         yield dg.MaterializeResult(
@@ -180,8 +181,8 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
             counts = build_conformed_events(
                 e360.config,
                 e360.lake,
-                _record_masters(e360.lake, "customer"),
-                _record_masters(e360.lake, "product"),
+                record_masters(e360.lake, "customer"),
+                record_masters(e360.lake, "product"),
                 e360.run_id(context),
             )
         for c in counts:
@@ -195,12 +196,3 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
         )
 
     return _events
-
-
-def _record_masters(lake: Lake, entity: str) -> dict[str, str]:
-    xref = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id"))
-    if xref is None:
-        return {}
-    return dict(
-        zip(xref.column("record_id").to_pylist(), xref.column("master_id").to_pylist(), strict=True)
-    )

@@ -5,7 +5,7 @@ run, and the warehouse keeps what it had, when the master zone contradicts itsel
 """
 
 import contextlib
-import os
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,13 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from e360.errors import PublishError
 from e360.lake import Lake
-from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, load_lake_into_duckdb
+from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, environment, load_lake_into_duckdb
 from orchestration.assets.ingestion import NETWORK_RETRY
-from orchestration.assets.matching import EVENTS_KEY, master_key
+from orchestration.assets.matching import EVENTS_KEY, master_key, record_masters
 
 GATE_KEY = dg.AssetKey("publish_gate")
 ENTITIES = ("customer", "product")
+SNAPSHOTS_FILE = "published_snapshots.json"
 
 
 def publish_gate(config: Any) -> dg.AssetsDefinition:
@@ -53,6 +54,7 @@ def publish_gate(config: Any) -> dg.AssetsDefinition:
             }
             problems = _integrity_problems(lake)
         e360.record(context, "publish", "snapshots", snapshots)
+        (e360.run_dir(context) / SNAPSHOTS_FILE).write_text(json.dumps(snapshots))
         return dg.MaterializeResult(
             metadata={"snapshots": dg.MetadataValue.json(snapshots)},
             check_results=[
@@ -70,22 +72,16 @@ def publish_gate(config: Any) -> dg.AssetsDefinition:
 
 
 def _integrity_problems(lake: Lake) -> list[str]:
+    missing = [f"{zone}.{table}" for zone, table in LAKE_TABLES.values()
+               if not lake.current_snapshot_id(zone, table)]  # fmt: skip
+    if missing:
+        return [f"missing lake tables {missing}: run `e360 match` first"]
     problems = []
     events = lake.read("conformed", "events").to_pylist()
     for entity in ENTITIES:
         golden = lake.read("master", f"{entity}_golden", columns=("master_id",))
-        xref = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id"))
-        if golden is None or xref is None:
-            problems.append(f"master.{entity}_golden or _xref is missing")
-            continue
         masters = set(golden.column("master_id").to_pylist())
-        owner = dict(
-            zip(
-                xref.column("record_id").to_pylist(),
-                xref.column("master_id").to_pylist(),
-                strict=True,
-            )
-        )
+        owner = record_masters(lake, entity)
         if set(owner.values()) - masters:
             problems.append(f"{entity} xref points at masters without a golden record")
         wrong = [
@@ -121,13 +117,8 @@ def warehouse_load() -> dg.AssetsDefinition:
     def _load(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         e360 = context.resources.e360
         config = e360.config
-        if config.deployment.warehouse.target != "duckdb":
-            raise PublishError(
-                f"deployment.warehouse.target '{config.deployment.warehouse.target}': only the "
-                "embedded duckdb target is loaded by this release"
-            )
         with e360.step(context, "publish", "load"):
-            loaded = load_lake_into_duckdb(config, e360.lake, _pinned_snapshots(context))
+            loaded = load_lake_into_duckdb(config, e360.lake, _pinned_snapshots(context, e360))
         e360.record(context, "publish", "loaded", loaded)
         for name, rows in loaded.items():
             yield dg.MaterializeResult(asset_key=["e360_lake", name], metadata={"rows": rows})
@@ -135,7 +126,11 @@ def warehouse_load() -> dg.AssetsDefinition:
     return _load
 
 
-def _pinned_snapshots(context: AssetExecutionContext) -> Mapping[str, int | None]:
+def _pinned_snapshots(context: AssetExecutionContext, e360: Any) -> Mapping[str, int | None]:
+    """The snapshots this run's gate approved; in a re-execution, the gate's latest approval."""
+    pinned = e360.run_dir(context) / SNAPSHOTS_FILE
+    if pinned.exists():
+        return json.loads(pinned.read_text())
     event = context.instance.get_latest_materialization_event(GATE_KEY)
     if event is None or event.asset_materialization is None:
         return {}
@@ -188,10 +183,19 @@ def dbt_enterprise_assets() -> dg.AssetsDefinition:
     )
     def _enterprise(context: AssetExecutionContext):
         e360, dbt = context.resources.e360, context.resources.dbt
-        os.environ["E360_DUCKDB_PATH"] = str(e360.config.warehouse_path)
-        log = e360.run_dir(context) / "dbt.log"
-        with e360.step(context, "publish", "dbt build"), log.open("a") as out:
-            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        config, run_dir = e360.config, e360.run_dir(context)
+        variables = json.dumps({"e360_lake_schema": config.deployment.warehouse.lake_schema})
+        with (
+            e360.step(context, "publish", "dbt build"),
+            environment({"E360_DUCKDB_PATH": str(config.warehouse_path)}),
+            (run_dir / "dbt.log").open("a") as out,
+        ):
+            invocation = dbt.cli(
+                ["build", "--vars", variables],
+                context=context,
+                raise_on_error=False,
+                target_path=run_dir / "dbt",
+            )
             # dagster-dbt echoes every dbt event to stdout: keep them in the run folder.
             with contextlib.redirect_stdout(out):
                 yield from invocation.stream()

@@ -51,8 +51,16 @@ def test_unknown_source_is_named(project: Path, capsys) -> None:
     assert "unknown source(s) ['nope']" in capsys.readouterr().err
 
 
-def test_match_before_ingest_fails_cleanly_and_reports_it(project: Path, capsys) -> None:
-    assert main(["match", "--config", str(project), "--entity", "customer"]) == 1
-    assert "customer: 0 standardized record(s), nothing to match" in capsys.readouterr().err
+def test_match_before_any_ingest_builds_empty_masters(project: Path, capsys) -> None:
+    assert main(["match", "--config", str(project), "--entity", "customer"]) == 0
     report = json.loads(next((project.parent / "runs").glob("*/report.json")).read_text())
-    assert report["status"] == "failed" and "nothing to match" in report["error"]
+    assert report["status"] == "succeeded"
+    customer = report["entities"]["customer"]
+    assert (customer["records"], customer["masters"], customer["model_version"]) == (0, 0, None)
+
+
+def test_publish_before_match_fails_at_the_gate_with_one_clean_line(project: Path, capsys):
+    assert main(["publish", "--config", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "referential_integrity" in err and "run `e360 match` first" in err
+    assert "Traceback" not in err

@@ -85,8 +85,29 @@ def test_explicit_overrides_win_over_environment(tmp_path: Path) -> None:
         (
             lambda d: d["entities"]["product"]["survivorship"].update(source_priority=["nope"]),
             "entities.product.survivorship.source_priority",
-            "unknown source 'nope'",
+            "'nope' is not a product source",
         ),
+        (
+            lambda d: d["entities"]["product"]["survivorship"].update(source_priority=["crm"]),
+            "entities.product.survivorship.source_priority",
+            "'crm' is not a product source",
+        ),
+        (
+            lambda d: d["entities"]["customer"]["matching"].update(pairs_min_probability=0.6),
+            "entities.customer.matching.pairs_min_probability",
+            "would drop pairs of the review band",
+        ),
+        (
+            lambda d: d["entities"]["customer"]["matching"].update(review_band=[0.5, 0.95]),
+            "entities.customer.matching.review_band",
+            "must lie below the match threshold",
+        ),
+        (
+            lambda d: d["sources"]["crm"].update(csv={"encoding": "klingon"}),
+            "sources.crm.csv.encoding",
+            "unknown encoding 'klingon'",
+        ),
+        (lambda d: d["entities"].pop("product"), "entities", "configure both customer and product"),
     ],
 )
 def test_mistakes_name_the_file_the_key_and_the_reason(tmp_path, mutate, key, reason) -> None:

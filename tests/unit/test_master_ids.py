@@ -56,3 +56,20 @@ def test_ids_whose_records_all_vanished_are_retired_and_new_ids_are_never_reused
 def test_ulids_sort_by_creation_time() -> None:
     earlier, later = ulid(1_700_000_000_000), ulid(1_700_000_000_001)
     assert len(earlier) == 26 and earlier < later
+
+
+def test_members_moving_to_an_existing_master_are_not_a_split() -> None:
+    previous = {"a:1": "CUS-A", "a:2": "CUS-A", "b:1": "CUS-B"}
+    result = assign_master_ids({"a:1": "x", "a:2": "y", "b:1": "y"}, previous, "CUS")
+    assert result.master_of_cluster == {"x": "CUS-A", "y": "CUS-B"}
+    assert result.events == []
+    assert result.records_changed == 1
+
+
+def test_ids_are_never_reused_across_runs() -> None:
+    first = assign_master_ids({"a:1": "x"}, {}, "CUS")
+    old_id = first.master_of_cluster["x"]
+    gone = assign_master_ids({"b:1": "y"}, {"a:1": old_id}, "CUS")
+    assert (old_id, "retired", None) in gone.events
+    back = assign_master_ids({"a:1": "z"}, {"b:1": gone.master_of_cluster["y"]}, "CUS")
+    assert back.master_of_cluster["z"] not in {old_id, gone.master_of_cluster["y"]}

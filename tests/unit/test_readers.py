@@ -38,7 +38,7 @@ def test_csv_rows_with_wrong_field_counts_or_missing_keys_are_rejected(tmp_path:
     assert reasons == {
         2: "row has 4 fields, the header has 3",
         3: "missing key column 'id'",
-        6: "row has 2 fields, the header has 3",
+        5: "row has 2 fields, the header has 3",  # blank lines are not records
     }
     assert rows.rejects[0].raw == "2,b@x.com,York,extra"
     assert rows.rows_in == 5
@@ -101,3 +101,46 @@ def test_unreadable_parquet_is_one_reject_naming_the_problem(tmp_path: Path) -> 
     rows = read_file(path, _source("parquet"))
     assert rows.rows == []
     assert len(rows.rejects) == 1 and "unreadable Parquet file" in rows.rejects[0].reason
+
+
+def test_csv_header_problems_reject_the_file_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,email,\n1,a@x.com,\n")
+    rows = read_file(path, _source("csv"))
+    assert rows.rows == [] and rows.rejects[0].reason == "column 3 of the header has no name"
+    path.write_text("id,email,email\n1,a@x.com,b@x.com\n")
+    rows = read_file(path, _source("csv"))
+    assert rows.rejects[0].reason == "column 'email' appears twice in the header"
+
+
+def test_csv_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes("id,email\n1,a@x.com\n".encode("utf-8-sig"))
+    rows = read_file(path, _source("csv"))
+    assert rows.rows == [{"id": "1", "email": "a@x.com"}]
+
+
+def test_csv_broken_quoting_keeps_the_rest_of_the_file_in_quarantine(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('id,email\n1,a@x.com\n2,"unclosed\n3,c@x.com\n')
+    rows = read_file(path, _source("csv"))
+    assert [r["id"] for r in rows.rows] == ["1"]
+    assert len(rows.rejects) == 1 and "CSV error" in rows.rejects[0].reason
+    assert "3,c@x.com" in rows.rejects[0].raw
+
+
+def test_csv_fields_larger_than_the_csv_default_limit_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,email\n1," + "x" * 200_000 + "\n")
+    assert len(read_file(path, _source("csv")).rows[0]["email"]) == 200_000
+
+
+def test_jsonl_lone_surrogates_and_empty_names_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "1", "email": "\\ud800"}\n{"id": "2", "": "x"}\n{"id": "3"}\n')
+    rows = read_file(path, _source("jsonl"))
+    assert [r["id"] for r in rows.rows] == ["3"]
+    assert [r.reason for r in rows.rejects] == [
+        "invalid unicode escape (a lone surrogate)",
+        "a field has an empty name",
+    ]

@@ -109,6 +109,7 @@ def bench_size(customers: int, work: Path) -> dict[str, object]:
         "masters": {e: s["masters"] for e, s in report.entities.items()},
         "f1": {e: v["pairwise"]["f1"] for e, v in report.evaluation.items()},
         "match_steps": {e: s["timings"] for e, s in report.entities.items()},
+        "steps": report.step_timings,
         "splink_seconds": splink_seconds,
         "splink_pairs": splink_pairs,
         "match_pairs": report.entities["customer"]["pairs"],
@@ -153,6 +154,26 @@ def render(results: list[dict[str, object]]) -> str:
         lines.append(
             f"| {r['customers']:,} | {r['splink_seconds']:.1f} | {r['splink_pairs']:,} "
             f"| {r['timings']['match']:.1f} | {f1['customer']:.3f} / {f1['product']:.3f} |"
+        )
+    lines += [
+        "",
+        "Where the match and publish stages spend their time (seconds; a fresh lake, so both "
+        "models are trained by EM first):",
+        "",
+        "| customers | customer: train / predict / cluster / masters | product: train / predict "
+        "/ cluster / masters | events | gate | warehouse load | dbt build |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        m, steps = r["match_steps"], r["steps"]
+        parts = [
+            " / ".join(f"{m[e].get(k, 0):.1f}" for k in ("train", "predict", "cluster", "masters"))
+            for e in ("customer", "product")
+        ]
+        lines.append(
+            f"| {r['customers']:,} | {parts[0]} | {parts[1]} | {steps['match/events']:.1f} "
+            f"| {steps['publish/gate']:.1f} | {steps['publish/load']:.1f} "
+            f"| {steps['publish/dbt build']:.1f} |"
         )
     lines += [
         "",

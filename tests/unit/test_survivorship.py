@@ -111,6 +111,17 @@ def test_ties_break_by_recency_then_source(rule: str, expected: str) -> None:
     assert json.loads(golden["provenance"])["email"]["record_id"] == expected
 
 
+@pytest.mark.parametrize("rule", ["most_recent", "most_frequent", "most_complete"])
+def test_equal_recency_breaks_by_source_order_then_record_id(rule: str) -> None:
+    rows = [
+        _row("web:7", 5, email="same@x.com"),
+        _row("crm:9", 5, email="same@x.com"),
+        _row("crm:1", 5, email="same@x.com"),
+    ]
+    golden = _golden(SurvivorshipConfig(default=rule, source_priority=["crm", "web"]), rows)
+    assert json.loads(golden["provenance"])["email"]["record_id"] == "crm:1"
+
+
 def test_all_null_attribute_has_null_value_and_provenance() -> None:
     rows = [_row("crm:1", 1, first_name="ann"), _row("web:2", 2, first_name="ann")]
     golden = _golden(SurvivorshipConfig(), rows)

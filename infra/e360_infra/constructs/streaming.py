@@ -92,18 +92,7 @@ class Streaming(Construct):
     ) -> None:
         """Read the given topics (default: all configured) as the given consumer group."""
         names = list(topics) if topics is not None else [topic.name for topic in self.config.topics]
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                # GetBootstrapBrokers: MSK Serverless exposes no bootstrap address to
-                # CloudFormation, so consumers resolve it at start-up from the cluster ARN.
-                actions=[
-                    "kafka-cluster:Connect",
-                    "kafka-cluster:DescribeCluster",
-                    "kafka:GetBootstrapBrokers",
-                ],
-                resources=[self.cluster_arn],
-            )
-        )
+        self._grant_connect(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
@@ -119,20 +108,25 @@ class Streaming(Construct):
 
     def grant_produce(self, role: iam.IRole, topics: Sequence[str]) -> None:
         """For producers (domain systems): write the given topics only."""
+        self._grant_connect(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
+                actions=["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+                resources=[self.topic_arn(name) for name in topics],
+            )
+        )
+
+    def _grant_connect(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                # GetBootstrapBrokers: MSK Serverless exposes no bootstrap address to
+                # CloudFormation, so clients resolve it at start-up from the cluster ARN.
                 actions=[
                     "kafka-cluster:Connect",
                     "kafka-cluster:DescribeCluster",
                     "kafka:GetBootstrapBrokers",
                 ],
                 resources=[self.cluster_arn],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
-                resources=[self.topic_arn(name) for name in topics],
             )
         )
 

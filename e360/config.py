@@ -205,6 +205,12 @@ class QualitySettings(_Strict):
     schedule: str = "0 2 * * *"  # the daily run of batch sources (cron, UTC)
 
 
+class StewardshipSettings(_Strict):
+    """Where steward decisions live: SQLite beside the project by default, RDS in production."""
+
+    url: str | None = None  # a SQLAlchemy URL; the password comes from the environment
+
+
 class E360Config(_Strict):
     project: ProjectSettings = ProjectSettings()
     paths: PathSettings = PathSettings()
@@ -213,6 +219,7 @@ class E360Config(_Strict):
     entities: dict[Literal["customer", "product"], EntityConfig]
     evaluation: EvaluationSettings = EvaluationSettings()
     quality: QualitySettings = QualitySettings()
+    stewardship: StewardshipSettings = StewardshipSettings()
 
     _file: Path = PrivateAttr(default=Path("e360.yaml"))
     _fingerprint: str = PrivateAttr(default="")
@@ -259,6 +266,13 @@ class E360Config(_Strict):
     @property
     def warehouse_path(self) -> Path:
         return self._under_root(self.deployment.warehouse.path)
+
+    @property
+    def steward_store_url(self) -> str:
+        url = self.stewardship.url
+        if url is None:
+            return f"sqlite:///{self.root / 'steward' / 'steward.db'}"
+        return os.path.expandvars(url)  # e.g. postgresql://e360:${E360_STEWARD_PASSWORD}@...
 
     def truth_file(self, entity: str) -> Path | None:
         path = self.evaluation.truth.get(entity)  # type: ignore[call-overload]

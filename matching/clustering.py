@@ -6,21 +6,32 @@ the model itself scored as different. Here links are accepted strongest first (K
 order) and a link is refused when it would put two records that must stay apart into one
 cluster. Without constraints the result is exactly the connected components at the threshold.
 
-Constraints come from pairs Splink scored as clear non-matches (below `cannot_link_below`);
-steward decisions will add their own.
+Constraints, strongest first:
+1. steward cannot-links (a pair decided "not a match", a manual split) keep records apart;
+2. steward must-links (a pair decided "match", a manual merge) join records whatever the
+   model scored;
+3. pairs Splink scored as clear non-matches (below `cannot_link_below`) keep records apart,
+   unless a steward already joined them;
+4. exclusive groups (`one_per_source`): two records of one group never share a cluster.
+A cannot-link therefore splits a component at its weakest links: the strong links are
+accepted first, and the first link that would join the two records is the one refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 
 class _Clusters:
-    """Union-find whose roots also carry the set of roots they must never join."""
+    """Union-find whose roots also carry the roots they must never join and their groups."""
 
-    def __init__(self) -> None:
+    def __init__(self, groups: Mapping[str, str] | None = None) -> None:
         self.parent: dict[str, str] = {}
         self.apart: dict[str, set[str]] = {}
+        self.groups: dict[str, set[str]] | None = None
+        if groups is not None:
+            self.groups = {record: {group} for record, group in groups.items()}
 
     def find(self, node: str) -> str:
         root = self.parent.setdefault(node, node)
@@ -35,18 +46,25 @@ class _Clusters:
         self.apart.setdefault(ra, set()).add(rb)
         self.apart.setdefault(rb, set()).add(ra)
 
-    def union(self, a: str, b: str) -> bool:
+    def union(self, a: str, b: str, *, force: bool = False) -> bool:
+        """Join the clusters of a and b unless a constraint forbids it (`force`: groups may
+        repeat, for a steward's must-link)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
         apart_a = {self.find(x) for x in self.apart.get(ra, ())}
         if rb in apart_a:
             return False
+        groups = self.groups
+        if not force and groups is not None and groups.get(ra, set()) & groups.get(rb, set()):
+            return False
         apart_b = {self.find(x) for x in self.apart.get(rb, ())}
         # Keep the larger constraint set in place (small-to-large merging).
         if len(apart_a) < len(apart_b):
             ra, rb, apart_a, apart_b = rb, ra, apart_b, apart_a
         self.parent[rb] = ra
+        if self.groups is not None:
+            self.groups.setdefault(ra, set()).update(self.groups.pop(rb, set()))
         merged = apart_a | apart_b
         self.apart[ra] = merged
         self.apart.pop(rb, None)
@@ -57,21 +75,43 @@ class _Clusters:
         return True
 
 
-def cluster_with_constraints(
+@dataclass
+class Clustering:
+    clusters: dict[str, str]  # record_id -> cluster_id (the smallest record_id of the cluster)
+    # Steward must-links a steward cannot-link contradicted (through other decisions).
+    refused_must_links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def cluster(
     records: Iterable[str],
     links: Iterable[tuple[str, str, float]],
     cannot_links: Iterable[tuple[str, str]] = (),
-) -> dict[str, str]:
-    """record_id -> cluster_id (the smallest record_id of the cluster).
+    *,
+    must_links: Iterable[tuple[str, str]] = (),
+    steward_cannot_links: Iterable[tuple[str, str]] = (),
+    exclusive_groups: Mapping[str, str] | None = None,
+) -> Clustering:
+    """Cluster records under the constraints (module docstring).
 
     `links`: (record_l, record_r, probability) at or above the match threshold.
-    `cannot_links`: pairs that must end in different clusters.
+    `cannot_links`: the model's clear non-matches. Constraints naming records not in
+    `records` (records since deleted) are ignored.
+    `exclusive_groups`: record_id -> group (its source, for one_per_source).
     """
-    clusters = _Clusters()
+    clusters = _Clusters(exclusive_groups)
     for record in records:
         clusters.find(record)
-    for a, b in cannot_links:
+    known = clusters.parent.keys()
+
+    def present(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(a, b) for a, b in pairs if a in known and b in known]
+
+    for a, b in present(steward_cannot_links):
         clusters.keep_apart(a, b)
+    refused = [(a, b) for a, b in present(must_links) if not clusters.union(a, b, force=True)]
+    for a, b in present(cannot_links):
+        if clusters.find(a) != clusters.find(b):
+            clusters.keep_apart(a, b)
     for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
         clusters.union(a, b)
     smallest: dict[str, str] = {}
@@ -79,4 +119,15 @@ def cluster_with_constraints(
         root = clusters.find(record)
         if record < smallest.get(root, "\uffff"):
             smallest[root] = record
-    return {record: smallest[clusters.find(record)] for record in clusters.parent}
+    return Clustering(
+        {record: smallest[clusters.find(record)] for record in clusters.parent}, refused
+    )
+
+
+def cluster_with_constraints(
+    records: Iterable[str],
+    links: Iterable[tuple[str, str, float]],
+    cannot_links: Iterable[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """record_id -> cluster_id under the model's cannot-links only."""
+    return cluster(records, links, cannot_links).clusters

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
@@ -21,6 +21,7 @@ from matching.masters import (
     xref_table,
 )
 from matching.resolve import resolve
+from stewardship.store import DecisionStore
 
 
 @dataclass
@@ -38,6 +39,8 @@ class MatchSummary:
     timings: dict[str, float]
     snapshots: dict[str, int | None]
     record_masters: dict[str, str]  # record_id -> master_id, for events and evaluation
+    steward_constraints: dict[str, int] = field(default_factory=dict)
+    refused_must_links: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         data = {k: v for k, v in self.__dict__.items() if k != "record_masters"}
@@ -50,7 +53,25 @@ def match_entity(
     records = lake.read("standardized", entity)
     if records is None:
         raise MatchError(f"standardized.{entity} does not exist: run the standardize stage first")
-    resolution = resolve(config, entity, records, retrain=retrain)
+    store = DecisionStore.from_config(config)
+    try:
+        return _match_entity(config, lake, entity, run_id, records, store, retrain=retrain)
+    finally:
+        store.close()
+
+
+def _match_entity(
+    config: E360Config,
+    lake: Lake,
+    entity: str,
+    run_id: str,
+    records: pa.Table,
+    store: DecisionStore,
+    *,
+    retrain: bool,
+) -> MatchSummary:
+    constraints = store.constraints(entity)
+    resolution = resolve(config, entity, records, retrain=retrain, constraints=constraints)
     started = time.perf_counter()
     settings = config.entities[entity]  # type: ignore[index]
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -124,6 +145,7 @@ def match_entity(
                 properties=properties,
                 description=f"{entity}: {description}",
             )
+        store.mark_applied(constraints, run_id)
     event_counts: dict[str, int] = {}
     for _, event, _ in ids.events:
         event_counts[event] = event_counts.get(event, 0) + 1
@@ -141,6 +163,11 @@ def match_entity(
         timings={**resolution.timings, "masters": round(time.perf_counter() - started, 3)},
         snapshots=snapshots,
         record_masters=assigned,
+        steward_constraints={
+            "must_links": len(constraints.must_links),
+            "cannot_links": len(constraints.cannot_links),
+        },
+        refused_must_links=resolution.refused_must_links,
     )
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 from splink import Linker
 
 from e360.config import E360Config
 from e360.errors import MatchError
-from matching.clustering import cluster_with_constraints
+from matching.clustering import cluster
 from matching.engine import close_backend, register, splink_backend
 from matching.model import (
     UNIQUE_ID,
@@ -21,6 +21,7 @@ from matching.model import (
     save_model,
     train,
 )
+from stewardship.store import Constraints
 
 PAIR_COLUMNS = (
     "record_id_l",
@@ -40,12 +41,21 @@ class Resolution:
     pairs: pa.Table  # PAIR_COLUMNS, pairs scoring at least pairs_min_probability
     clusters: pa.Table  # record_id, cluster_id
     timings: dict[str, float]  # seconds: train (or load), predict, cluster
+    # Steward must-links that contradicted a steward cannot-link, and were not applied.
+    refused_must_links: list[tuple[str, str]] = field(default_factory=list)
 
 
 def resolve(
-    config: E360Config, entity: str, records: pa.Table, *, retrain: bool = False
+    config: E360Config,
+    entity: str,
+    records: pa.Table,
+    *,
+    retrain: bool = False,
+    constraints: Constraints | None = None,
 ) -> Resolution:
-    """Score and cluster `records` (the standardized table of one entity)."""
+    """Score and cluster `records` (the standardized table of one entity) under the stewards'
+    `constraints`."""
+    constraints = constraints or Constraints()
     matching = config.entities[entity].matching  # type: ignore[index]
     if records.num_rows < 2:
         # Nothing to compare (a source that has not delivered yet): every record is its own
@@ -79,11 +89,14 @@ def resolve(
             else None
         )
         clock.lap("predict")
-        clusters = cluster_with_constraints(
+        clustering = cluster(
             records.column(UNIQUE_ID).to_pylist(),
             _links_at(pairs, matching.threshold),
             _pairs_of(cannot_links),
+            must_links=constraints.must_links,
+            steward_cannot_links=constraints.cannot_links,
         )
+        clusters = clustering.clusters
         cluster_table = pa.table(
             {
                 "record_id": pa.array(list(clusters), pa.string()),
@@ -97,7 +110,9 @@ def resolve(
         raise MatchError(f"{entity}: Splink failed: {type(exc).__name__}: {exc}") from exc
     finally:
         close_backend(backend)
-    return Resolution(entity, model, trained, pairs, cluster_table, clock.laps)
+    return Resolution(
+        entity, model, trained, pairs, cluster_table, clock.laps, clustering.refused_must_links
+    )
 
 
 def _empty_pairs() -> pa.Table:

@@ -1,0 +1,511 @@
+"""Durable steward decisions: pair decisions, manual merges and splits, and their audit trail.
+
+Everything a steward decides is stored here (SQLAlchemy: SQLite embedded, PostgreSQL in
+production) and reduces to record-level constraints that clustering honours on every later
+run, whatever the model says:
+
+- a pair decided `match` is a must-link, `no_match` a cannot-link, `unsure` neither;
+- a manual merge must-links the members the masters had when it was made;
+- a manual split must-links the records split out and cannot-links them from the rest.
+
+Decisions name records, never master ids: ids move between runs, records do not.
+A pair decision carries a version for optimistic locking: a steward deciding with a stale
+version is told someone else decided first, and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from e360.errors import E360Error
+
+if TYPE_CHECKING:
+    from e360.config import E360Config
+
+PairVerdict = Literal["match", "no_match", "unsure"]
+VERDICTS: tuple[PairVerdict, ...] = ("match", "no_match", "unsure")
+ChangeKind = Literal["merge", "split"]
+
+
+class StewardError(E360Error):
+    """A decision that cannot be taken as asked."""
+
+
+class DecisionConflict(StewardError):
+    """Someone decided the same thing first (the version the steward saw is stale)."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class PairDecision(Base):
+    """The current decision on one record pair (record_l < record_r)."""
+
+    __tablename__ = "pair_decisions"
+    __table_args__ = (UniqueConstraint("entity", "record_l", "record_r"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), index=True)
+    record_l: Mapped[str] = mapped_column(String(512))
+    record_r: Mapped[str] = mapped_column(String(512))
+    verdict: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(256))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # The run that first clustered with this decision in force (None: not applied yet).
+    applied_run_id: Mapped[str | None] = mapped_column(String(64))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's API)
+
+
+class MasterChange(Base):
+    """A manual merge of masters or split of records out of a master."""
+
+    __tablename__ = "master_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    master_ids: Mapped[list[str]] = mapped_column(JSON)
+    # merge: every member record of the merged masters; split: the records split out.
+    records: Mapped[list[str]] = mapped_column(JSON)
+    # split only: the members that stay behind.
+    remaining: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(256))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    applied_run_id: Mapped[str | None] = mapped_column(String(64))
+    # A change can be revoked (an undo); revoked changes constrain nothing.
+    revoked_by: Mapped[str | None] = mapped_column(String(256))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Append-only: every decision and manual change, with the state before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=_now, index=True)
+    actor: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str | None] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What clustering must honour for one entity."""
+
+    must_links: list[tuple[str, str]] = field(default_factory=list)
+    cannot_links: list[tuple[str, str]] = field(default_factory=list)
+    decision_ids: list[int] = field(default_factory=list)
+    change_ids: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.must_links or self.cannot_links)
+
+
+def ordered(record_a: str, record_b: str) -> tuple[str, str]:
+    if record_a == record_b:
+        raise StewardError(f"a pair needs two different records (got '{record_a}' twice)")
+    return (record_a, record_b) if record_a < record_b else (record_b, record_a)
+
+
+def _pair_state(decision: PairDecision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {
+        "verdict": decision.verdict,
+        "comment": decision.comment,
+        "decided_by": decision.decided_by,
+        "decided_at": decision.decided_at.isoformat(timespec="seconds"),
+        "version": decision.version,
+    }
+
+
+class DecisionStore:
+    """The steward store behind one SQLAlchemy URL; tables are created on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def at_path(cls, path: Path) -> DecisionStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{path}")
+
+    @classmethod
+    def from_config(cls, config: E360Config) -> DecisionStore:
+        url = config.steward_store_url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return cls(url)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # pair decisions ------------------------------------------------------------------------
+
+    def decide_pair(
+        self,
+        entity: str,
+        record_a: str,
+        record_b: str,
+        verdict: PairVerdict,
+        actor: str,
+        *,
+        comment: str | None = None,
+        expected_version: int | None = None,
+    ) -> PairDecision:
+        """Record (or change) the decision on a pair.
+
+        `expected_version`: the version the steward saw (0 when there was no decision yet);
+        if the pair was decided since, DecisionConflict is raised and nothing changes.
+        """
+        if verdict not in VERDICTS:
+            raise StewardError(f"unknown verdict '{verdict}'; use one of {list(VERDICTS)}")
+        record_l, record_r = ordered(record_a, record_b)
+        try:
+            return self._decide_pair(
+                entity, record_l, record_r, verdict, actor, comment, expected_version
+            )
+        except (StaleDataError, IntegrityError):
+            # Another steward's decision committed between our read and our write.
+            current = self.pair_decision(entity, record_l, record_r)
+            who = f" by {current.decided_by}" if current is not None else ""
+            raise DecisionConflict(
+                f"{entity} pair {record_l} / {record_r} was decided{who} in the meantime; "
+                "reload and review again"
+            ) from None
+
+    def _decide_pair(
+        self,
+        entity: str,
+        record_l: str,
+        record_r: str,
+        verdict: PairVerdict,
+        actor: str,
+        comment: str | None,
+        expected_version: int | None,
+    ) -> PairDecision:
+        with self.session() as session:
+            current = session.scalar(_pair_query(entity, record_l, record_r).with_for_update())
+            seen = 0 if current is None else current.version
+            if expected_version is not None and expected_version != seen:
+                who = f" by {current.decided_by}" if current is not None else ""
+                raise DecisionConflict(
+                    f"{entity} pair {record_l} / {record_r} was decided{who} in the meantime "
+                    f"(version {seen}, you saw {expected_version}); reload and review again"
+                )
+            before = _pair_state(current)
+            if current is None:
+                current = PairDecision(entity=entity, record_l=record_l, record_r=record_r)
+                session.add(current)
+            current.verdict = verdict
+            current.comment = comment
+            current.decided_by = actor
+            current.decided_at = _now()
+            current.applied_run_id = None
+            session.flush()
+            session.add(
+                AuditEntry(
+                    actor=actor,
+                    action="decide_pair",
+                    entity=entity,
+                    subject=f"{record_l} | {record_r}",
+                    before=before,
+                    after=_pair_state(current),
+                    comment=comment,
+                )
+            )
+        return current
+
+    def pair_decision(self, entity: str, record_a: str, record_b: str) -> PairDecision | None:
+        record_l, record_r = ordered(record_a, record_b)
+        with self.session() as session:
+            return session.scalar(_pair_query(entity, record_l, record_r))
+
+    def pair_decisions(self, entity: str | None = None) -> list[PairDecision]:
+        query = select(PairDecision).order_by(PairDecision.id)
+        if entity is not None:
+            query = query.where(PairDecision.entity == entity)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    # manual changes ------------------------------------------------------------------------
+
+    def merge_masters(
+        self,
+        entity: str,
+        members: dict[str, Sequence[str]],
+        actor: str,
+        reason: str,
+    ) -> MasterChange:
+        """Merge masters: `members` maps each master id to its member record ids now."""
+        if len(members) < 2:
+            raise StewardError("a merge needs at least two masters")
+        if not reason.strip():
+            raise StewardError("a merge needs a reason")
+        empty = sorted(m for m, records in members.items() if not records)
+        if empty:
+            raise StewardError(f"{entity} masters {empty} have no members to merge")
+        records = sorted({r for rs in members.values() for r in rs})
+        change = MasterChange(
+            entity=entity,
+            kind="merge",
+            master_ids=sorted(members),
+            records=records,
+            remaining=[],
+            reason=reason,
+            decided_by=actor,
+        )
+        return self._record_change(change, {"members": {m: sorted(r) for m, r in members.items()}})
+
+    def split_master(
+        self,
+        entity: str,
+        master_id: str,
+        split_out: Sequence[str],
+        remaining: Sequence[str],
+        actor: str,
+        reason: str,
+    ) -> MasterChange:
+        """Split `split_out` records out of a master; `remaining` are the members that stay."""
+        split_set, remaining_set = set(split_out), set(remaining)
+        if not split_set or not remaining_set:
+            raise StewardError(
+                f"{entity} master {master_id}: a split needs records to split out and "
+                "records that stay"
+            )
+        if split_set & remaining_set:
+            raise StewardError(
+                f"{entity} master {master_id}: records {sorted(split_set & remaining_set)} "
+                "cannot both leave and stay"
+            )
+        if not reason.strip():
+            raise StewardError("a split needs a reason")
+        change = MasterChange(
+            entity=entity,
+            kind="split",
+            master_ids=[master_id],
+            records=sorted(split_set),
+            remaining=sorted(remaining_set),
+            reason=reason,
+            decided_by=actor,
+        )
+        return self._record_change(change, None)
+
+    def revoke_change(self, change_id: int, actor: str, reason: str) -> None:
+        with self.session() as session:
+            change = session.get(MasterChange, change_id)
+            if change is None:
+                raise StewardError(f"no manual change with id {change_id}")
+            if change.revoked_at is not None:
+                raise DecisionConflict(f"change {change_id} is already revoked")
+            change.revoked_by = actor
+            change.revoked_at = _now()
+            session.add(
+                AuditEntry(
+                    actor=actor,
+                    action=f"revoke_{change.kind}",
+                    entity=change.entity,
+                    subject=f"change {change_id}",
+                    before={"revoked": False},
+                    after={"revoked": True},
+                    comment=reason,
+                )
+            )
+
+    def master_changes(self, entity: str | None = None) -> list[MasterChange]:
+        query = select(MasterChange).order_by(MasterChange.id)
+        if entity is not None:
+            query = query.where(MasterChange.entity == entity)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def _record_change(self, change: MasterChange, before: dict[str, Any] | None) -> MasterChange:
+        with self.session() as session:
+            session.add(change)
+            session.flush()
+            session.add(
+                AuditEntry(
+                    actor=change.decided_by,
+                    action=f"{change.kind}_masters" if change.kind == "merge" else "split_master",
+                    entity=change.entity,
+                    subject=", ".join(change.master_ids),
+                    before=before,
+                    after={
+                        "change_id": change.id,
+                        "records": change.records,
+                        "remaining": change.remaining,
+                    },
+                    comment=change.reason,
+                )
+            )
+        return change
+
+    # what clustering honours ---------------------------------------------------------------
+
+    def constraints(self, entity: str) -> Constraints:
+        """Every decision in force, as record-level must-links and cannot-links.
+
+        Later decisions win over earlier ones about the same records: a pair decision made
+        after a manual change overrides what the change implied for that pair.
+        """
+        stamped: list[tuple[datetime, int, str, str, str]] = []
+        decision_ids: list[int] = []
+        change_ids: list[int] = []
+        for decision in self.pair_decisions(entity):
+            if decision.verdict == "unsure":
+                continue
+            kind = "must" if decision.verdict == "match" else "cannot"
+            stamped.append((decision.decided_at, 1, kind, decision.record_l, decision.record_r))
+            decision_ids.append(decision.id)
+        for change in self.master_changes(entity):
+            if change.revoked_at is not None:
+                continue
+            change_ids.append(change.id)
+            for a, b in _change_links(change, "must"):
+                stamped.append((change.decided_at, 0, "must", a, b))
+            for a, b in _change_links(change, "cannot"):
+                stamped.append((change.decided_at, 0, "cannot", a, b))
+        latest: dict[tuple[str, str], str] = {}
+        for _, _, kind, a, b in sorted(stamped):
+            latest[ordered(a, b)] = kind
+        return Constraints(
+            must_links=sorted(pair for pair, kind in latest.items() if kind == "must"),
+            cannot_links=sorted(pair for pair, kind in latest.items() if kind == "cannot"),
+            decision_ids=decision_ids,
+            change_ids=change_ids,
+        )
+
+    def mark_applied(self, constraints: Constraints, run_id: str) -> None:
+        """Note the run that first clustered with these decisions in force."""
+        with self.session() as session:
+            applied = (
+                (PairDecision, constraints.decision_ids),
+                (MasterChange, constraints.change_ids),
+            )
+            for model, ids in applied:
+                for row in session.scalars(select(model).where(model.id.in_(ids))):
+                    if row.applied_run_id is None:
+                        row.applied_run_id = run_id
+
+    # audit ---------------------------------------------------------------------------------
+
+    def audit(self, entity: str | None = None) -> list[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        if entity is not None:
+            query = query.where(AuditEntry.entity == entity)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def record_audit(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        *,
+        entity: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """For changes made outside this store (user management, sign-ins)."""
+        with self.session() as session:
+            session.add(
+                AuditEntry(
+                    actor=actor,
+                    action=action,
+                    entity=entity,
+                    subject=subject,
+                    before=before,
+                    after=after,
+                    comment=comment,
+                )
+            )
+
+
+def _pair_query(entity: str, record_l: str, record_r: str):  # type: ignore[no-untyped-def]
+    return select(PairDecision).where(
+        PairDecision.entity == entity,
+        PairDecision.record_l == record_l,
+        PairDecision.record_r == record_r,
+    )
+
+
+def _change_links(change: MasterChange, kind: str) -> Iterable[tuple[str, str]]:
+    """A chain of must-links joins a group; cannot-links keep split-out records apart."""
+    if kind == "must":
+        records = change.records
+        anchor = records[0]
+        return [(anchor, other) for other in records[1:]]
+    if change.kind != "split":
+        return []
+    return [(out, stay) for out in change.records for stay in change.remaining]
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    # Concurrent stewards: readers never block the writer, and a busy writer is waited for.
+    cursor.execute("pragma journal_mode=wal")
+    cursor.execute("pragma busy_timeout=5000")
+    cursor.close()
+
+
+def audit_rows(entries: Iterable[AuditEntry]) -> Iterator[dict[str, str]]:
+    """Audit entries flattened for CSV export."""
+    for entry in entries:
+        yield {
+            "id": str(entry.id),
+            "at": entry.at.isoformat(timespec="seconds"),
+            "actor": entry.actor,
+            "action": entry.action,
+            "entity": entry.entity or "",
+            "subject": entry.subject,
+            "before": json.dumps(entry.before, sort_keys=True) if entry.before else "",
+            "after": json.dumps(entry.after, sort_keys=True) if entry.after else "",
+            "comment": entry.comment or "",
+        }

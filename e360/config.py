@@ -62,10 +62,37 @@ class EngineSettings(_Strict):
     checkpoint_dir: str | None = None  # Spark checkpoints; default <root>/spark-checkpoints
 
 
+class PostgresWarehouse(_Strict):
+    """A PostgreSQL warehouse (the master zone is loaded with COPY); no password in the file."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5432, ge=1, le=65535)
+    dbname: str = "e360"
+    user: str = "e360"
+    password_env: str = "E360_PG_PASSWORD"  # the environment variable holding the password
+
+
+class RedshiftWarehouse(_Strict):
+    """Amazon Redshift: the pinned snapshot goes to S3 as Parquet, then `COPY ... FORMAT PARQUET`."""
+
+    host: str | None = None
+    port: int = Field(default=5439, ge=1, le=65535)
+    dbname: str = "dev"
+    user: str = "e360_publisher"
+    password_env: str = "E360_REDSHIFT_PASSWORD"
+    s3_staging: str | None = None  # s3://bucket/prefix the loader writes Parquet under
+    iam_role_arn: str | None = None  # the role Redshift assumes to read s3_staging
+    region: str | None = None
+    reader_roles: list[str] = Field(default_factory=lambda: ["domain_reader"])
+    steward_roles: list[str] = Field(default_factory=lambda: ["data_steward"])
+
+
 class WarehouseSettings(_Strict):
     target: Literal["duckdb", "postgres", "redshift"] = "duckdb"
     path: Path = Path("warehouse/e360.duckdb")  # the DuckDB file (duckdb target only)
     lake_schema: str = "e360_lake"  # where the master zone is loaded for dbt to read
+    postgres: PostgresWarehouse = PostgresWarehouse()
+    redshift: RedshiftWarehouse = RedshiftWarehouse()
 
 
 class DeploymentSettings(_Strict):
@@ -98,10 +125,42 @@ class CsvOptions(_Strict):
     encoding: str = "utf-8-sig"  # utf-8, ignoring the byte-order mark spreadsheets write
 
 
+class S3Location(_Strict):
+    """Landing files in S3: `path` is then a glob under `s3://<bucket>/<prefix>`."""
+
+    bucket: str = Field(min_length=3)
+    prefix: str = ""
+    region: str | None = None
+    endpoint_url: str | None = None  # an S3-compatible endpoint (tests, VPC endpoints)
+
+
+class StreamSettings(_Strict):
+    """A Kafka (Amazon MSK) source: topics consumed into the raw zone exactly once."""
+
+    topics: list[str] = Field(min_length=1)
+    bootstrap_servers: str = Field(min_length=1)
+    group_id: str | None = None  # default: e360.<source>
+    value_format: Literal["json", "avro"] = "json"
+    # "confluent": values carry the schema-registry prefix (magic byte + 4-byte schema id).
+    avro_wire_format: Literal["plain", "confluent"] = "plain"
+    # plaintext (local brokers), tls, or msk_iam: SASL/OAUTHBEARER with IAM tokens over TLS.
+    security: Literal["plaintext", "tls", "msk_iam"] = "plaintext"
+    region: str | None = None  # msk_iam token region; default: the AWS environment's
+    ca_location: str | None = None  # CA bundle for TLS; default: the system's
+    batch_size: int = Field(default=5000, ge=1)  # records per Iceberg commit at most
+    max_latency_seconds: float = Field(default=5.0, gt=0)  # a record waits at most this long
+    client: dict[str, str | int | float | bool] = Field(default_factory=dict)  # librdkafka
+
+
 class SourceConfig(_Strict):
     entity: Literal["customer", "product", "event"]
-    format: Literal["csv", "jsonl", "parquet"]
-    path: str = Field(description="glob under the landing folder, e.g. crm/*.csv")
+    format: Literal["csv", "jsonl", "parquet", "kafka"]
+    path: str | None = Field(
+        default=None, description="glob under the landing folder (or s3 prefix), e.g. crm/*.csv"
+    )
+    s3: S3Location | None = None  # landing files in S3 instead of the landing folder
+    stream: StreamSettings | None = None  # format kafka: where and how to consume
+    contract: Path | None = None  # JSON Schema (.json) or Avro schema (.avsc), relative to file
     key: str = Field(description="the column holding the source's own record key")
     required: list[str] = Field(default_factory=list)
     updated_at: str | None = None  # column telling when the source last changed the record
@@ -184,6 +243,8 @@ class SurvivorshipConfig(_Strict):
 class EntityConfig(_Strict):
     id_prefix: str | None = Field(default=None, pattern=r"^[A-Z]{2,5}$")
     matching: MatchingConfig
+    # Pin a trained model version (`e360 train` makes new ones); None: the newest that fits.
+    model_version: int | None = Field(default=None, ge=1)
     survivorship: SurvivorshipConfig = SurvivorshipConfig()
 
 
@@ -209,6 +270,24 @@ class StewardshipSettings(_Strict):
     """Where steward decisions live: SQLite beside the project by default, RDS in production."""
 
     url: str | None = None  # a SQLAlchemy URL; the password comes from the environment
+    # The steward app (`e360 steward serve`): `local` users with hashed passwords, or the
+    # identity an AWS Application Load Balancer puts in its OIDC headers.
+    auth: Literal["local", "alb_oidc"] = "local"
+    # The environment variable holding the session-signing secret (required in production;
+    # embedded, a key file beside the SQLite store is created on first use).
+    session_secret_env: str = "E360_STEWARD_SESSION_SECRET"
+    session_max_age_hours: float = Field(default=8, gt=0)
+    secure_cookies: bool = False  # True behind HTTPS (the load balancer terminates TLS)
+    oidc_identity_header: str = "x-amzn-oidc-identity"
+    oidc_data_header: str = "x-amzn-oidc-data"
+    oidc_signer: str | None = None  # the ALB's ARN: the `signer` the token header must name
+    oidc_issuer: str | None = None  # the identity provider's issuer URL, when it must match
+    oidc_username_claim: str = "email"  # which claim names the user in the audit trail
+    # PEM public keys of the ALB, one `<kid>.pem` per key id: signatures are verified when set.
+    oidc_key_dir: Path | None = None
+    # The role of an OIDC identity signing in for the first time (none: refused until an
+    # admin registers it).
+    oidc_default_role: Literal["none", "viewer", "steward"] = "viewer"
 
 
 class E360Config(_Strict):
@@ -277,6 +356,13 @@ class E360Config(_Strict):
     def truth_file(self, entity: str) -> Path | None:
         path = self.evaluation.truth.get(entity)  # type: ignore[call-overload]
         return None if path is None else self._under_root(path)
+
+    def contract_file(self, source: SourceConfig) -> Path | None:
+        """A source's contract file; relative paths are relative to the configuration file."""
+        if source.contract is None:
+            return None
+        path = source.contract
+        return path if path.is_absolute() else (self._file.parent / path).resolve()
 
     def sources_of(self, entity: str) -> dict[str, SourceConfig]:
         return {name: s for name, s in self.sources.items() if s.entity == entity}
@@ -391,6 +477,7 @@ def _check_references(path: Path, config: E360Config) -> None:
             codecs.lookup(source.csv.encoding)
         except LookupError:
             problems.append(f"{key}.csv.encoding: unknown encoding '{source.csv.encoding}'")
+        problems.extend(_check_location(key, source, config))
     for entity, settings in config.entities.items():
         key = f"entities.{entity}"
         for i, comparison in enumerate(settings.matching.comparisons):
@@ -435,6 +522,31 @@ def _check_thresholds(key: str, matching: MatchingConfig) -> list[str]:
             f"{key}.cannot_link_below: {matching.cannot_link_below} must stay below the review "
             f"band ({low}): only clear non-matches may keep records apart"
         )
+    return problems
+
+
+def _check_location(key: str, source: SourceConfig, config: E360Config) -> list[str]:
+    """Where a source is read from: files (landing folder or S3) or a Kafka stream."""
+    problems = []
+    if source.format == "kafka":
+        if source.stream is None:
+            problems.append(f"{key}.stream: kafka sources need a stream section (topics, ...)")
+        if source.path is not None or source.s3 is not None:
+            problems.append(f"{key}: kafka sources take no path or s3 section")
+        if source.stream is not None and source.stream.value_format == "avro":
+            if source.contract is None or source.contract.suffix != ".avsc":
+                problems.append(f"{key}.contract: avro values need an Avro schema (.avsc)")
+    else:
+        if source.path is None:
+            problems.append(f"{key}.path: Field required for {source.format} sources")
+        if source.stream is not None:
+            problems.append(f"{key}.stream: only kafka sources take a stream section")
+    if source.contract is not None:
+        contract = config.contract_file(source)
+        if contract is None or not contract.is_file():
+            problems.append(f"{key}.contract: file not found: {contract}")
+        elif contract.suffix not in (".json", ".avsc"):
+            problems.append(f"{key}.contract: use a JSON Schema (.json) or Avro schema (.avsc)")
     return problems
 
 

@@ -131,3 +131,36 @@ def cluster_with_constraints(
 ) -> dict[str, str]:
     """record_id -> cluster_id under the model's cannot-links only."""
     return cluster(records, links, cannot_links).clusters
+
+
+def affected_records(
+    touched: Iterable[str],
+    old_edges: Iterable[tuple[str, str]],
+    new_edges: Iterable[tuple[str, str]],
+) -> set[str]:
+    """Every record whose cluster may differ from the last run's: the records of each
+    component, before or after, that holds a touched (new, changed, removed or
+    steward-decided) record — closed over both graphs, since a component of one may
+    bridge components of the other."""
+    before, after = _components(old_edges), _components(new_edges)
+    affected: set[str] = set()
+    frontier = set(touched)
+    while frontier:
+        affected |= frontier
+        reached: set[str] = set()
+        for record in frontier:
+            reached |= before.get(record, {record})
+            reached |= after.get(record, {record})
+        frontier = reached - affected
+    return affected
+
+
+def _components(edges: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """record -> the set of records in its connected component (shared set objects)."""
+    groups = _Clusters()
+    for a, b in edges:
+        groups.union(a, b)
+    members: dict[str, set[str]] = {}
+    for record in list(groups.parent):
+        members.setdefault(groups.find(record), set()).add(record)
+    return {record: members[groups.find(record)] for record in groups.parent}

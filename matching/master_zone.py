@@ -20,7 +20,7 @@ from matching.masters import (
     pairs_tables,
     xref_table,
 )
-from matching.resolve import resolve
+from matching.resolve import PreviousRun, resolve
 from stewardship.store import DecisionStore
 
 
@@ -40,6 +40,9 @@ class MatchSummary:
     snapshots: dict[str, int | None]
     record_masters: dict[str, str]  # record_id -> master_id, for events and evaluation
     steward_constraints: dict[str, int] = field(default_factory=dict)
+    mode: str = "full"  # or incremental
+    rescored_records: int = 0
+    reclustered_records: int = 0
     refused_must_links: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -47,17 +50,67 @@ class MatchSummary:
         return data
 
 
+SCORING_KEY = "e360.scoring_key"
+CLUSTERING_KEY = "e360.clustering_key"
+RUN_ID = "e360.run_id"
+
+
 def match_entity(
-    config: E360Config, lake: Lake, entity: str, run_id: str, *, retrain: bool = False
+    config: E360Config,
+    lake: Lake,
+    entity: str,
+    run_id: str,
+    *,
+    retrain: bool = False,
+    full: bool = False,
 ) -> MatchSummary:
     records = lake.read("standardized", entity)
     if records is None:
         raise MatchError(f"standardized.{entity} does not exist: run the standardize stage first")
     store = DecisionStore.from_config(config)
     try:
-        return _match_entity(config, lake, entity, run_id, records, store, retrain=retrain)
+        return _match_entity(
+            config, lake, entity, run_id, records, store, retrain=retrain, full=full
+        )
     finally:
         store.close()
+
+
+def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
+    """The state the last accepted run left, or None when it is missing or inconsistent
+    (then the run is a full one)."""
+    scores_table = lake.table("master", f"{entity}_scores")
+    if scores_table is None or scores_table.current_snapshot() is None:
+        return None
+    summary = scores_table.current_snapshot().summary
+    props = dict(summary.additional_properties) if summary is not None else {}
+    scores = lake.read("master", f"{entity}_scores")
+    hashes = lake.read("master", f"{entity}_record_hashes")
+    xref = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id", "run_id"))
+    if scores is None or hashes is None or xref is None:
+        return None
+    # Written by separate commits: only state from one and the same run fits together.
+    if set(xref.column("run_id").to_pylist()) - {props.get(RUN_ID)}:
+        return None
+    return PreviousRun(
+        scores=scores,
+        hashes=dict(
+            zip(
+                hashes.column("record_id").to_pylist(),
+                hashes.column("record_hash").to_pylist(),
+                strict=True,
+            )
+        ),
+        masters=dict(
+            zip(
+                xref.column("record_id").to_pylist(),
+                xref.column("master_id").to_pylist(),
+                strict=True,
+            )
+        ),
+        scoring_key=props.get(SCORING_KEY, ""),
+        clustering_key=props.get(CLUSTERING_KEY, ""),
+    )
 
 
 def _match_entity(
@@ -69,9 +122,19 @@ def _match_entity(
     store: DecisionStore,
     *,
     retrain: bool,
+    full: bool,
 ) -> MatchSummary:
     constraints = store.constraints(entity)
-    resolution = resolve(config, entity, records, retrain=retrain, constraints=constraints)
+    previous = None if full else previous_run(lake, entity)
+    resolution = resolve(
+        config,
+        entity,
+        records,
+        retrain=retrain,
+        constraints=constraints,
+        previous=previous,
+        full=full,
+    )
     started = time.perf_counter()
     settings = config.entities[entity]  # type: ignore[index]
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -136,13 +199,25 @@ def _match_entity(
             ("pairs", pairs, "scored record pairs"),
             ("review_queue", queue, "pairs in the review band, for data stewards"),
         ]
+        state = properties
+        if resolution.scores is not None and resolution.hashes is not None:
+            # Last: the next run trusts this state only beside an xref of the same run.
+            state = {
+                **properties,
+                SCORING_KEY: resolution.scoring_key,
+                CLUSTERING_KEY: resolution.clustering_key,
+            }
+            tables += [
+                ("record_hashes", resolution.hashes, "what each record looked like to matching"),
+                ("scores", resolution.scores, "every pair score the next run builds on"),
+            ]
         for kind, table, description in tables:
             write = lake.append if kind == "id_history" else lake.replace
             snapshots[f"{entity}_{kind}"] = write(
                 "master",
                 f"{entity}_{kind}",
                 table,
-                properties=properties,
+                properties=state if kind == "scores" else properties,
                 description=f"{entity}: {description}",
             )
         store.mark_applied(constraints, run_id)
@@ -168,6 +243,9 @@ def _match_entity(
             "cannot_links": len(constraints.cannot_links),
         },
         refused_must_links=resolution.refused_must_links,
+        mode=resolution.mode,
+        rescored_records=resolution.rescored_records,
+        reclustered_records=resolution.reclustered_records,
     )
 
 

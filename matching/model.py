@@ -1,9 +1,15 @@
 """Splink models: settings built from configuration, EM training, versioned JSON artefacts.
 
 A model is stored as `<models>/<entity>/v<NNNN>.json` (Splink's own JSON, plus an `e360` block
-naming the version, the matching-settings fingerprint and the training date). A run uses the
-newest version whose fingerprint matches the configured matching settings and trains a new
-version only when there is none, so runs are repeatable and retraining is a visible event.
+naming the version, the matching-settings fingerprint and the training date), with beside it
+its term-frequency tables (`v<NNNN>.tf/<column>.parquet`) and charts (`v<NNNN>.*.html`).
+
+A run uses the version pinned in configuration (`entities.<entity>.model_version`), else the
+newest version whose fingerprint matches the configured matching settings; it trains only
+when there is none. Retraining is explicit (`e360 train`), so runs are repeatable.
+
+Term frequencies are frozen with the model: a pair's score then depends on the pair and the
+model version alone, which is what lets an incremental run keep the scores of unchanged pairs.
 """
 
 from __future__ import annotations
@@ -15,15 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from e360.config import BlockingRule, ComparisonConfig, MatchingConfig
+from e360.config import BlockingRule, ComparisonConfig, E360Config, MatchingConfig
 from e360.errors import MatchError
 from matching.comparisons import model_number, token_jaccard
+from matching.engine import register
 
 UNIQUE_ID = "record_id"
 _COMPARISONS = {
@@ -209,3 +217,98 @@ def save_model(
     tmp.write_text(json.dumps(model, indent=2, default=str))
     tmp.replace(path)  # a crash never leaves half a model behind
     return ModelVersion(entity, version, path, fingerprint)
+
+
+def select_model(config: E360Config, entity: str) -> ModelVersion | None:
+    """The pinned version, else the newest one trained for the configured settings."""
+    settings = config.entities[entity]  # type: ignore[index]
+    fingerprint = matching_fingerprint(settings.matching)
+    pinned = settings.model_version
+    if pinned is None:
+        return find_model(config.models_dir, entity, fingerprint)
+    versions = {v.version: v for v in list_models(config.models_dir, entity)}
+    model = versions.get(pinned)
+    key = f"entities.{entity}.model_version"
+    if model is None:
+        raise MatchError(
+            f"{key}: {entity} model v{pinned:04d} not found in {config.models_dir / entity} "
+            f"(have {[f'v{v:04d}' for v in sorted(versions)] or 'none'})"
+        )
+    if model.fingerprint != fingerprint:
+        raise MatchError(
+            f"{key}: model {model.label} was trained for other matching settings "
+            "(comparisons, blocking or training changed): retrain with `e360 train "
+            f"{entity}` or unpin it"
+        )
+    return model
+
+
+def train_and_save(
+    config: E360Config,
+    entity: str,
+    records: SplinkDataFrame,
+    record_count: int,
+    labels: SplinkDataFrame | None = None,
+) -> ModelVersion:
+    """Train a new version on `records`, store it with its term frequencies and charts.
+
+    `labels`: steward decisions (Splink's pairwise-label columns); where given, the
+    m-probabilities are estimated from them after EM, so human judgement outweighs EM's.
+    """
+    matching = config.entities[entity].matching  # type: ignore[index]
+    linker = train(records, matching)
+    extra: dict[str, Any] = {"records": record_count}
+    if labels is not None:
+        linker.training.estimate_m_from_pairwise_labels(labels)
+        if any(c.m_probabilities for c in matching.comparisons):
+            model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), matching)
+            linker = Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
+        extra["labels"] = labels.as_pyarrow_table().num_rows
+    version = save_model(
+        linker, config.models_dir, entity, matching_fingerprint(matching), extra
+    )
+    register_term_frequencies(linker, version, matching)
+    write_model_charts(linker, version)
+    return version
+
+
+def term_frequency_dir(model: ModelVersion) -> Path:
+    return model.path.with_name(f"{model.path.stem}.tf")
+
+
+def register_term_frequencies(
+    linker: Linker, model: ModelVersion, matching: MatchingConfig
+) -> None:
+    """Use the model's frozen term frequencies; freeze them from this data the first time."""
+    folder = term_frequency_dir(model)
+    # Comparisons ask for term frequencies themselves too (Splink's email comparison does).
+    columns = [c.unquote().name for c in linker._settings_obj._term_frequency_columns]
+    for column in columns:
+        path = folder / f"{column}.parquet"
+        if path.exists():
+            table = register(linker._db_api, pq.read_table(path), f"__e360_tf_{column}")
+            linker.table_management.register_term_frequency_lookup(table, column)
+            continue
+        computed = linker.table_management.compute_tf_table(column).as_pyarrow_table()
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".parquet.tmp")
+        pq.write_table(computed, tmp)
+        tmp.replace(path)
+
+
+def chart_path(model: ModelVersion, chart: str) -> Path:
+    return model.path.with_name(f"{model.path.stem}.{chart}.html")
+
+
+def write_model_charts(linker: Linker, model: ModelVersion) -> list[Path]:
+    """Match weights and m/u parameters as self-contained HTML beside the model."""
+    charts = {
+        "match_weights": linker.visualisations.match_weights_chart(),
+        "m_u_parameters": linker.visualisations.m_u_parameters_chart(),
+    }
+    written = []
+    for name, chart in charts.items():
+        path = chart_path(model, name)
+        path.write_text(chart.to_html(inline=True), encoding="utf-8")
+        written.append(path)
+    return written

@@ -131,7 +131,10 @@ class Constraints:
     must_links: list[tuple[str, str]] = field(default_factory=list)
     cannot_links: list[tuple[str, str]] = field(default_factory=list)
     decision_ids: list[int] = field(default_factory=list)
-    change_ids: list[int] = field(default_factory=list)
+    change_ids: list[int] = field(default_factory=list)  # revoked ones too, until applied
+    # Records named by decisions no run has applied yet (new, changed or revoked): an
+    # incremental run re-clusters around them.
+    pending_records: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.must_links or self.cannot_links)
@@ -346,6 +349,7 @@ class DecisionStore:
                 raise DecisionConflict(f"change {change_id} is already revoked")
             change.revoked_by = actor
             change.revoked_at = _now()
+            change.applied_run_id = None  # the next run must undo it
             session.add(
                 AuditEntry(
                     actor=actor,
@@ -397,16 +401,24 @@ class DecisionStore:
         stamped: list[tuple[datetime, int, str, str, str]] = []
         decision_ids: list[int] = []
         change_ids: list[int] = []
+        pending: set[str] = set()
         for decision in self.pair_decisions(entity):
+            decision_ids.append(decision.id)
+            if decision.applied_run_id is None:
+                pending.update((decision.record_l, decision.record_r))
             if decision.verdict == "unsure":
                 continue
             kind = "must" if decision.verdict == "match" else "cannot"
             stamped.append((decision.decided_at, 1, kind, decision.record_l, decision.record_r))
-            decision_ids.append(decision.id)
         for change in self.master_changes(entity):
+            if change.applied_run_id is None:
+                pending.update(change.records)
+                pending.update(change.remaining)
+                change_ids.append(change.id)
             if change.revoked_at is not None:
                 continue
-            change_ids.append(change.id)
+            if change.applied_run_id is not None:
+                change_ids.append(change.id)
             for a, b in _change_links(change, "must"):
                 stamped.append((change.decided_at, 0, "must", a, b))
             for a, b in _change_links(change, "cannot"):
@@ -419,6 +431,7 @@ class DecisionStore:
             cannot_links=sorted(pair for pair, kind in latest.items() if kind == "cannot"),
             decision_ids=decision_ids,
             change_ids=change_ids,
+            pending_records=sorted(pending),
         )
 
     def mark_applied(self, constraints: Constraints, run_id: str) -> None:

@@ -16,7 +16,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from e360.config import SurvivorshipConfig
+from e360.config import CustomRule, SurvivorshipConfig
+from e360.errors import MatchError
 from e360.ids import master_id
 from matching.survivorship import golden_records_sql, ranked_members_sql
 
@@ -152,7 +153,15 @@ def golden_table(
         "standardized_members", attributes, rules, survivorship.source_priority
     )
     sql = golden_records_sql(f"({ranked}) as ranked", attributes, rules)
-    golden = con.sql(sql).to_arrow_table()
+    try:
+        golden = con.sql(sql).to_arrow_table()
+    except duckdb.Error as exc:
+        custom = sorted(a for a, rule in rules.items() if isinstance(rule, CustomRule))
+        if not custom:
+            raise
+        raise MatchError(
+            f"survivorship: the custom rules of {custom} do not run: {exc}".splitlines()[0]
+        ) from None
     return golden.append_column("run_id", pa.array([run_id] * golden.num_rows, pa.string()))
 
 

@@ -267,7 +267,7 @@ def train_and_save(
     version = save_model(
         linker, config.models_dir, entity, matching_fingerprint(matching), extra
     )
-    register_term_frequencies(linker, version, matching)
+    register_term_frequencies(linker, version)
     write_model_charts(linker, version)
     return version
 
@@ -276,9 +276,7 @@ def term_frequency_dir(model: ModelVersion) -> Path:
     return model.path.with_name(f"{model.path.stem}.tf")
 
 
-def register_term_frequencies(
-    linker: Linker, model: ModelVersion, matching: MatchingConfig
-) -> None:
+def register_term_frequencies(linker: Linker, model: ModelVersion) -> None:
     """Use the model's frozen term frequencies; freeze them from this data the first time."""
     folder = term_frequency_dir(model)
     # Comparisons ask for term frequencies themselves too (Splink's email comparison does).

@@ -104,7 +104,7 @@ def resolve(
         if model is None:
             model = train_and_save(config, entity, all_records, records.num_rows)
         linker = linker_from_model(all_records, model, matching)
-        register_term_frequencies(linker, model, matching)
+        register_term_frequencies(linker, model)
         clock.lap("train" if trained else "load_model")
 
         hashes = record_hashes(records)

@@ -8,13 +8,17 @@ Rules, and how ties break (always ending on record_id, so results are determinis
 - most_recent:     the non-null value of the most recently updated record, then source order
 - most_complete:   the longest non-null value, then most recent, then source order
 - most_frequent:   the value most members agree on, then most recent, then source order
+- non_null_first:  the value first seen (earliest ingested record having one), then source
+                   order: a value once known is kept until its record loses it
+- custom:          the member scoring highest on a configured SQL expression (or lowest),
+                   then most recent, then source order
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from e360.config import SurvivorshipRuleName
+from e360.config import CustomRule, SurvivorshipRule
 
 _RECENT = "source_updated_at desc nulls last"
 _PRIORITY = "_source_rank asc"
@@ -23,6 +27,7 @@ _ORDER_BY: dict[str, list[str]] = {
     "most_recent": [_RECENT, _PRIORITY],
     "most_complete": ["length(cast({col} as varchar)) desc", _RECENT, _PRIORITY],
     "most_frequent": ["{frequency} desc", _RECENT, _PRIORITY],
+    "non_null_first": ["_ingested_at asc", "source_updated_at asc nulls last", _PRIORITY],
 }
 
 
@@ -30,10 +35,19 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def order_by(rule: SurvivorshipRuleName, column: str) -> str:
-    keys = [
-        key.format(col=_q(column), frequency=_q(column + "__frequency")) for key in _ORDER_BY[rule]
-    ]
+def rule_name(rule: SurvivorshipRule) -> str:
+    return "custom" if isinstance(rule, CustomRule) else rule
+
+
+def order_by(rule: SurvivorshipRule, column: str) -> str:
+    if isinstance(rule, CustomRule):
+        direction = "desc" if rule.descending else "asc"
+        keys = [f"({rule.expression}) {direction} nulls last", _RECENT, _PRIORITY]
+    else:
+        keys = [
+            key.format(col=_q(column), frequency=_q(column + "__frequency"))
+            for key in _ORDER_BY[rule]
+        ]
     return ", ".join([*keys, "record_id asc"])
 
 
@@ -50,7 +64,7 @@ def source_rank_sql(source_priority: Sequence[str]) -> str:
 def ranked_members_sql(
     members: str,
     attributes: Sequence[str],
-    rules: Mapping[str, SurvivorshipRuleName],
+    rules: Mapping[str, SurvivorshipRule],
     source_priority: Sequence[str],
 ) -> str:
     """Members with their source rank and, for most_frequent attributes, value frequencies."""
@@ -66,7 +80,7 @@ def ranked_members_sql(
 
 
 def golden_records_sql(
-    ranked_members: str, attributes: Sequence[str], rules: Mapping[str, SurvivorshipRuleName]
+    ranked_members: str, attributes: Sequence[str], rules: Mapping[str, SurvivorshipRule]
 ) -> str:
     """One row per master: each attribute's surviving value, plus a provenance JSON object."""
     selects, provenance = [], []
@@ -80,7 +94,7 @@ def golden_records_sql(
         provenance.append(
             f"'{attribute}', case when {_q(attribute + '__record_id')} is null then null else "
             f"json_object('record_id', {_q(attribute + '__record_id')}, 'source', "
-            f"split_part({_q(attribute + '__record_id')}, ':', 1), 'rule', '{rules[attribute]}') end"
+            f"split_part({_q(attribute + '__record_id')}, ':', 1), 'rule', '{rule_name(rules[attribute])}') end"
         )
     survivors = (
         "select master_id,\n    "

@@ -25,9 +25,10 @@ def build_definitions(
     environment: str | None = None,
     overrides: dict[str, Any] | None = None,
     retrain: bool = False,
+    full: bool = False,
 ) -> dg.Definitions:
     resources = resources_for(
-        environment or os.environ.get("E360_ENV", "local"), config_path, overrides, retrain
+        environment or os.environ.get("E360_ENV", "local"), config_path, overrides, retrain, full
     )
     config = resources["e360"].config
     assets = pipeline_assets(config)
@@ -52,9 +53,10 @@ def defs() -> dg.Definitions:
 
 def e360_run_job() -> dg.JobDefinition:
     """The run job for the project the environment names; reconstructable, so Dagster can
-    execute and re-execute it (`E360_CONFIG`, `E360_OVERRIDES` as JSON, `E360_RETRAIN`)."""
+    execute and re-execute it (`E360_CONFIG`, `E360_OVERRIDES` as JSON, `E360_RETRAIN`, `E360_FULL`)."""
     definitions = build_definitions(
         overrides=json.loads(os.environ.get("E360_OVERRIDES", "{}")),
         retrain=os.environ.get("E360_RETRAIN") == "1",
+        full=os.environ.get("E360_FULL") == "1",
     )
     return definitions.resolve_job_def(RUN_JOB)

@@ -34,6 +34,7 @@ class E360Resource(dg.ConfigurableResource):
     config_path: str
     overrides_json: str = "{}"  # dotted-key overrides, as JSON so the resource stays plain data
     retrain: bool = False  # train new model versions instead of reusing the matching ones
+    full: bool = False  # rescore and re-cluster every record, not only new and changed ones
 
     @cached_property
     def config(self) -> E360Config:
@@ -98,6 +99,7 @@ def resources_for(
     config_path: str | None = None,
     overrides: dict[str, Any] | None = None,
     retrain: bool = False,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Resources per environment: local runs the embedded defaults, prod the AWS deployment."""
     if environment not in _DBT_TARGET:
@@ -110,7 +112,10 @@ def resources_for(
         raise dg.DagsterInvariantViolationError(f"E360_ENV={environment} needs E360_CONFIG")
     return {
         "e360": E360Resource(
-            config_path=path, overrides_json=json.dumps(overrides or {}), retrain=retrain
+            config_path=path,
+            overrides_json=json.dumps(overrides or {}),
+            retrain=retrain,
+            full=full,
         ),
         "dbt": dbt_resource(_DBT_TARGET[environment]),
         "progress": _PROGRESS.get() or SilentProgress(),

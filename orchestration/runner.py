@@ -89,12 +89,16 @@ def run_pipeline(
     sources: Sequence[str] | None = None,
     entities: Sequence[str] | None = None,
     retrain: bool = False,
+    full: bool = False,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Execute the run job on the selected stages, in-process; the report is always written."""
+    """Execute the run job on the selected stages, in-process; the report is always written.
+
+    `full`: rescore and re-cluster every record instead of building on the last run.
+    """
     wanted = [s for s in STAGES if s in set(stages)]
     selection = selection_for(config, wanted, sources, entities)
-    return _execute(config, wanted, progress, retrain, selection=selection)
+    return _execute(config, wanted, progress, retrain, selection=selection, full=full)
 
 
 def rerun_from_failure(
@@ -118,6 +122,7 @@ def _execute(
     *,
     selection: dg.AssetSelection | None = None,
     rerun_of: str | None = None,
+    full: bool = False,
 ) -> RunReport:
     run_id = new_run_id()
     run_dir = config.runs_dir / run_id
@@ -133,6 +138,7 @@ def _execute(
         "E360_CONFIG": str(config.file),
         "E360_OVERRIDES": json.dumps(config.overrides),
         "E360_RETRAIN": "1" if retrain else "0",
+        "E360_FULL": "1" if full else "0",
     }
     handler = _log_to(run_dir / "e360.log")
     try:

@@ -85,7 +85,9 @@ def _master_asset(entity: str) -> dg.AssetsDefinition:
         e360 = context.resources.e360
         config, lake = e360.config, e360.lake
         with e360.step(context, "match", entity):
-            summary = match_entity(config, lake, entity, e360.run_id(context), retrain=e360.retrain)
+            summary = match_entity(
+                config, lake, entity, e360.run_id(context), retrain=e360.retrain, full=e360.full
+            )
         e360.record(context, "entities", entity, summary.as_dict())
         evaluation = evaluate_against_truth(config.truth_file(entity), summary.record_masters)
         if evaluation is not None:

@@ -9,7 +9,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from e360.config import SurvivorshipConfig
+from e360.config import CustomRule, SurvivorshipConfig
+from e360.errors import MatchError
 from matching.masters import golden_table
 
 ATTRIBUTES = ("first_name", "email", "address_line1", "gender")
@@ -127,3 +128,69 @@ def test_all_null_attribute_has_null_value_and_provenance() -> None:
     golden = _golden(SurvivorshipConfig(), rows)
     assert golden["email"] is None
     assert json.loads(golden["provenance"])["email"] is None
+
+
+def _ingested(row: dict, day: int) -> dict:
+    return {**row, "_ingested_at": datetime(2024, 2, day)}
+
+
+def test_non_null_first_keeps_the_value_seen_first_even_when_newer_ones_arrive() -> None:
+    rows = [
+        _ingested(_row("web:7", 9, email="new@x.com"), 5),
+        _ingested(_row("crm:1", 1, email="first@x.com"), 2),
+        _ingested(_row("pos:3", 3, email=None), 1),  # seen earliest, but has no value
+    ]
+    golden = _golden(SurvivorshipConfig(attributes={"email": "non_null_first"}), rows)
+    assert golden["email"] == "first@x.com"
+    assert json.loads(golden["provenance"])["email"] == {
+        "record_id": "crm:1",
+        "source": "crm",
+        "rule": "non_null_first",
+    }
+
+
+def test_non_null_first_ties_break_by_source_order_then_record_id() -> None:
+    rows = [
+        _ingested(_row("web:7", 1, email="w@x.com"), 1),
+        _ingested(_row("crm:9", 1, email="c9@x.com"), 1),
+        _ingested(_row("crm:1", 1, email="c1@x.com"), 1),
+    ]
+    config = SurvivorshipConfig(default="non_null_first", source_priority=["web", "crm"])
+    assert _golden(config, rows)["email"] == "w@x.com"
+    config = SurvivorshipConfig(default="non_null_first", source_priority=["crm", "web"])
+    assert _golden(config, rows)["email"] == "c1@x.com"
+
+
+def test_a_custom_expression_picks_the_best_scoring_member() -> None:
+    # Prefer work addresses; the rule is data, not code.
+    rule = CustomRule(expression="case when email like '%@corp.com' then 1 else 0 end")
+    rows = [
+        _row("web:7", 9, email="me@gmail.com"),
+        _row("crm:1", 1, email="me@corp.com"),
+    ]
+    golden = _golden(SurvivorshipConfig(attributes={"email": rule}), rows)
+    assert golden["email"] == "me@corp.com"
+    assert json.loads(golden["provenance"])["email"]["rule"] == "custom"
+    ascending = CustomRule(expression="length(email)", descending=False)
+    golden = _golden(SurvivorshipConfig(attributes={"email": ascending}), rows)
+    assert golden["email"] == "me@corp.com"  # 11 characters against 12
+
+
+def test_a_custom_expression_tie_breaks_by_recency() -> None:
+    rule = CustomRule(expression="1")
+    rows = [_row("crm:1", 1, email="old@x.com"), _row("web:7", 9, email="new@x.com")]
+    assert _golden(SurvivorshipConfig(attributes={"email": rule}), rows)["email"] == "new@x.com"
+
+
+def test_a_broken_custom_expression_names_the_attribute() -> None:
+    rule = CustomRule(expression="no_such_column > 1")
+    with pytest.raises(MatchError, match=r"custom rules of \['email'\]"):
+        _golden(SurvivorshipConfig(attributes={"email": rule}))
+
+
+def test_custom_rules_load_from_yaml_shaped_config() -> None:
+    config = SurvivorshipConfig.model_validate(
+        {"attributes": {"email": {"expression": "length(email)", "descending": False}}}
+    )
+    assert config.rule_for("email") == CustomRule(expression="length(email)", descending=False)
+    assert config.rule_for("phone") == "most_recent"

@@ -1,0 +1,108 @@
+"""Explicit retraining (`e360 train <entity>`): a new model version, its charts, and the
+steward decisions as labels.
+
+A new version changes scores, so the next run is a full one; master ids still carry over by
+member overlap, as on any run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from e360.config import E360Config
+from e360.errors import MatchError
+from e360.lake import Lake
+from matching.engine import close_backend, register, splink_backend
+from matching.model import ModelVersion, chart_path, register_term_frequencies, train_and_save
+from stewardship.store import DecisionStore
+
+_RECORDS = "records"
+WATERFALL_PAIRS = 10
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    model: ModelVersion
+    records: int
+    labels: int  # steward match decisions used to estimate m
+    charts: list[Path]
+
+
+def train_entity(
+    config: E360Config, lake: Lake, entity: str, *, from_decisions: bool = False
+) -> TrainedModel:
+    """Train a new version of the entity's model on its standardized records."""
+    if entity not in config.entities:
+        raise MatchError(f"unknown entity '{entity}'; configured: {sorted(config.entities)}")
+    records = lake.read("standardized", entity)
+    if records is None or records.num_rows < 2:
+        raise MatchError(
+            f"standardized.{entity} has fewer than two records: run `e360 match` first"
+        )
+    labels = steward_labels(config, entity, set(records.column("record_id").to_pylist()))
+    if from_decisions and labels.num_rows == 0:
+        raise MatchError(f"no steward 'match' decisions on current {entity} records to train on")
+    backend = splink_backend(config)
+    try:
+        table = register(backend, records, _RECORDS)
+        label_table = register(backend, labels, "steward_labels") if from_decisions else None
+        model = train_and_save(config, entity, table, records.num_rows, label_table)
+        charts = [chart_path(model, "match_weights"), chart_path(model, "m_u_parameters")]
+        charts.append(write_waterfall(config, entity, model, table))
+    except MatchError:
+        raise
+    except Exception as exc:  # Splink raises plain exceptions; name the entity and stage.
+        raise MatchError(f"{entity}: training failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        close_backend(backend)
+    return TrainedModel(model, records.num_rows, (label_table and labels.num_rows) or 0, charts)
+
+
+def steward_labels(config: E360Config, entity: str, known: set[str]) -> pa.Table:
+    """Pairs stewards decided are the same entity, in Splink's pairwise-label shape."""
+    store = DecisionStore.from_config(config)
+    try:
+        pairs = [
+            (d.record_l, d.record_r)
+            for d in store.pair_decisions(entity)
+            if d.verdict == "match" and d.record_l in known and d.record_r in known
+        ]
+    finally:
+        store.close()
+    return pa.table(
+        {
+            "source_dataset_l": pa.array([_RECORDS] * len(pairs), pa.string()),
+            "record_id_l": pa.array([p[0] for p in pairs], pa.string()),
+            "source_dataset_r": pa.array([_RECORDS] * len(pairs), pa.string()),
+            "record_id_r": pa.array([p[1] for p in pairs], pa.string()),
+        }
+    )
+
+
+def write_waterfall(config: E360Config, entity: str, model: ModelVersion, records: object) -> Path:
+    """How the weights add up for the pairs closest to the match threshold (the hard ones)."""
+    from splink import Linker
+
+    matching = config.entities[entity].matching  # type: ignore[index]
+    settings = json.loads(model.path.read_text())
+    settings.pop("e360", None)
+    settings["retain_intermediate_calculation_columns"] = True
+    linker = Linker(records, settings)  # type: ignore[arg-type]
+    register_term_frequencies(linker, model)
+    low = matching.review_band[0]
+    predictions = linker.inference.predict_within(
+        records, threshold_match_probability=low, warning_mode="never"
+    )
+    rows = linker.misc.query_sql(
+        f"select * from {predictions.physical_name} "
+        f"order by abs(match_probability - {float(matching.threshold)!r}), "
+        f"record_id_l, record_id_r limit {WATERFALL_PAIRS}",
+        output_type="splink_df",
+    ).as_record_list()
+    path = chart_path(model, "waterfall")
+    path.write_text(linker.visualisations.waterfall_chart(rows).to_html(inline=True))
+    return path

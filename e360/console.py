@@ -70,12 +70,18 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
         console.print(table)
     if report.entities:
         table = Table(title="Masters", title_justify="left")
-        for column in ("entity", "records", "masters", "pairs", "review queue", "model", "churn"):
-            table.add_column(column, justify="left" if column in ("entity", "model") else "right")
+        columns = ("entity", "run", "records", "masters", "pairs", "review queue", "model", "churn")
+        for column in columns:
+            left = column in ("entity", "model", "run")
+            table.add_column(column, justify="left" if left else "right")
         for entity, e in report.entities.items():
             model = (e["model_version"] or "none") + (" (trained)" if e["model_trained"] else "")
+            mode = e.get("mode", "full")
+            if mode == "incremental":
+                mode += f" ({e.get('rescored_records', 0):,} rescored)"
             table.add_row(
                 entity,
+                mode,
                 f"{e['records']:,}",
                 f"{e['masters']:,}",
                 f"{e['pairs']:,}",

@@ -140,27 +140,21 @@ def affected_records(
 ) -> set[str]:
     """Every record whose cluster may differ from the last run's: the records of each
     component, before or after, that holds a touched (new, changed, removed or
-    steward-decided) record — closed over both graphs, since a component of one may
-    bridge components of the other."""
-    before, after = _components(old_edges), _components(new_edges)
-    affected: set[str] = set()
-    frontier = set(touched)
+    steward-decided) record. Closing over both graphs in turn until nothing is added is the
+    same as taking the touched records' components in the union of both graphs."""
+    affected = set(touched)
+    if not affected:
+        return affected
+    neighbours: dict[str, list[str]] = {}
+    for edges in (old_edges, new_edges):
+        for a, b in edges:
+            neighbours.setdefault(a, []).append(b)
+            neighbours.setdefault(b, []).append(a)
+    frontier = list(affected)
     while frontier:
-        affected |= frontier
-        reached: set[str] = set()
-        for record in frontier:
-            reached |= before.get(record, {record})
-            reached |= after.get(record, {record})
-        frontier = reached - affected
+        record = frontier.pop()
+        for other in neighbours.get(record, ()):
+            if other not in affected:
+                affected.add(other)
+                frontier.append(other)
     return affected
-
-
-def _components(edges: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
-    """record -> the set of records in its connected component (shared set objects)."""
-    groups = _Clusters()
-    for a, b in edges:
-        groups.union(a, b)
-    members: dict[str, set[str]] = {}
-    for record in list(groups.parent):
-        members.setdefault(groups.find(record), set()).add(record)
-    return {record: members[groups.find(record)] for record in groups.parent}

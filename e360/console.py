@@ -92,25 +92,16 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
         console.print(table)
     if report.evaluation:
         table = Table(title="Match quality against ground truth", title_justify="left")
-        for column in (
-            "entity",
-            "pairwise P",
-            "pairwise R",
-            "pairwise F1",
-            "cluster P",
-            "cluster R",
-            "cluster F1",
-        ):
+        columns = ("entity", "pairwise P", "R", "F1", "B-cubed P", "R ", "F1 ", "exact clusters")
+        for column in columns:
             table.add_column(column, justify="left" if column == "entity" else "right")
         for entity, ev in report.evaluation.items():
-            p, c = ev["pairwise"], ev["cluster"]
+            p, c, b = ev["pairwise"], ev["cluster"], ev.get("bcubed")
+            bcubed = [f"{b[k]:.3f}" for k in ("precision", "recall", "f1")] if b else ["-"] * 3
             table.add_row(
                 entity,
-                f"{p['precision']:.3f}",
-                f"{p['recall']:.3f}",
-                f"{p['f1']:.3f}",
-                f"{c['precision']:.3f}",
-                f"{c['recall']:.3f}",
+                *(f"{p[k]:.3f}" for k in ("precision", "recall", "f1")),
+                *bcubed,
                 f"{c['f1']:.3f}",
             )
         console.print(table)

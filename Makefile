@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: demo test bench lint format uv clean
+.PHONY: demo test bench lint format uv clean chromium
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -20,7 +20,12 @@ uv:
 demo: .venv/.core
 	$(UV) run --frozen --no-sync e360 demo $(ARGS)
 
-test: .venv/.all
+# The steward app's browser tests drive Debian's Chromium through Playwright.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+chromium:
+	@test -x /usr/bin/chromium || { $(APT) update -qq && $(APT) install -y -qq chromium; }
+
+test: .venv/.all chromium
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
 

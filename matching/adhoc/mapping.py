@@ -155,6 +155,7 @@ def _problems(mapping: Mapping) -> list[str]:
                     f"{mapping.key_of(i, 'extra', name)}: the same attribute as "
                     f"'{columns_of[column]}' (extra columns are named case and punctuation aside)"
                 )
+                continue
             columns_of[column] = name
             first = extra_kinds.setdefault(column, (source.name, kind))
             if first[1] != kind:

@@ -1,0 +1,271 @@
+"""The matching settings a mapping allows.
+
+The entity's defaults are the `entities` section of the demo configuration
+(`examples/demo/e360.yaml`), the reference every pipeline run also starts from. A mapping
+rarely maps every attribute, so the defaults are cut to what the mapped attributes can fill:
+a blocking rule, comparison or training rule is kept only when every standardized column it
+reads can be derived from a mapped attribute (`SOURCES_OF` says which attributes feed which
+derived column). Extra columns add one comparison each, by kind. When too little is left to
+match at all, `MatchError` says what to map.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_creator import ComparisonCreator
+
+from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
+from e360.errors import MatchError
+from matching.adhoc.mapping import ExtraKind, Mapping
+from matching.model import blocking_rule, comparison
+from matching.standardized import STANDARDIZED_COLUMNS
+
+DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
+
+# Standardized columns filled from other (or more) attributes than the one of their name.
+SOURCES_OF: dict[str, dict[str, frozenset[str]]] = {
+    "customer": {
+        "first_name": frozenset({"first_name", "full_name"}),
+        "first_name_raw": frozenset({"first_name", "full_name"}),
+        "middle_name": frozenset({"middle_name", "full_name"}),
+        "last_name": frozenset({"last_name", "full_name"}),
+        "full_name": frozenset({"first_name", "middle_name", "last_name", "full_name"}),
+        "name_sort": frozenset({"first_name", "last_name", "full_name"}),
+        "dob_year": frozenset({"date_of_birth"}),
+        "email_user": frozenset({"email"}),
+        "postcode_area": frozenset({"postcode"}),
+        "country": frozenset({"country", "phone"}),
+    },
+    "product": {
+        "model_number": frozenset({"model_number", "title"}),
+        "model_number_from_title": frozenset({"title"}),
+        "title_tokens": frozenset({"title"}),
+        "colour": frozenset({"title", "model_number"}),
+    },
+}
+
+# When none of the defaults' deterministic rules (which estimate the share of matching pairs)
+# can be evaluated, these stand in, first usable wins: each is near-certain evidence of a
+# match on its own.
+FALLBACK_DETERMINISTIC_RULES: dict[str, list[list[str]]] = {
+    "customer": [
+        ["first_name", "last_name", "date_of_birth"],
+        ["email"],
+        ["phone", "last_name"],
+        ["first_name", "last_name", "postcode"],
+    ],
+    "product": [["gtin"], ["brand", "model_number"], ["model_number", "title_tokens"]],
+}
+
+_RULE_COLUMN_RE = re.compile(r"\b[lr]\.\"?([A-Za-z_][A-Za-z0-9_]*)\"?")
+
+
+@cache
+def default_entity(entity: str) -> EntityConfig:
+    """The entity's default settings (environment overrides deliberately not applied: a
+    resolve must not change with E360__ variables meant for a pipeline)."""
+    return load_config(DEFAULTS_FILE, environ={}).entities[entity]  # type: ignore[index]
+
+
+def sources_of(entity: str, column: str) -> frozenset[str]:
+    """The canonical attributes any of which fills a standardized column."""
+    return SOURCES_OF[entity].get(column, frozenset({column}))
+
+
+def usable_columns(entity: str, mapped: set[str]) -> set[str]:
+    """Standardized columns at least one mapped attribute can fill."""
+    return {name for name, _ in STANDARDIZED_COLUMNS[entity] if sources_of(entity, name) & mapped}
+
+
+def rule_columns(rule: BlockingRule) -> set[str]:
+    """Columns a blocking rule reads: its list, or every `l.x` / `r.x` of its SQL."""
+    return set(rule) if isinstance(rule, list) else set(_RULE_COLUMN_RE.findall(rule))
+
+
+@dataclass(frozen=True)
+class ExtraComparison:
+    column: str  # the record column (see mapping.extra_column)
+    kind: ExtraKind
+
+    def creator(self) -> ComparisonCreator:
+        return extra_comparison(self.column, self.kind)
+
+
+@dataclass
+class Plan:
+    entity: str
+    matching: MatchingConfig  # the defaults cut to the usable columns
+    extras: list[ExtraComparison]
+    usable: set[str]
+    # What the defaults had and this mapping cannot use, for the report.
+    unused: dict[str, list[Any]] = field(default_factory=dict)
+
+    def comparisons(self) -> list[ComparisonCreator]:
+        return [comparison(c) for c in self.matching.comparisons] + [
+            e.creator() for e in self.extras
+        ]
+
+    def blocking_rules(self, *, across_sources_only: bool) -> list[BlockingRuleCreator | str]:
+        """Prediction blocking; with `across_sources_only`, pairs within a source are never
+        generated (one_per_source: they could not be joined anyway)."""
+        if not across_sources_only:
+            return [blocking_rule(r) for r in self.matching.blocking_rules]
+        return [_sql(r) + " and l.source <> r.source" for r in self.matching.blocking_rules]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "blocking_rules": self.matching.blocking_rules,
+            "comparisons": [c.input_columns for c in self.matching.comparisons]
+            + [[e.column] for e in self.extras],
+            "extra_kinds": {e.column: e.kind for e in self.extras},
+            "deterministic_rules": self.matching.training.deterministic_rules,
+            "em_blocking_rules": self.matching.training.em_blocking_rules,
+            "threshold": self.matching.threshold,
+            "unused_defaults": self.unused,
+        }
+
+
+def _sql(rule: BlockingRule) -> str:
+    if isinstance(rule, str):
+        return f"({rule})"
+    return " and ".join(f'l."{c}" = r."{c}"' for c in rule)
+
+
+def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
+    """The matching settings for this mapping, or a MatchError saying what to map."""
+    entity = mapping.entity
+    defaults = defaults or default_entity(entity)
+    matching = defaults.matching
+    mapped = mapping.mapped_attributes
+    usable = usable_columns(entity, mapped)
+
+    def fits(rule: BlockingRule) -> bool:
+        return rule_columns(rule) <= usable
+
+    blocking = [r for r in matching.blocking_rules if fits(r)]
+    comparisons = [c for c in matching.comparisons if set(c.input_columns) <= usable]
+    extras = [ExtraComparison(c, k) for c, k in sorted(mapping.extra_columns().items())]
+    where = f"{mapping.file}: {entity}"
+    if not blocking:
+        needs = "; ".join(_describe(entity, r) for r in matching.blocking_rules)
+        raise MatchError(
+            f"{where}: the mapped attributes ({', '.join(sorted(mapped)) or 'none'}) leave no "
+            f"blocking rule to find candidate pairs; map the attributes of one of: {needs}"
+        )
+    if len(comparisons) + len(extras) < 2:
+        names = [c.input_columns for c in comparisons] + [[e.column] for e in extras]
+        raise MatchError(
+            f"{where}: only {len(names)} attribute comparison(s) possible ({names}); matching "
+            "weighs evidence from at least two attributes: map more attributes or extra columns"
+        )
+    training = matching.training
+    deterministic = [r for r in training.deterministic_rules if fits(r)]
+    if not deterministic:
+        fallbacks: list[BlockingRule] = list(FALLBACK_DETERMINISTIC_RULES[entity])
+        deterministic = [next(r for r in [*fallbacks, *blocking] if fits(r))]
+    em_rules = _em_rules([r for r in training.em_blocking_rules if fits(r)], blocking, comparisons)
+    unused = {
+        "blocking_rules": [r for r in matching.blocking_rules if r not in blocking],
+        "comparisons": [c.input_columns for c in matching.comparisons if c not in comparisons],
+        "deterministic_rules": [r for r in training.deterministic_rules if not fits(r)],
+        "em_blocking_rules": [r for r in training.em_blocking_rules if not fits(r)],
+    }
+    cut = matching.model_copy(
+        update={
+            "blocking_rules": blocking,
+            "comparisons": comparisons,
+            "training": training.model_copy(
+                update={"deterministic_rules": deterministic, "em_blocking_rules": em_rules}
+            ),
+        }
+    )
+    return Plan(entity, cut, extras, usable, {k: v for k, v in unused.items() if v})
+
+
+def _em_rules(
+    em_rules: list[BlockingRule], blocking: list[BlockingRule], comparisons: list[Any]
+) -> list[BlockingRule]:
+    """EM rules such that every comparison is estimated in at least one of them: a rule
+    cannot estimate the comparisons of the columns it blocks on, so the usable blocking rules
+    fill the gaps (extra columns are never blocked on, so any rule estimates them)."""
+    rules = list(em_rules)
+    for spec in comparisons:
+        columns = set(spec.input_columns)
+        if any(not (rule_columns(r) & columns) for r in rules):
+            continue
+        candidate = next((r for r in blocking if not (rule_columns(r) & columns)), None)
+        if candidate is not None:
+            rules.append(candidate)
+    return rules or blocking[:1]
+
+
+def _describe(entity: str, rule: BlockingRule) -> str:
+    return " + ".join(
+        "/".join(sorted(sources_of(entity, column))) for column in sorted(rule_columns(rule))
+    )
+
+
+# Extra columns, compared by kind.
+
+
+def _q(column: str, side: str) -> str:
+    return f'"{column}_{side}"'
+
+
+def extra_comparison(column: str, kind: ExtraKind) -> ComparisonCreator:
+    if kind == "exact":
+        return cl.ExactMatch(column)
+    if kind == "date":
+        return cl.AbsoluteDateDifferenceAtThresholds(
+            column, input_is_string=False, metrics=["day", "month", "year"], thresholds=[7, 1, 1]
+        )
+    if kind == "number":
+        return _relative_difference(column, (0.01, 0.1))
+    return _text(column)
+
+
+def _text(column: str) -> ComparisonCreator:
+    """Exact; close spelling (Jaro-Winkler); the same words in another order; loosely alike."""
+    left = f"string_split({_q(column, 'l')}, ' ')"
+    right = f"string_split({_q(column, 'r')}, ' ')"
+    overlap = (
+        f"(cast(len(list_intersect({left}, {right})) as double) / "
+        f"nullif(len(list_distinct(list_concat({left}, {right}))), 0))"
+    )
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column),
+            cll.JaroWinklerLevel(column, 0.92),
+            cll.CustomLevel(f"{overlap} >= 0.6", "most words shared", base_dialect_str="duckdb"),
+            cll.JaroWinklerLevel(column, 0.8),
+            cll.ElseLevel(),
+        ],
+        output_column_name=column,
+        comparison_description="text: exact, Jaro-Winkler >= 0.92, word overlap, >= 0.8, else",
+    )
+
+
+def _relative_difference(column: str, thresholds: tuple[float, ...]) -> ComparisonCreator:
+    """Exact, then within each relative difference |l - r| / max(|l|, |r|)."""
+    left, right = _q(column, "l"), _q(column, "r")
+    difference = f"abs({left} - {right}) / greatest(abs({left}), abs({right}))"
+    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels += [
+        cll.CustomLevel(f"{difference} <= {t}", f"within {t:.0%}", base_dialect_str="duckdb")
+        for t in thresholds
+    ]
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        comparison_levels=levels,
+        output_column_name=column,
+        comparison_description="number: exact, then relative difference levels",
+    )

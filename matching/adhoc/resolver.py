@@ -1,0 +1,540 @@
+"""`e360 resolve`: the records of a mapping's files, standardised, scored and clustered.
+
+Writes to the output folder:
+- `clusters.parquet` (source, source_key, master_id): every record read, exactly once;
+- `rejects.parquet` (source, file, row, reason, raw): every row that could not be read as a
+  record (wrong field count, undecodable bytes, a blank key), so that for each source
+  rows in = records in clusters.parquet + rejects; `row` is the 1-based data row;
+- `pairs.parquet` (source_l, key_l, source_r, key_r, match_probability): the scored pairs at
+  or above the entity's `pairs_min_probability`, strongest first;
+- `model.json` (the trained Splink model), `report.json` (counts, model summary, settings
+  used, timings) and `resolve.log` (Splink's training notes).
+Master ids are opaque (`CUS-`/`PRD-` + ULID) and new on every resolve: there is no history to
+keep them stable against.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from splink import Linker, SettingsCreator
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from e360.config import DeploymentSettings, EngineSettings, SourceConfig
+from e360.entities import DEFAULT_ID_PREFIX, record_id
+from e360.errors import ConfigError, MatchError
+from e360.ids import master_id
+from ingestion.readers import read_file
+from matching.adhoc.mapping import ExtraKind, MappedSource, Mapping, extra_column
+from matching.adhoc.plan import Plan, plan_for
+from matching.clustering import cluster
+from matching.engine import close_backend, register, splink_backend
+from matching.model import UNIQUE_ID, blocking_rule, with_fixed_m_probabilities
+from matching.standardize import (
+    clean_text,
+    date,
+    standardize_customer,
+    standardize_product,
+)
+from matching.standardized import KEY_COLUMNS, STANDARDIZED_COLUMNS
+
+CLUSTERS_SCHEMA = pa.schema(
+    [("source", pa.string()), ("source_key", pa.string()), ("master_id", pa.string())]
+)
+PAIRS_SCHEMA = pa.schema(
+    [
+        ("source_l", pa.string()),
+        ("key_l", pa.string()),
+        ("source_r", pa.string()),
+        ("key_r", pa.string()),
+        ("match_probability", pa.float64()),
+    ]
+)
+REJECTS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("file", pa.string()),
+        ("row", pa.int64()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+EXTRA_TYPES: dict[ExtraKind, pa.DataType] = {
+    "exact": pa.string(),
+    "text": pa.string(),
+    "number": pa.float64(),
+    "date": pa.date32(),
+}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class _Read:
+    """One source's file: records to resolve and rows that could not become records."""
+
+    name: str
+    file: Path
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    unreadable_extras: dict[str, int] = field(default_factory=dict)
+
+
+def resolve_mapping(
+    mapping: Mapping,
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Resolve the mapping's files into `out_dir` (module docstring); returns the report."""
+    say = progress or (lambda _: None)
+    clock = _Clock()
+    plan = plan_for(mapping)  # before reading: a mapping too thin to match fails fast
+    reads = [_read_source(mapping, i, source) for i, source in enumerate(mapping.sources)]
+    for read in reads:
+        say(f"{read.name}: {len(read.records):,} records, {len(read.rejects):,} rejected")
+    clock.lap("read_and_standardize")
+    table = _records_table(mapping, reads)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fitted = _Fitted()
+    if table.num_rows >= 2:
+        with _splink_log(out_dir / "resolve.log"):
+            fitted = _score_and_cluster(mapping, plan, table, out_dir, clock, say)
+    else:
+        fitted.clusters = {rid: rid for rid in table.column(UNIQUE_ID).to_pylist()}
+    masters = _master_ids(mapping.entity, fitted.clusters)
+    clusters = pa.table(
+        {
+            "source": table.column("source"),
+            "source_key": table.column("source_key"),
+            "master_id": pa.array(
+                [masters[rid] for rid in table.column(UNIQUE_ID).to_pylist()], pa.string()
+            ),
+        },
+        schema=CLUSTERS_SCHEMA,
+    )
+    rejects = pa.Table.from_pylist(
+        [r for read in reads for r in read.rejects], schema=REJECTS_SCHEMA
+    )
+    pq.write_table(clusters, out_dir / "clusters.parquet")
+    pq.write_table(fitted.pairs, out_dir / "pairs.parquet")
+    pq.write_table(rejects, out_dir / "rejects.parquet")
+    model_file = out_dir / "model.json"
+    if fitted.model is not None:
+        model_file.write_text(json.dumps(fitted.model, indent=2, default=str))
+    else:  # not a model of an earlier resolve into the same folder
+        model_file.unlink(missing_ok=True)
+    clock.lap("write")
+    report = _report(mapping, plan, reads, table, clusters, fitted, clock.laps)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    return report
+
+
+# Reading and standardising.
+
+
+def _read_source(mapping: Mapping, index: int, source: MappedSource) -> _Read:
+    path = mapping.path_of(source)
+    config = SourceConfig(
+        entity=mapping.entity,
+        format=source.format,  # type: ignore[arg-type]
+        path=str(path),
+        key=source.key,
+        mapping=dict(source.attributes),
+        dayfirst=source.dayfirst,
+        default_region=source.default_region,
+    )
+    rows = read_file(path, config)
+    for reject in rows.rejects:
+        if reject.row is None:  # the whole file: no column names, nothing to resolve
+            raise MatchError(f"{path}: {reject.reason}")
+    _check_columns(mapping, index, source, path, rows.columns)
+    read = _Read(source.name, path)
+    read.rejects = [
+        {
+            "source": source.name,
+            "file": str(path),
+            "row": r.row,
+            "reason": r.reason,
+            "raw": r.raw,
+        }
+        for r in rows.rejects
+    ]
+    standardize = _standardizer(mapping.entity, source)
+    extras = [(name, extra_column(name), kind) for name, kind in source.extra.items()]
+    first_row: dict[str, int] = {}
+    for number, row in zip(rows.row_numbers, rows.rows, strict=True):
+        key = (row[source.key] or "").strip()  # the reader's contract: never blank
+        earlier = first_row.setdefault(key, number)
+        if earlier != number:
+            raise MatchError(
+                f"{path}: key '{key}' of source {source.name} is on data rows {earlier} and "
+                f"{number}: a source's keys must be unique"
+            )
+        record = standardize({a: row.get(c) for a, c in source.attributes.items()})
+        for name, column, kind in extras:
+            raw = row.get(name)
+            value = _extra_value(raw, kind, source.dayfirst)
+            if value is None and raw is not None and raw.strip():
+                read.unreadable_extras[column] = read.unreadable_extras.get(column, 0) + 1
+            record[column] = value
+        record[UNIQUE_ID] = record_id(source.name, key)
+        record["source"] = source.name
+        record["source_key"] = key
+        read.records.append(record)
+    return read
+
+
+def _check_columns(
+    mapping: Mapping, index: int, source: MappedSource, path: Path, columns: list[str]
+) -> None:
+    present = set(columns)
+    wanted = [(("key",), source.key)]
+    wanted += [(("attributes", a), c) for a, c in source.attributes.items()]
+    wanted += [(("extra", name), name) for name in source.extra]
+    missing = [
+        f"{mapping.key_of(index, *where)}: column '{column}' is not in {path.name}"
+        for where, column in wanted
+        if column not in present
+    ]
+    if missing:
+        shown = ", ".join(columns) if columns else "none: the file is empty"
+        raise ConfigError("\n".join(missing) + f"\n{path.name} has the columns: {shown}")
+
+
+def _standardizer(entity: str, source: MappedSource) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    if entity == "customer":
+        return lambda record: standardize_customer(
+            record, default_region=source.default_region, dayfirst=source.dayfirst
+        )
+    return standardize_product
+
+
+def _extra_value(value: str | None, kind: ExtraKind, dayfirst: bool) -> Any:
+    if kind == "number":
+        return _number(value)
+    if kind == "date":
+        return date(value, dayfirst=dayfirst)
+    return clean_text(value)
+
+
+_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,234,567.89
+_DECIMAL_COMMA_RE = re.compile(r"^[-+]?\d+,\d+$")  # 12,5
+
+
+def _number(value: str | None) -> float | None:
+    """A number as written in a file: 1234.5, 1,234.5 and 1234,5; anything else is None."""
+    text = (value or "").strip().replace(" ", "").replace("_", "")
+    if _THOUSANDS_RE.match(text):
+        text = text.replace(",", "")
+    elif _DECIMAL_COMMA_RE.match(text):
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _records_table(mapping: Mapping, reads: list[_Read]) -> pa.Table:
+    extras = [(c, EXTRA_TYPES[k]) for c, k in sorted(mapping.extra_columns().items())]
+    schema = pa.schema([*KEY_COLUMNS, *STANDARDIZED_COLUMNS[mapping.entity], *extras])
+    return pa.Table.from_pylist([r for read in reads for r in read.records], schema=schema)
+
+
+# Scoring and clustering.
+
+
+@dataclass
+class _Fitted:
+    clusters: dict[str, str] = field(default_factory=dict)  # record_id -> cluster id
+    pairs: pa.Table = field(default_factory=PAIRS_SCHEMA.empty_table)
+    links: int = 0  # pairs at or above the threshold
+    model: dict[str, Any] | None = None
+    em_skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _EngineHost:
+    """What `matching.engine.splink_backend` reads of a project: deployment and root."""
+
+    deployment: DeploymentSettings
+    root: Path
+
+
+def _score_and_cluster(
+    mapping: Mapping,
+    plan: Plan,
+    table: pa.Table,
+    out_dir: Path,
+    clock: _Clock,
+    say: Progress,
+) -> _Fitted:
+    # Splink on DuckDB, in-process: a resolve is one machine's job (the pipeline is the one
+    # that runs on Spark).
+    host = _EngineHost(DeploymentSettings(engine=EngineSettings()), out_dir)
+    backend = splink_backend(host)  # type: ignore[arg-type]
+    fitted = _Fitted()
+    matching = plan.matching
+    try:
+        records = register(backend, table, f"{mapping.entity}_records")
+        say(f"training the {mapping.entity} model on {table.num_rows:,} records (EM, no labels)")
+        linker = _train(records, plan, mapping.one_per_source, fitted)
+        fitted.model = linker.misc.save_model_to_json(None)
+        clock.lap("train")
+        say("scoring candidate pairs")
+        predictions = linker.inference.predict().physical_name
+        pairs = _query(
+            linker,
+            f"select source_l, source_key_l as key_l, source_r, source_key_r as key_r, "
+            f"match_probability, record_id_l, record_id_r from {predictions} "
+            f"where match_probability >= {float(matching.pairs_min_probability)!r} "
+            "order by match_probability desc, record_id_l, record_id_r",
+        )
+        cannot = (
+            _query(
+                linker,
+                _cannot_links_sql(predictions, matching.threshold, matching.cannot_link_below),
+            )
+            if matching.cannot_link_below is not None
+            else None
+        )
+        clock.lap("predict")
+    except (MatchError, ConfigError):
+        raise
+    except Exception as exc:  # Splink raises plain exceptions: name the stage
+        raise MatchError(f"{mapping.file}: Splink failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        close_backend(backend)
+    links = [
+        (left, right, p)
+        for left, right, p in zip(
+            pairs.column("record_id_l").to_pylist(),
+            pairs.column("record_id_r").to_pylist(),
+            pairs.column("match_probability").to_pylist(),
+            strict=True,
+        )
+        if p >= matching.threshold
+    ]
+    cannot_links = (
+        []
+        if cannot is None
+        else list(
+            zip(
+                cannot.column("record_id_l").to_pylist(),
+                cannot.column("record_id_r").to_pylist(),
+                strict=True,
+            )
+        )
+    )
+    record_ids = table.column(UNIQUE_ID).to_pylist()
+    groups = (
+        dict(zip(record_ids, table.column("source").to_pylist(), strict=True))
+        if mapping.one_per_source
+        else None
+    )
+    fitted.clusters = cluster(record_ids, links, cannot_links, exclusive_groups=groups).clusters
+    fitted.links = len(links)
+    fitted.pairs = pairs.select(PAIRS_SCHEMA.names).cast(PAIRS_SCHEMA)
+    clock.lap("cluster")
+    return fitted
+
+
+def _train(records: SplinkDataFrame, plan: Plan, one_per_source: bool, fitted: _Fitted) -> Linker:
+    """λ from deterministic rules, u by random sampling, m by EM: `matching.model.train`,
+    with the extra columns' comparisons and the mapping's blocking."""
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name=UNIQUE_ID,
+        comparisons=plan.comparisons(),
+        blocking_rules_to_generate_predictions=plan.blocking_rules(
+            across_sources_only=one_per_source
+        ),
+        additional_columns_to_retain=["source", "source_key"],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
+    linker = Linker(records, settings)
+    training = plan.matching.training
+    linker.training.estimate_probability_two_random_records_match(
+        [blocking_rule(r) for r in training.deterministic_rules], recall=training.recall
+    )
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=training.u_max_pairs, seed=training.seed
+    )
+    for rule in training.em_blocking_rules:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                blocking_rule(rule), record_sample_proportion=1.0
+            )
+        except Exception as exc:  # e.g. a rule no pair satisfies in this data
+            fitted.em_skipped.append({"rule": str(rule), "reason": f"{type(exc).__name__}: {exc}"})
+    if not any(c.m_probabilities for c in plan.matching.comparisons):
+        return linker
+    model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), plan.matching)
+    return Linker(records, model)
+
+
+def _cannot_links_sql(predictions: str, threshold: float, below: float) -> str:
+    """Clear non-matches between records that have a match somewhere (only those can chain)."""
+    return f"""
+    with linked as (
+        select record_id_l as record_id from {predictions}
+        where match_probability >= {float(threshold)!r}
+        union
+        select record_id_r from {predictions} where match_probability >= {float(threshold)!r}
+    )
+    select record_id_l, record_id_r from {predictions}
+    where match_probability < {float(below)!r}
+      and record_id_l in (select record_id from linked)
+      and record_id_r in (select record_id from linked)
+    """
+
+
+def _query(linker: Linker, sql: str) -> pa.Table:
+    return linker.misc.query_sql(sql, output_type="splink_df").as_pyarrow_table()
+
+
+def _master_ids(entity: str, clusters: dict[str, str]) -> dict[str, str]:
+    prefix = DEFAULT_ID_PREFIX[entity]
+    ids: dict[str, str] = {}
+    for cluster_id in sorted(set(clusters.values())):
+        ids[cluster_id] = master_id(prefix)
+    return {rid: ids[cluster_id] for rid, cluster_id in clusters.items()}
+
+
+# Report.
+
+
+def _report(
+    mapping: Mapping,
+    plan: Plan,
+    reads: list[_Read],
+    table: pa.Table,
+    clusters: pa.Table,
+    fitted: _Fitted,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    sizes: dict[str, int] = {}
+    for master in clusters.column("master_id").to_pylist():
+        sizes[master] = sizes.get(master, 0) + 1
+    compared = [c for spec in plan.matching.comparisons for c in spec.input_columns]
+    compared += [e.column for e in plan.extras]
+    return {
+        "mapping": str(mapping.file),
+        "entity": mapping.entity,
+        "one_per_source": mapping.one_per_source,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": [
+            {
+                "name": read.name,
+                "file": str(read.file),
+                "rows_in": len(read.records) + len(read.rejects),
+                "records": len(read.records),
+                "rejected": len(read.rejects),
+                "unreadable_extra_values": read.unreadable_extras,
+            }
+            for read in reads
+        ],
+        "records": table.num_rows,
+        "rejected": sum(len(read.rejects) for read in reads),
+        "masters": len(sizes),
+        "masters_with_several_records": sum(1 for n in sizes.values() if n > 1),
+        "largest_master": max(sizes.values(), default=0),
+        "pairs": fitted.pairs.num_rows,
+        "links_at_threshold": fitted.links,
+        "filled": {
+            column: round(1 - table.column(column).null_count / table.num_rows, 4)
+            for column in dict.fromkeys(compared)
+            if table.num_rows
+        },
+        "settings": plan.summary(),
+        "model": _model_summary(fitted.model, fitted.em_skipped),
+        "timings": timings,
+    }
+
+
+def _model_summary(model: dict[str, Any] | None, em_skipped: list[dict[str, str]]) -> Any:
+    """λ and, per comparison level, m and u: enough to see what the data taught the model."""
+    if model is None:
+        return None
+    return {
+        "probability_two_random_records_match": model["probability_two_random_records_match"],
+        "comparisons": {
+            comparison["output_column_name"]: [
+                {
+                    "level": level.get("label_for_charts") or level["sql_condition"],
+                    "m": level.get("m_probability"),
+                    "u": level.get("u_probability"),
+                }
+                for level in comparison["comparison_levels"]
+                if not level.get("is_null_level")
+            ]
+            for comparison in model["comparisons"]
+        },
+        "em_rules_skipped": em_skipped,
+    }
+
+
+@contextmanager
+def _splink_log(path: Path) -> Iterator[None]:
+    """Splink's training notes go to a file beside the results, not the terminal."""
+    logger = logging.getLogger("splink")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        handler.close()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
+def summary_lines(report: dict[str, Any], out_dir: Path) -> list[str]:
+    """What the command line prints after a resolve."""
+    timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report["timings"].items())
+    lines = [
+        f"{report['entity']}: {report['records']:,} records -> {report['masters']:,} masters "
+        f"({report['masters_with_several_records']:,} with several records), "
+        f"{report['pairs']:,} scored pairs",
+    ]
+    if report["rejected"]:
+        lines.append(
+            f"{report['rejected']:,} rows could not be read as records: see "
+            f"{out_dir / 'rejects.parquet'}"
+        )
+    written = [
+        name
+        for name in ("clusters.parquet", "pairs.parquet", "rejects.parquet", "model.json",
+                     "report.json")
+        if (out_dir / name).exists()
+    ]  # fmt: skip
+    lines += [f"steps: {timings}", f"written to {out_dir}: {', '.join(written)}"]
+    return lines

@@ -1,0 +1,1 @@
+"""The steward app's pages, one module per area."""

@@ -1,0 +1,224 @@
+"""Why the model scored a pair so: the match-weight waterfall, from the entity's trained model.
+
+The prior (λ as a match weight) plus one partial weight per comparison (and per
+term-frequency adjustment) add up to the pair's final match weight. A linker is built once
+per (model version, standardized snapshot) on an in-memory DuckDB and reused: building it
+registers the standardized records (term frequencies come from them) and loads the model;
+scoring one pair afterwards is a single small query.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from splink import Linker
+from splink.internals.waterfall_chart import records_to_waterfall_data
+
+from e360.config import E360Config
+from e360.errors import E360Error
+from e360.lake import Lake
+from matching.engine import register
+from matching.model import (
+    UNIQUE_ID,
+    ModelVersion,
+    find_model,
+    linker_from_model,
+    matching_fingerprint,
+)
+
+
+class ExplainError(E360Error):
+    """A pair that cannot be explained (no model, unknown records)."""
+
+
+@dataclass(frozen=True)
+class WaterfallStep:
+    column: str  # the comparison's output column, "Prior" or "Final score"
+    label: str  # the comparison level that applied, e.g. "Exact match on email"
+    match_weight: float  # this step's partial weight (log2 Bayes factor)
+    cumulative: float  # the running total after this step
+    value_l: str
+    value_r: str
+    m_probability: float | None
+    u_probability: float | None
+    description: str | None
+    kind: str  # "prior", "comparison", "tf" (term-frequency adjustment) or "final"
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    entity: str
+    record_l: str
+    record_r: str
+    model: str  # e.g. customer/v0001
+    steps: list[WaterfallStep] = field(default_factory=list)
+    match_weight: float = 0.0
+    match_probability: float = 0.0
+
+    @property
+    def comparisons(self) -> list[WaterfallStep]:
+        return [s for s in self.steps if s.kind in ("comparison", "tf")]
+
+
+class _Scorer:
+    """One linker on one DuckDB connection; DuckDB connections are not shared across
+    threads, so scoring is serialised."""
+
+    def __init__(self, linker: Linker, records: pa.Table, model: ModelVersion) -> None:
+        self.linker = linker
+        self.records = records
+        self.model = model
+        self.lock = threading.Lock()
+
+
+class Explainer:
+    """Scores pairs with the current model of each entity; thread-safe, cached per model."""
+
+    def __init__(self, config: E360Config, lake: Lake | None = None) -> None:
+        self.config = config
+        self.lake = lake or Lake.from_config(config)
+        self._scorers: dict[tuple[str, str, int | None], _Scorer] = {}
+        self._lock = threading.Lock()
+
+    def model_for(self, entity: str) -> ModelVersion | None:
+        matching = self.config.entities[entity].matching  # type: ignore[index]
+        return find_model(self.config.models_dir, entity, matching_fingerprint(matching))
+
+    def waterfall(self, entity: str, record_l: str, record_r: str) -> Waterfall:
+        scorer = self._scorer(entity)
+        with scorer.lock:
+            left = _record(scorer.records, record_l, entity)
+            right = _record(scorer.records, record_r, entity)
+            tables = scorer.linker.table_management
+            scored = scorer.linker.inference.score_pair(
+                tables.register_table(left, f"__e360_explain_l_{entity}", overwrite=True),
+                tables.register_table(right, f"__e360_explain_r_{entity}", overwrite=True),
+            )
+            try:
+                rows = scored.as_record_list()
+            finally:
+                scored.drop_table_from_database_and_remove_from_cache()
+            data = records_to_waterfall_data(rows, scorer.linker._settings_obj, False)
+        return _waterfall(entity, record_l, record_r, scorer.model.label, data, rows[0])
+
+    def _scorer(self, entity: str) -> _Scorer:
+        if entity not in self.config.entities:
+            raise ExplainError(f"unknown entity '{entity}'")
+        model = self.model_for(entity)
+        if model is None:
+            raise ExplainError(
+                f"no trained {entity} model for the configured matching settings: "
+                "run `e360 run` (or `e360 match`) first"
+            )
+        snapshot = self.lake.current_snapshot_id("standardized", entity)
+        key = (entity, str(model.path), snapshot)
+        with self._lock:
+            scorer = self._scorers.get(key)
+            if scorer is None:
+                for stale in [k for k in self._scorers if k[0] == entity]:
+                    self._close(self._scorers.pop(stale))
+                scorer = self._build(entity, model)
+                self._scorers[key] = scorer
+        return scorer
+
+    def _build(self, entity: str, model: ModelVersion) -> _Scorer:
+        from splink import DuckDBAPI
+
+        records = self.lake.read("standardized", entity)
+        if records is None:
+            raise ExplainError(f"standardized.{entity} does not exist yet: run the pipeline first")
+        import duckdb
+
+        # Always DuckDB: explaining one pair needs no cluster, whatever engine runs matching.
+        backend = DuckDBAPI(duckdb.connect())
+        matching = self.config.entities[entity].matching  # type: ignore[index]
+        linker = linker_from_model(register(backend, records, f"{entity}_records"), model, matching)
+        for spec in matching.comparisons:
+            if spec.term_frequency and spec.column:
+                linker.table_management.compute_tf_table(spec.column)
+        return _Scorer(linker, records, model)
+
+    @staticmethod
+    def _close(scorer: _Scorer) -> None:
+        con = getattr(scorer.linker._db_api, "duckdb_con", None)
+        if con is not None:
+            con.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for scorer in self._scorers.values():
+                self._close(scorer)
+            self._scorers.clear()
+
+
+def _record(records: pa.Table, record_id: str, entity: str) -> pa.Table:
+    found = records.filter(pc.equal(records.column(UNIQUE_ID), record_id))
+    if found.num_rows == 0:
+        raise ExplainError(f"{entity} record '{record_id}' is not in standardized.{entity}")
+    return found.slice(0, 1)
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _waterfall(
+    entity: str,
+    record_l: str,
+    record_r: str,
+    model: str,
+    data: list[dict[str, Any]],
+    scored: dict[str, Any],
+) -> Waterfall:
+    steps: list[WaterfallStep] = []
+    total = 0.0
+    for item in data:
+        column = item["column_name"]
+        weight = _float(item["log2_bayes_factor"]) or 0.0
+        if column == "Prior":
+            kind = "prior"
+        elif column == "Final score":
+            kind = "final"
+        elif item.get("term_frequency_adjustment"):
+            kind = "tf"
+        else:
+            kind = "comparison"
+        if kind == "tf" and weight == 0.0:
+            continue  # no adjustment applied at this level: nothing to show
+        if kind != "final":
+            total += weight
+        steps.append(
+            WaterfallStep(
+                column=column,
+                label=str(item.get("label_for_charts") or column),
+                match_weight=weight,
+                cumulative=total if kind != "final" else weight,
+                value_l=_text(item.get("value_l")),
+                value_r=_text(item.get("value_r")),
+                m_probability=_float(item.get("m_probability")),
+                u_probability=_float(item.get("u_probability")),
+                description=item.get("bayes_factor_description"),
+                kind=kind,
+            )
+        )
+    return Waterfall(
+        entity=entity,
+        record_l=record_l,
+        record_r=record_r,
+        model=model,
+        steps=steps,
+        match_weight=float(scored["match_weight"]),
+        match_probability=float(scored["match_probability"]),
+    )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or value == "None" else str(value)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pyarrow as pa
 from splink.internals.database_api import DatabaseAPI
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from e360.config import E360Config
+from e360.config import E360Config, EngineSettings
 from e360.errors import MatchError
 
 
 def splink_backend(config: E360Config) -> DatabaseAPI:
-    engine = config.deployment.engine
+    return backend_for(config.deployment.engine, config.root)
+
+
+def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
+    """A Splink backend for the engine settings; `root` holds Spark's default checkpoints."""
     if engine.type == "duckdb":
         from splink import DuckDBAPI
 
@@ -45,7 +51,7 @@ def splink_backend(config: E360Config) -> DatabaseAPI:
     spark = builder.getOrCreate()
     # Splink breaks long lineages with checkpoints; production points this at S3.
     spark.sparkContext.setCheckpointDir(
-        engine.checkpoint_dir or str(config.root / "spark-checkpoints")
+        engine.checkpoint_dir or str(root / "spark-checkpoints")
     )
     return SparkAPI(spark_session=spark)
 

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from splink import Linker, SettingsCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from e360.config import DeploymentSettings, EngineSettings, SourceConfig
+from e360.config import EngineSettings, SourceConfig
 from e360.entities import DEFAULT_ID_PREFIX, record_id
 from e360.errors import ConfigError, MatchError
 from e360.ids import master_id
@@ -40,7 +40,7 @@ from ingestion.readers import read_file
 from matching.adhoc.mapping import ExtraKind, MappedSource, Mapping, extra_column
 from matching.adhoc.plan import Plan, plan_for
 from matching.clustering import cluster
-from matching.engine import close_backend, register, splink_backend
+from matching.engine import backend_for, close_backend, register
 from matching.model import UNIQUE_ID, blocking_rule, with_fixed_m_probabilities
 from matching.standardize import (
     clean_text,
@@ -265,14 +265,6 @@ class _Fitted:
     em_skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _EngineHost:
-    """What `matching.engine.splink_backend` reads of a project: deployment and root."""
-
-    deployment: DeploymentSettings
-    root: Path
-
-
 def _score_and_cluster(
     mapping: Mapping,
     plan: Plan,
@@ -283,8 +275,7 @@ def _score_and_cluster(
 ) -> _Fitted:
     # Splink on DuckDB, in-process: a resolve is one machine's job (the pipeline is the one
     # that runs on Spark).
-    host = _EngineHost(DeploymentSettings(engine=EngineSettings()), out_dir)
-    backend = splink_backend(host)  # type: ignore[arg-type]
+    backend = backend_for(EngineSettings(), out_dir)
     fitted = _Fitted()
     matching = plan.matching
     try:

@@ -60,6 +60,9 @@ def register(backend: DatabaseAPI, table: pa.Table, name: str) -> SplinkDataFram
     """Hand an Arrow table to the backend as a Splink input table."""
     if backend.sql_dialect.sql_dialect_str == "spark":
         spark = backend.spark  # type: ignore[attr-defined]
+        # One Spark session serves every resolution of a process (each entity, each run), and
+        # Splink refuses a name its session already holds: the last resolution's view goes.
+        spark.catalog.dropTempView(name)
         return backend.register(spark.createDataFrame(table), table_name=name)
     return backend.register(table, table_name=name)
 

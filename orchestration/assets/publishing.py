@@ -1,22 +1,28 @@
 """Publishing: the publish gate, the load of the master zone into the warehouse, and dbt.
 
 The gate is the last stop before anything reaches the warehouse: its blocking check fails the
-run, and the warehouse keeps what it had, when the master zone contradicts itself.
+run, and the warehouse keeps what it had, when the master zone contradicts itself. dbt then
+writes the published layers into `<schema>__wap`, audits them with every test and only then
+publishes them (`e360.warehouse.wap`): a failed test leaves the published layer as it was.
 """
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from e360.errors import PublishError
 from e360.lake import Lake
-from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, environment, load_lake_into_duckdb
+from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, environment, wap
+from e360.warehouse.loaders import load_lake
+from e360.warehouse.targets import dbt_environment, dbt_role_vars
 from orchestration.assets.ingestion import NETWORK_RETRY
 from orchestration.assets.matching import EVENTS_KEY, master_key, record_masters
 
@@ -106,7 +112,7 @@ def warehouse_load() -> dg.AssetsDefinition:
             dg.AssetSpec(
                 dg.AssetKey(["e360_lake", name]),
                 deps=[GATE_KEY],
-                kinds={"duckdb"},
+                kinds={"sql"},
                 description=f"{zone}.{table} loaded into the warehouse for dbt",
             )
             for name, (zone, table) in LAKE_TABLES.items()
@@ -118,7 +124,9 @@ def warehouse_load() -> dg.AssetsDefinition:
         e360 = context.resources.e360
         config = e360.config
         with e360.step(context, "publish", "load"):
-            loaded = load_lake_into_duckdb(config, e360.lake, _pinned_snapshots(context, e360))
+            loaded = load_lake(
+                config, e360.lake, _pinned_snapshots(context, e360), e360.run_id(context)
+            )
         e360.record(context, "publish", "loaded", loaded)
         for name, rows in loaded.items():
             yield dg.MaterializeResult(asset_key=["e360_lake", name], metadata={"rows": rows})
@@ -174,37 +182,68 @@ def dbt_manifest() -> Path:
 
 
 def dbt_enterprise_assets() -> dg.AssetsDefinition:
+    manifest = dbt_manifest()
+
     @dbt_assets(
-        manifest=dbt_manifest(),
+        manifest=manifest,
         name="enterprise_layer",
         dagster_dbt_translator=_Translator(),
         retry_policy=NETWORK_RETRY,
         required_resource_keys={"e360", "progress", "dbt"},
     )
     def _enterprise(context: AssetExecutionContext):
-        e360, dbt = context.resources.e360, context.resources.dbt
+        e360 = context.resources.e360
         config, run_dir = e360.config, e360.run_dir(context)
-        variables = json.dumps({"e360_lake_schema": config.deployment.warehouse.lake_schema})
+        settings = config.deployment.warehouse
+        # the configuration names the warehouse; the resource supplies the project
+        dbt = DbtCliResource(
+            project_dir=context.resources.dbt.project_dir,
+            profiles_dir=context.resources.dbt.profiles_dir,
+            target=settings.target,
+        )
+        # One instant per run: history rows become valid and recency is measured at it.
+        # E360_VALID_AT pins it (reproducible builds, backfills); else the run's clock.
+        valid_at = os.environ.get("E360_VALID_AT") or f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
+        variables = {
+            "e360_lake_schema": settings.lake_schema,
+            "e360_wap_suffix": wap.WAP_SUFFIX,
+            "e360_valid_at": valid_at,
+            "e360_as_of": valid_at,
+        }
+        if settings.target == "redshift":
+            variables.update(dbt_role_vars(config))
         with (
             e360.step(context, "publish", "dbt build"),
-            environment({"E360_DUCKDB_PATH": str(config.warehouse_path)}),
+            environment(dbt_environment(config)),
             (run_dir / "dbt.log").open("a") as out,
         ):
+            wap.prepare(config, wap.stateful_relations(manifest))
             invocation = dbt.cli(
-                ["build", "--vars", variables],
+                ["build", "--vars", json.dumps(variables)],
                 context=context,
                 raise_on_error=False,
                 target_path=run_dir / "dbt",
             )
             # dagster-dbt echoes every dbt event to stdout: keep them in the run folder.
             with contextlib.redirect_stdout(out):
-                yield from invocation.stream()
-        results = invocation.get_artifact("run_results.json")
-        summary = _summarise(results)
-        e360.record(context, "publish", "dbt", summary)
-        if not invocation.is_successful():
-            failures = "\n  ".join(summary["failures"]) or "see the dbt log"
-            raise PublishError(f"dbt build failed:\n  {failures}")
+                events = list(invocation.stream())
+            results = invocation.get_artifact("run_results.json")
+            summary = _summarise(results)
+            e360.record(context, "publish", "dbt", summary)
+            if not invocation.is_successful():
+                # the audit failed: report the checks, publish nothing
+                yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
+                failures = "\n  ".join(summary["failures"]) or "see the dbt log"
+                error = PublishError(
+                    "dbt build failed its audit; nothing was published (the rejected build "
+                    f"is in the *{wap.WAP_SUFFIX} schemas):\n  {failures}"
+                )
+                # the data will fail the same way again: no retry
+                raise dg.Failure(description=str(error), allow_retries=False) from error
+        with e360.step(context, "publish", "swap"), environment(dbt_environment(config)):
+            published = wap.publish(config)
+        e360.record(context, "publish", "published_schemas", published)
+        yield from events
 
     return _enterprise
 

@@ -1,0 +1,50 @@
+"""The warehouse side of publishing: the pinned master zone loaded where dbt reads it, and the
+write-audit-publish swap of the layers dbt builds.
+
+- `targets`: connections and dbt environment per target (duckdb, postgres, redshift);
+- `loaders`: the master zone into the lake schema (DuckDB directly, PostgreSQL by COPY,
+  Redshift by `COPY ... FORMAT PARQUET` from S3);
+- `redshift`: the Redshift SQL the loader generates (COPY, masking policies, schema grants);
+- `wap`: preparing the `<schema>__wap` build schemas and swapping them in after the audit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from e360.lake import Zone
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+# warehouse table -> lake table: what dbt's `e360_lake` sources read
+LAKE_TABLES: dict[str, tuple[Zone, str]] = {
+    **{
+        f"{entity}_{kind}": ("master", f"{entity}_{kind}")
+        for entity in ("customer", "product")
+        for kind in ("golden", "xref", "id_history", "review_queue")
+    },
+    "events": ("conformed", "events"),
+}
+LOADS_TABLE = "loads"  # the load ledger: which snapshot of which table, for which run
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

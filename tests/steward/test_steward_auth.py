@@ -125,7 +125,8 @@ def claims(**changes: object) -> dict:
         "sub": "sub-123",
         "email": "olga@example.com",
         "iss": "https://idp",
-        "exp": int(time.time()) + 300,
+        # Built when pytest collects the parameters, maybe long before the test runs.
+        "exp": int(time.time()) + 86_400,
         **changes,
     }
 

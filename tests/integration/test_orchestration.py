@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -137,7 +139,9 @@ def test_e360_ui_serves_the_dagster_ui(tmp_path: Path, demo_config_path: Path) -
         "--port",
         str(port),
     ]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline, body = time.monotonic() + 120, ""
         while time.monotonic() < deadline and server.poll() is None:
@@ -158,3 +162,6 @@ def test_e360_ui_serves_the_dagster_ui(tmp_path: Path, demo_config_path: Path) -
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        # Whatever the server started (Dagster's code server) goes with it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)

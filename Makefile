@@ -31,6 +31,7 @@ test: .venv/.all chromium
 
 bench: .venv/.all
 	$(UV) run --frozen --no-sync python -m bench.run $(ARGS)
+	$(UV) run --frozen --no-sync python -m bench.ingest_stream
 
 lint: .venv/.all
 	$(UV) run --frozen --no-sync ruff check .

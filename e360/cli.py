@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +53,7 @@ def _run(
     sources: Sequence[str] | None = None,
     entities: Sequence[str] | None = None,
     retrain: bool = False,
+    full: bool = False,
 ) -> None:
     from e360.console import RichProgress, print_summary
     from orchestration.runner import RunFailed, run_pipeline
@@ -65,6 +66,7 @@ def _run(
             sources=sources,
             entities=entities,
             retrain=retrain,
+            full=full,
             progress=RichProgress(console),
         )
     except RunFailed as failed:
@@ -101,20 +103,91 @@ def demo(
 def run(
     config: ConfigOption = Path("e360.yaml"),
     retrain: Annotated[bool, typer.Option(help="Train new model versions first.")] = False,
+    full: Annotated[
+        bool, typer.Option(help="Rescore and re-cluster every record, not only new ones.")
+    ] = False,
 ) -> None:
     """One pipeline run: ingest -> standardize -> match -> publish."""
-    _run(_load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain)
+    _run(
+        _load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain, full=full
+    )
 
 
-@app.command()
+ingest_app = typer.Typer(
+    help="Land new data in the raw zone (bad records to quarantine); `status` shows where.",
+    no_args_is_help=False,
+)
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.callback(invoke_without_command=True)
 def ingest(
+    ctx: typer.Context,
     config: ConfigOption = Path("e360.yaml"),
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="Only this source; repeatable.")
     ] = None,
+    stream: Annotated[
+        str | None,
+        typer.Option("--stream", help="Consume this Kafka source (until caught up)."),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="With --stream: keep consuming until SIGTERM.")
+    ] = False,
 ) -> None:
-    """Land new files from the landing folder in the raw zone (bad rows to quarantine)."""
-    _run(_load(config), ("ingest",), sources=source)
+    """Land new files (or, with --stream, a Kafka source's records) in the raw zone."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if stream is None:
+        if follow:
+            raise typer.BadParameter("--follow needs --stream SOURCE")
+        _run(_load(config), ("ingest",), sources=source)
+        return
+    _ingest_stream(_load(config), stream, follow)
+
+
+def _ingest_stream(config: E360Config, name: str, follow: bool) -> None:
+    from ingestion.stream import ingest_stream
+
+    console = _console()
+
+    def on_batch(total, batch) -> None:  # type: ignore[no-untyped-def]
+        if follow:
+            console.print(
+                f"{name}: +{batch.landed:,} landed, +{batch.quarantined:,} quarantined "
+                f"(total {total.landed:,} / {total.quarantined:,})",
+                highlight=False,
+            )
+
+    mode = "until stopped (SIGTERM)" if follow else "until caught up"
+    console.print(f"Consuming stream source {name} {mode}", highlight=False)
+    result = ingest_stream(
+        config,
+        name,
+        until="stopped" if follow else "caught_up",
+        on_batch=on_batch,
+        on_event=lambda message: console.print(message, highlight=False) if follow else None,
+    )
+    console.print(
+        f"{name}: {result.records_in:,} records in, {result.landed:,} landed, "
+        f"{result.quarantined:,} quarantined in {result.batches} batches",
+        highlight=False,
+    )
+
+
+@ingest_app.command("status")
+def ingest_status(
+    config: ConfigOption = Path("e360.yaml"),
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source; repeatable.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per source: last landed offset or file, lag, landed and quarantined counts."""
+    from ingestion.status import print_status, source_statuses
+
+    statuses = source_statuses(_load(config), source)
+    print_status(_console(), statuses, as_json=as_json)
 
 
 @app.command()
@@ -122,15 +195,111 @@ def match(
     config: ConfigOption = Path("e360.yaml"),
     entity: Entities = None,
     retrain: Annotated[bool, typer.Option(help="Train a new model version first.")] = False,
+    full: Annotated[
+        bool, typer.Option(help="Rescore and re-cluster every record, not only new ones.")
+    ] = False,
 ) -> None:
     """Standardize and resolve entities: masters, pairs, review queue, conformed events."""
-    _run(_load(config), ("standardize", "match"), entities=entity, retrain=retrain)
+    _run(_load(config), ("standardize", "match"), entities=entity, retrain=retrain, full=full)
+
+
+class Target(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    redshift = "redshift"
+
+
+WarehouseTarget = Annotated[
+    Target | None,
+    typer.Option("--target", "-t", help="Warehouse target (default: deployment.warehouse.target)."),
+]
+
+
+def _with_target(path: Path, target: Target | None) -> E360Config:
+    overrides = {"deployment.warehouse.target": target.value} if target else {}
+    return load_config(path, overrides=overrides)
 
 
 @app.command()
-def publish(config: ConfigOption = Path("e360.yaml")) -> None:
-    """Load the master zone into the warehouse and build the dbt enterprise layer."""
-    _run(_load(config), ("publish",))
+def publish(config: ConfigOption = Path("e360.yaml"), target: WarehouseTarget = None) -> None:
+    """Load the pinned master zone into the warehouse, build, audit and publish the layer."""
+    _run(_with_target(config, target), ("publish",))
+
+
+@app.command()
+def docs(config: ConfigOption = Path("e360.yaml"), target: WarehouseTarget = None) -> None:
+    """Generate the dbt documentation site of the enterprise layer."""
+    from e360.warehouse.docs import generate_docs
+
+    site = generate_docs(_with_target(config, target))
+    _console().print(f"dbt docs: {site}")
+
+
+@app.command()
+def train(
+    entity: Annotated[str, typer.Argument(help="customer or product")],
+    config: ConfigOption = Path("e360.yaml"),
+    from_decisions: Annotated[
+        bool,
+        typer.Option(help="Estimate m-probabilities from the stewards' match decisions too."),
+    ] = False,
+) -> None:
+    """Train a new model version on the standardized records; later runs use it (unless a
+    version is pinned) and carry master ids over by member overlap."""
+    from e360.lake import Lake
+    from matching.training import train_entity
+
+    loaded = _load(config)
+    console = _console()
+    with console.status(f"training the {entity} model"):
+        trained = train_entity(loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions)
+    console.print(
+        f"trained [bold]{trained.model.label}[/] on {trained.records:,} records"
+        + (f" and {trained.labels:,} steward decisions" if trained.labels else "")
+        + f"\nmodel: {trained.model.path}"
+    )
+    for chart in trained.charts:
+        console.print(f"chart: {chart}")
+
+
+@app.command()
+def resolve(
+    mapping: Annotated[
+        Path, typer.Option("--mapping", "-m", help="Mapping file: entity, sources, attributes.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for clusters/pairs/rejects and report.")
+    ],
+) -> None:
+    """Resolve any CSV/Parquet files of one entity, described by a mapping file."""
+    from matching.adhoc.mapping import load_mapping
+    from matching.adhoc.resolver import resolve_mapping, summary_lines
+
+    console = _console()
+    report = resolve_mapping(load_mapping(mapping), out, progress=console.print)
+    for line in summary_lines(report, out):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[
+        Path, typer.Option(help="Ground truth: source, source_key, entity_id (CSV or Parquet).")
+    ],
+    clusters: Annotated[
+        Path, typer.Option(help="Result: source, source_key, master_id (CSV or Parquet).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Pairwise, B-cubed and exact-cluster precision / recall / F1 of clusters against truth."""
+    import json
+
+    from e360.evaluation import evaluate_files, format_evaluation
+
+    result = evaluate_files(clusters, truth)
+    lines = [json.dumps(result, indent=2)] if as_json else format_evaluation(result)
+    for line in lines:
+        _console().print(line, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -175,7 +344,60 @@ def ui(
         "-p",
         str(port),
     ]
-    raise typer.Exit(subprocess.call(command, env=env))
+    sys.stdout.flush()
+    # Become the web server: a signal meant for `e360 ui` (Ctrl-C, a supervisor's SIGTERM)
+    # then reaches it and its code server, and nothing is left behind.
+    os.execve(sys.executable, command, env)
+
+
+steward_app = typer.Typer(
+    help="The data steward app: review queue, decisions, merges and splits, audit.",
+    no_args_is_help=True,
+)
+app.add_typer(steward_app, name="steward")
+
+
+@steward_app.command("serve")
+def steward_serve(
+    config: ConfigOption = Path("e360.yaml"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8360,
+) -> None:
+    """Serve the steward web app (sign in with a user made by `e360 steward add-user`)."""
+    from stewardship.app.server import serve
+
+    project = _load(config)
+    _console().print(f"e360 steward app for {project.file} on http://{host}:{port}")
+    serve(project, host=host, port=port)
+
+
+@steward_app.command("add-user")
+def steward_add_user(
+    name: Annotated[str, typer.Argument(help="The user name (an e-mail for OIDC users).")],
+    role: Annotated[str, typer.Option(help="viewer, steward or admin.")] = "steward",
+    config: ConfigOption = Path("e360.yaml"),
+    oidc: Annotated[
+        bool, typer.Option(help="No password: the user signs in through the load balancer.")
+    ] = False,
+    password_env: Annotated[
+        str, typer.Option(help="Read the password from this environment variable if set.")
+    ] = "E360_STEWARD_PASSWORD",
+) -> None:
+    """Add a steward app user; the password comes from $E360_STEWARD_PASSWORD or a prompt."""
+    from stewardship.store import DecisionStore
+    from stewardship.users import UserStore
+
+    password = None
+    if not oidc:
+        password = os.environ.get(password_env) or typer.prompt(
+            f"Password for {name}", hide_input=True, confirmation_prompt=True
+        )
+    store = DecisionStore.from_config(_load(config))
+    try:
+        UserStore(store).add(name, role, password, actor="cli")
+    finally:
+        store.close()
+    _console().print(f"Added {escape(name)} ({role}).")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

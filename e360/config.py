@@ -23,7 +23,9 @@ from e360.errors import ConfigError
 
 ENV_PREFIX = "E360__"
 
-SurvivorshipRuleName = Literal["source_priority", "most_recent", "most_complete", "most_frequent"]
+SurvivorshipRuleName = Literal[
+    "source_priority", "most_recent", "most_complete", "most_frequent", "non_null_first"
+]
 # A blocking rule is either a list of columns (Splink's block_on) or a SQL condition on l./r.
 BlockingRule = list[str] | str
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -231,12 +233,23 @@ class MatchingConfig(_Strict):
         return value
 
 
+class CustomRule(_Strict):
+    """A SQL expression over a member record's columns: the member scoring highest (or
+    lowest) wins, e.g. `case when email like '%@example.com' then 0 else 1 end`."""
+
+    expression: str = Field(min_length=1)
+    descending: bool = True
+
+
+SurvivorshipRule = SurvivorshipRuleName | CustomRule
+
+
 class SurvivorshipConfig(_Strict):
     default: SurvivorshipRuleName = "most_recent"
     source_priority: list[str] = Field(default_factory=list)
-    attributes: dict[str, SurvivorshipRuleName] = Field(default_factory=dict)
+    attributes: dict[str, SurvivorshipRule] = Field(default_factory=dict)
 
-    def rule_for(self, attribute: str) -> SurvivorshipRuleName:
+    def rule_for(self, attribute: str) -> SurvivorshipRule:
         return self.attributes.get(attribute, self.default)
 
 
@@ -533,9 +546,9 @@ def _check_location(key: str, source: SourceConfig, config: E360Config) -> list[
             problems.append(f"{key}.stream: kafka sources need a stream section (topics, ...)")
         if source.path is not None or source.s3 is not None:
             problems.append(f"{key}: kafka sources take no path or s3 section")
-        if source.stream is not None and source.stream.value_format == "avro":
-            if source.contract is None or source.contract.suffix != ".avsc":
-                problems.append(f"{key}.contract: avro values need an Avro schema (.avsc)")
+        avro = source.stream is not None and source.stream.value_format == "avro"
+        if avro and (source.contract is None or source.contract.suffix != ".avsc"):
+            problems.append(f"{key}.contract: avro values need an Avro schema (.avsc)")
     else:
         if source.path is None:
             problems.append(f"{key}.path: Field required for {source.format} sources")

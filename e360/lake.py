@@ -6,14 +6,21 @@ Glue Data Catalog with an S3 warehouse. Only `Lake.from_config` knows the differ
 
 from __future__ import annotations
 
-import contextlib
+import time
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
+from pyiceberg.exceptions import (
+    NamespaceAlreadyExistsError,
+    NoSuchNamespaceError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
+
+from e360.errors import ConfigError, E360Error
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -22,6 +29,13 @@ if TYPE_CHECKING:
 
 Zone = Literal["raw", "quarantine", "standardized", "master", "conformed"]
 ZONES: tuple[Zone, ...] = ("raw", "quarantine", "standardized", "master", "conformed")
+# Writers that handle commit conflicts themselves (the stream ingestion re-checks its offsets
+# before retrying) switch off pyiceberg's blind retry, which would re-apply a stale ledger.
+NO_COMMIT_RETRY = {"commit.retry.num-retries": "0"}
+
+
+class LakeError(E360Error):
+    """The catalog refused an operation e360 cannot do without (a zone, a table)."""
 
 
 class Lake:
@@ -29,9 +43,17 @@ class Lake:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        self._refused: dict[str, str] = {}
         for zone in ZONES:
-            with contextlib.suppress(NamespaceAlreadyExistsError):
+            try:
                 catalog.create_namespace(zone)
+            except NamespaceAlreadyExistsError:
+                pass
+            except Exception as exc:  # e.g. Lake Formation: AccessDenied
+                # Under Lake Formation the zones' databases are created by the infrastructure
+                # and e360's role may not create databases: fine while they exist.
+                if not _namespace_exists(catalog, zone):
+                    self._refused[zone] = f"{type(exc).__name__}: {exc}"
 
     @classmethod
     def from_config(cls, config: E360Config) -> Lake:
@@ -44,8 +66,48 @@ class Lake:
             uri = settings.uri or f"sqlite:///{lake_dir / 'catalog.db'}"
             props = {"type": "sql", "uri": uri, "warehouse": warehouse}
         else:
+            if not settings.warehouse:
+                raise ConfigError(
+                    f"{config.file}: deployment.catalog.warehouse: the glue catalog needs an "
+                    "S3 warehouse (s3://bucket/prefix)"
+                )
             props = {"type": "glue", "warehouse": warehouse}
-        return cls(load_catalog(config.project.name, **{**props, **settings.properties}))
+        return cls(_load_catalog(config.project.name, {**props, **settings.properties}))
+
+    def create_table(
+        self,
+        zone: Zone,
+        name: str,
+        schema: pa.Schema,
+        *,
+        description: str | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> Table:
+        """The table, created (documented: description, column docs) if it does not exist yet.
+
+        Column comments come from each arrow field's `doc` metadata. Two writers creating the
+        same table at once both end up with the one that won.
+        """
+        table = self.table(zone, name)
+        if table is not None:
+            return table
+        props = dict(properties or {})
+        if description:
+            # `comment` is what Athena and Spark show; Glue shows its own `Description`.
+            props.update({"comment": description, "Description": description})
+        try:
+            return self.catalog.create_table((zone, name), schema=schema, properties=props)
+        except TableAlreadyExistsError:
+            return self.catalog.load_table((zone, name))
+        except NoSuchNamespaceError:
+            raise self._no_zone(zone) from None
+
+    def _no_zone(self, zone: str) -> LakeError:
+        why = self._refused.get(zone, "it does not exist")
+        return LakeError(
+            f"the catalog has no '{zone}' namespace and e360 could not create it ({why}); "
+            "create the database (the infrastructure does) or grant e360 CREATE_DATABASE"
+        )
 
     def table(self, zone: Zone, name: str) -> Table | None:
         try:
@@ -117,13 +179,36 @@ class Lake:
     def _ensure(self, zone: Zone, name: str, schema: pa.Schema, description: str | None) -> Table:
         table = self.table(zone, name)
         if table is None:
-            properties = {"comment": description} if description else {}
-            return self.catalog.create_table((zone, name), schema=schema, properties=properties)
+            return self.create_table(zone, name, schema, description=description)
         if _has_new_fields(table, schema):
             with table.update_schema() as update:
                 update.union_by_name(schema)
             table = self.catalog.load_table((zone, name))
         return table
+
+
+def _load_catalog(name: str, properties: dict[str, str], attempts: int = 5) -> Catalog:
+    """The catalog; a SQL catalog that another process is initialising at this moment is
+    loaded again: pyiceberg checks for its tables, then creates them, which races between
+    processes starting on a new lake (e.g. two consumers of one group), and the loser sees
+    "table iceberg_tables already exists"."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return load_catalog(name, **properties)
+        except OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _namespace_exists(catalog: Catalog, zone: str) -> bool:
+    try:
+        return (zone,) in {tuple(n) for n in catalog.list_namespaces()}
+    except Exception:  # a catalog that refuses listing: assume it is there
+        return True
 
 
 def _has_new_fields(table: Table, schema: pa.Schema) -> bool:

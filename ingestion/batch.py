@@ -1,7 +1,7 @@
 """Batch ingestion: landing files -> `raw.<source>__<entity>` and `quarantine.<source>`.
 
-Exactly once per file: a file's identity is the SHA-256 of its bytes, recorded in the summary
-of the very Iceberg snapshot that lands it. A file already recorded is skipped, so re-running
+Exactly once per file: a file's identity is the SHA-256 of its bytes (and, for S3 objects,
+bucket/key/ETag), recorded in the summary of the very Iceberg snapshot that lands it. A file already recorded is skipped, so re-running
 an ingest (or re-delivering a file under another name) lands nothing twice; a crash between
 two commits leaves a file either landed whole or not at all.
 """
@@ -11,18 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 
 from e360.config import SourceConfig
+from e360.errors import IngestError
 from e360.lake import Lake
 from ingestion.readers import FileRows, Reject, read_file
 
 FILE_HASH_PROPERTY = "e360.file.sha256"
 FILE_NAME_PROPERTY = "e360.file.name"
+FILE_IDENTITY_PROPERTY = "e360.file.identity"  # S3: s3://bucket/key#ETag
 FILE_LANDED_PROPERTY = "e360.file.landed"
 FILE_QUARANTINED_PROPERTY = "e360.file.quarantined"
 BATCH_PROPERTY = "e360.batch_id"
@@ -65,6 +69,33 @@ def raw_table_name(source: str, source_config: SourceConfig) -> str:
     return f"{source}__{source_config.entity}"
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One landing file: its name in the lake, its identity before download, how to read it."""
+
+    name: str
+    identity: str | None  # an S3 object's bucket/key/ETag; local files are known by their hash
+    open: Callable[[], AbstractContextManager[Path]]
+
+
+def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
+    """The source's landing files: under the landing folder, or under its S3 prefix."""
+    pattern = source.path or "*"
+    if source.s3 is not None:
+        from ingestion import s3
+
+        client = s3.s3_client(source.s3)
+        return [
+            Delivery(obj.uri, obj.identity, partial(s3.fetched, client, obj))
+            for obj in s3.list_objects(client, source.s3, pattern)
+        ]
+    return [
+        Delivery(path.relative_to(landing_dir).as_posix(), None, partial(nullcontext, path))
+        for path in sorted(landing_dir.glob(pattern))
+        if path.is_file()
+    ]
+
+
 def ingest_source(
     lake: Lake,
     name: str,
@@ -73,22 +104,28 @@ def ingest_source(
     batch_id: str,
     on_file: ProgressCallback | None = None,
 ) -> SourceIngest:
+    if source.format == "kafka":
+        raise IngestError(f"source '{name}' is a stream: `e360 ingest --stream {name}` lands it")
     result = SourceIngest(source=name, entity=source.entity)
     table = raw_table_name(name, source)
     landed_files = _ledger(lake, "raw", table)
     quarantined_files = _ledger(lake, "quarantine", name)
-    for path in sorted(landing_dir.glob(source.path)):
-        if not path.is_file():
-            continue
+    for delivery in deliveries(source, landing_dir):
         result.files_found += 1
-        relative = path.relative_to(landing_dir).as_posix()
-        digest = _sha256(path)
-        done_in_quarantine = quarantined_files.get(digest)
-        if digest in landed_files or done_in_quarantine == 0:
+        relative = delivery.name
+        if delivery.identity is not None and _done(
+            delivery.identity, landed_files, quarantined_files
+        ):
             result.files_skipped += 1
             continue
-        landed_files[digest] = -1  # the same bytes twice in one batch land once
-        rows = read_file(path, source)
+        with delivery.open() as path:
+            digest = _sha256(path)
+            done_in_quarantine = quarantined_files.get(digest)
+            if _done(digest, landed_files, quarantined_files):
+                result.files_skipped += 1
+                continue
+            landed_files[digest] = -1  # the same bytes twice in one batch land once
+            rows = read_file(path, source)
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         ledger = {
             FILE_HASH_PROPERTY: digest,
@@ -97,6 +134,8 @@ def ingest_source(
             FILE_QUARANTINED_PROPERTY: str(len(rows.rejects)),
             BATCH_PROPERTY: batch_id,
         }
+        if delivery.identity is not None:
+            ledger[FILE_IDENTITY_PROPERTY] = delivery.identity
         # Quarantine first: if the raw commit then fails, a rerun lands the good rows without
         # quarantining the bad ones a second time.
         if rows.rejects and done_in_quarantine is None:
@@ -125,6 +164,11 @@ def ingest_source(
     return result
 
 
+def _done(identity: str, landed: dict[str, int], quarantined: dict[str, int]) -> bool:
+    """Landed in raw, or wholly quarantined (a file with no good rows has no raw commit)."""
+    return identity in landed or quarantined.get(identity) == 0
+
+
 def latest_delivery(lake: Lake, name: str, source: SourceConfig) -> tuple[int, int]:
     """(rows in, rows quarantined) of the last batch that brought this source new files.
 
@@ -146,12 +190,13 @@ def latest_delivery(lake: Lake, name: str, source: SourceConfig) -> tuple[int, i
 
 
 def _ledger(lake: Lake, zone: str, table: str) -> dict[str, int]:
-    """File hash -> rows landed, from the snapshot summaries of a table."""
+    """File hash (and S3 identity) -> rows landed, from the snapshot summaries of a table."""
     ledger: dict[str, int] = {}
     for summary in lake.snapshot_summaries(zone, table):  # type: ignore[arg-type]
-        digest = summary.get(FILE_HASH_PROPERTY)
-        if digest:
-            ledger[digest] = int(summary.get(FILE_LANDED_PROPERTY, "0"))
+        landed = int(summary.get(FILE_LANDED_PROPERTY, "0"))
+        for key in (FILE_HASH_PROPERTY, FILE_IDENTITY_PROPERTY):
+            if summary.get(key):
+                ledger[summary[key]] = landed
     return ledger
 
 

@@ -7,8 +7,14 @@ the standardisation stage's job. A row is never dropped here: `in = parsed + rej
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import shutil
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,10 +62,40 @@ class FileRows:
 
 
 def read_file(path: Path, source: SourceConfig) -> FileRows:
-    """Parse a landing file of the source's format, then apply the source's contract."""
+    """Parse a landing file of the source's format, then apply the source's contract.
+
+    A gzip-compressed file (known by its magic bytes, whatever its name) is read through.
+    """
     readers = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}
-    parsed = readers[source.format](path, source)
+    if source.format not in readers:
+        raise ValueError(f"{source.format} sources are not read from files")
+    with _decompressed(path) as plain:
+        if isinstance(plain, FileRows):
+            return plain
+        parsed = readers[source.format](plain, source)
     return _apply_contract(parsed, source)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@contextmanager
+def _decompressed(path: Path) -> Iterator[Path | FileRows]:
+    with path.open("rb") as f:
+        compressed = f.read(2) == GZIP_MAGIC
+    if not compressed:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="e360-gunzip-") as folder:
+        plain = Path(folder) / path.name.removesuffix(".gz")
+        try:
+            with gzip.open(path, "rb") as src, plain.open("wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        except (OSError, EOFError, zlib.error) as exc:
+            # A truncated or corrupt archive: nothing of it can be trusted, all to quarantine.
+            yield FileRows(rejects=[Reject(None, None, f"unreadable gzip file: {exc}")])
+            return
+        yield plain
 
 
 def _apply_contract(parsed: FileRows, source: SourceConfig) -> FileRows:

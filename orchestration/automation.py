@@ -26,6 +26,8 @@ def landing_files(config: E360Config) -> dict[str, str]:
     """Landing files of every source: relative path -> size and modification time."""
     found = {}
     for source in config.sources.values():
+        if source.path is None or source.s3 is not None:
+            continue  # streams and S3 prefixes are not in the landing folder
         for path in sorted(config.landing_dir.glob(source.path)):
             if path.is_file():
                 stat = path.stat()

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Session-scoped real services (Kafka-protocol broker, moto for S3 and Glue).
+pytest_plugins = ["services.kafka", "services.aws"]
+pytest_plugins += ["services.postgres"]  # a real PostgreSQL server (publish)
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / "examples" / "demo" / "e360.yaml"
 

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext
 
 from e360.config import E360Config, SourceConfig
 from ingestion.batch import ingest_source, latest_delivery, raw_table_name
+from ingestion.stream import ingest_stream
 
 # Landing areas and (in production) S3 and the Glue catalog are across a network.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
@@ -25,6 +26,14 @@ def raw_assets(config: E360Config) -> list[dg.AssetsDefinition]:
     return [_raw_asset(name, source, freshness) for name, source in config.sources.items()]
 
 
+def _origin(source: SourceConfig) -> str:
+    if source.stream is not None:
+        return f"Kafka topics {', '.join(source.stream.topics)}"
+    if source.s3 is not None:
+        return f"{source.format} files under s3://{source.s3.bucket}/{source.s3.prefix}{source.path}"
+    return f"{source.format} files under {source.path}"
+
+
 def _raw_asset(
     name: str, source: SourceConfig, freshness: dg.FreshnessPolicy
 ) -> dg.AssetsDefinition:
@@ -33,7 +42,7 @@ def _raw_asset(
     @dg.asset(
         key=key,
         group_name="ingestion",
-        description=f"raw.{name}__{source.entity}: {source.format} files under {source.path}, "
+        description=f"raw.{name}__{source.entity}: {_origin(source)}, "
         f"as received; bad rows to quarantine.{name}",
         kinds={"iceberg", source.format},
         tags={"entity": source.entity},
@@ -54,14 +63,21 @@ def _raw_asset(
         config = e360.config
         with e360.step(context, "ingest", f"raw/{name}") as progress:
             advance = progress.task(f"{name} files", None)
-            result = ingest_source(
-                e360.lake,
-                name,
-                source,
-                config.landing_dir,
-                e360.run_id(context),
-                on_file=lambda _file, _rows: advance(1),
-            )
+            if source.format == "kafka":
+                # A pipeline run lands what the stream holds now; `e360 ingest --stream
+                # --follow` is the long-running consumer.
+                result = ingest_stream(
+                    config, name, lake=e360.lake, batch_id=e360.run_id(context)
+                ).as_source_ingest()
+            else:
+                result = ingest_source(
+                    e360.lake,
+                    name,
+                    source,
+                    config.landing_dir,
+                    e360.run_id(context),
+                    on_file=lambda _file, _rows: advance(1),
+                )
         e360.record(context, "ingest", name, result.as_dict())
         rows_in, quarantined = (
             (result.rows_in, result.quarantined)

@@ -1,0 +1,245 @@
+"""Source contracts: a JSON Schema or an Avro schema kept in the repository, per source.
+
+A contract decides three things for the raw zone:
+- whether a record is acceptable (anything else goes to quarantine with the reason);
+- the Iceberg type of each declared field (undeclared fields are typed by their value);
+- the documentation of the raw table: its description, column comments and which columns hold
+  personal data (`"x-pii": true` on a JSON Schema property, `"pii": true` on an Avro field).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import fastavro
+import jsonschema
+import pyarrow as pa
+from fastavro.types import Schema as AvroSchema
+
+from e360.errors import IngestError
+
+# Iceberg cannot widen anything else (long -> double, numbers -> string are type changes).
+WIDENINGS = {(pa.int32(), pa.int64()), (pa.float32(), pa.float64())}
+_JSON_TYPES = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+}
+_AVRO_TYPES = {
+    "string": pa.string(),
+    "enum": pa.string(),
+    "int": pa.int32(),
+    "long": pa.int64(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "bytes": pa.binary(),
+    "fixed": pa.binary(),
+}
+
+
+class ContractError(IngestError):
+    """A contract file is missing, unparsable or not a valid schema."""
+
+
+@dataclass(frozen=True)
+class Column:
+    type: pa.DataType
+    doc: str | None = None
+    pii: bool = False
+
+
+@dataclass
+class Contract:
+    """What a source promises about its records."""
+
+    kind: Literal["json_schema", "avro", "none"]
+    name: str = ""
+    description: str | None = None
+    columns: dict[str, Column] = field(default_factory=dict)
+    _validator: Any = None
+    _avro: AvroSchema | None = None
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return [name for name, column in self.columns.items() if column.pii]
+
+    def decode_json(self, value: bytes) -> tuple[dict[str, Any] | None, str | None]:
+        """A JSON object that satisfies the contract, or the reason it is refused."""
+        try:
+            # Strict UTF-8 (RFC 8259): json.loads on bytes would guess UTF-16/32 from a BOM.
+            obj = json.loads(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None, "bytes not valid utf-8"
+        except json.JSONDecodeError as exc:
+            return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+        if not isinstance(obj, dict):
+            return None, f"expected a JSON object, got {type(obj).__name__}"
+        return obj, self.violation(obj)
+
+    def decode_avro(
+        self, value: bytes, wire_format: str = "plain"
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """An Avro record decoded with the contract's schema, or the reason it cannot be."""
+        assert self._avro is not None, "decode_avro needs an Avro contract"
+        if wire_format == "confluent":
+            if len(value) < 5 or value[0] != 0:
+                return None, "missing the schema-registry prefix (magic byte 0 + schema id)"
+            value = value[5:]
+        buffer = io.BytesIO(value)
+        try:
+            record = fastavro.schemaless_reader(buffer, self._avro, None)
+        except (EOFError, ValueError, TypeError, UnicodeDecodeError, struct.error) as exc:
+            return None, f"undecodable Avro for schema {self.name}: {type(exc).__name__}: {exc}"
+        if buffer.tell() != len(value):
+            return None, (
+                f"undecodable Avro for schema {self.name}: {len(value) - buffer.tell()} "
+                "bytes left over (written with another schema?)"
+            )
+        if not isinstance(record, dict):
+            return None, f"expected an Avro record, got {type(record).__name__}"
+        return record, None
+
+    def violation(self, obj: dict[str, Any]) -> str | None:
+        """Why a decoded record breaks the JSON Schema contract (None: it does not)."""
+        if self._validator is None:
+            return None
+        error = jsonschema.exceptions.best_match(self._validator.iter_errors(obj))
+        if error is None:
+            return None
+        where = error.json_path
+        return f"contract {self.name}: {where}: {error.message}"
+
+
+def no_contract() -> Contract:
+    return Contract(kind="none", name="(none)")
+
+
+def load_contract(path: Path) -> Contract:
+    """Read a JSON Schema (`.json`) or Avro schema (`.avsc`) contract."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContractError(f"{path}: contract file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path}: cannot read contract: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    if path.suffix == ".avsc":
+        return _avro_contract(path, document)
+    return _json_schema_contract(path, document)
+
+
+def _json_schema_contract(path: Path, schema: Any) -> Contract:
+    if not isinstance(schema, dict):
+        raise ContractError(f"{path}: a JSON Schema contract must be an object")
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "(top level)"
+        raise ContractError(f"{path}: {where}: not a valid JSON Schema: {exc.message}") from None
+    if schema.get("type") not in (None, "object"):
+        raise ContractError(f"{path}: type: a record contract describes an object")
+    columns = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        columns[name] = Column(
+            type=_json_schema_type(spec),
+            doc=spec.get("description") or spec.get("title"),
+            pii=bool(spec.get("x-pii", False)),
+        )
+    return Contract(
+        kind="json_schema",
+        name=path.name,
+        description=schema.get("description") or schema.get("title"),
+        columns=columns,
+        _validator=cls(schema, format_checker=cls.FORMAT_CHECKER),
+    )
+
+
+def _json_schema_type(spec: dict[str, Any]) -> pa.DataType:
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else None
+    # Objects, arrays and unions are kept as JSON text: the raw zone does not shred payloads.
+    return _JSON_TYPES.get(kind, pa.string()) if isinstance(kind, str) else pa.string()
+
+
+def _avro_contract(path: Path, document: Any) -> Contract:
+    try:
+        parsed = fastavro.parse_schema(document)
+    except (fastavro.schema.SchemaParseException, KeyError, TypeError, ValueError) as exc:
+        raise ContractError(f"{path}: not a valid Avro schema: {exc}") from None
+    if not isinstance(document, dict) or document.get("type") != "record":
+        raise ContractError(f"{path}: type: a record contract is an Avro record schema")
+    columns = {
+        f["name"]: Column(type=_avro_type(f["type"]), doc=f.get("doc"), pii=bool(f.get("pii")))
+        for f in document.get("fields", [])
+    }
+    return Contract(
+        kind="avro",
+        name=path.name,
+        description=document.get("doc"),
+        columns=columns,
+        _avro=parsed,
+    )
+
+
+def _avro_type(avro: Any) -> pa.DataType:
+    if isinstance(avro, list):
+        branches = [b for b in avro if b != "null"]
+        return _avro_type(branches[0]) if len(branches) == 1 else pa.string()
+    if isinstance(avro, dict):
+        if avro.get("logicalType") in ("decimal", "uuid"):
+            return pa.string()
+        kind = avro.get("type")
+        return _AVRO_TYPES.get(kind, pa.string()) if isinstance(kind, str) else pa.string()
+    return _AVRO_TYPES.get(avro, pa.string())
+
+
+def value_type(value: Any) -> pa.DataType | None:
+    """The type of an undeclared field, from its value (None: no information, a null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float):
+        return pa.float64()
+    if isinstance(value, bytes):
+        return pa.binary()
+    return pa.string()
+
+
+def as_column_value(value: Any, kind: pa.DataType) -> Any:
+    """A decoded value in the representation of its column's type."""
+    if value is None:
+        return None
+    if pa.types.is_string(kind) and not isinstance(value, str):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        if isinstance(value, bytes):
+            return value.hex()
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if pa.types.is_floating(kind) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if pa.types.is_integer(kind) and isinstance(value, float) and value.is_integer():
+        return int(value)  # JSON Schema counts 3.0 as an integer
+    return value
+
+
+def widens(found: pa.DataType, column: pa.DataType) -> bool:
+    """Whether values of `found` fit a column of type `column` (same type or a widening)."""
+    return found == column or (found, column) in WIDENINGS

@@ -31,6 +31,9 @@ test: .venv/.all chromium
 
 bench: .venv/.all
 	$(UV) run --frozen --no-sync python -m bench.run $(ARGS)
+	$(UV) run --frozen --no-sync python -m bench.incremental
+	$(UV) run --frozen --no-sync python -m bench.resolve
+	$(UV) run --frozen --no-sync python -m bench.febrl
 	$(UV) run --frozen --no-sync python -m bench.ingest_stream
 
 lint: .venv/.all

@@ -10,7 +10,6 @@ to master-id assignment; `full=True` rescores and re-clusters everything.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,6 +30,7 @@ from matching.model import (
     select_model,
     train_and_save,
 )
+from matching.timing import Laps
 from stewardship.store import Constraints
 
 PAIR_COLUMNS = (
@@ -96,7 +96,7 @@ def resolve(
         clusters = pa.table({"record_id": ids, "cluster_id": ids})
         return Resolution(entity, None, False, _empty_pairs(), clusters, {})
     backend = splink_backend(config)
-    clock = _Clock()
+    clock = Laps()
     try:
         all_records = register(backend, records, f"{entity}_records")
         model = None if retrain else select_model(config, entity)
@@ -336,14 +336,3 @@ def _links_at(pairs: pa.Table, threshold: float) -> list[tuple[str, str, float]]
             strict=True,
         )
     )
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = round(now - self._last, 3)
-        self._last = now

@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from matching.standardize import (
     standardize_product,
 )
 from matching.standardized import KEY_COLUMNS, STANDARDIZED_COLUMNS
+from matching.timing import Laps
 
 CLUSTERS_SCHEMA = pa.schema(
     [("source", pa.string()), ("source_key", pa.string()), ("master_id", pa.string())]
@@ -99,7 +99,7 @@ def resolve_mapping(
 ) -> dict[str, Any]:
     """Resolve the mapping's files into `out_dir` (module docstring); returns the report."""
     say = progress or (lambda _: None)
-    clock = _Clock()
+    clock = Laps()
     plan = plan_for(mapping)  # before reading: a mapping too thin to match fails fast
     reads = [_read_source(mapping, i, source) for i, source in enumerate(mapping.sources)]
     for read in reads:
@@ -270,7 +270,7 @@ def _score_and_cluster(
     plan: Plan,
     table: pa.Table,
     out_dir: Path,
-    clock: _Clock,
+    clock: Laps,
     say: Progress,
 ) -> _Fitted:
     # Splink on DuckDB, in-process: a resolve is one machine's job (the pipeline is the one
@@ -495,17 +495,6 @@ def _splink_log(path: Path) -> Iterator[None]:
         logger.setLevel(level)
         logger.propagate = propagate
         handler.close()
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = round(now - self._last, 3)
-        self._last = now
 
 
 def summary_lines(report: dict[str, Any], out_dir: Path) -> list[str]:

@@ -76,9 +76,7 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
             table.add_column(column, justify="left" if left else "right")
         for entity, e in report.entities.items():
             model = (e["model_version"] or "none") + (" (trained)" if e["model_trained"] else "")
-            mode = e.get("mode", "full")
-            if mode == "incremental":
-                mode += f" ({e.get('rescored_records', 0):,} rescored)"
+            mode = e.get("mode", "full")  # the report has how many records were rescored
             table.add_row(
                 entity,
                 mode,

@@ -146,8 +146,9 @@ def _match_entity(
             strict=True,
         )
     )
-    previous = record_masters(lake, entity)
-    ids = assign_master_ids(clusters, previous, config.id_prefix(entity))
+    # The last run's state already holds its xref: read the lake once.
+    masters_before = previous.masters if previous is not None else record_masters(lake, entity)
+    ids = assign_master_ids(clusters, masters_before, config.id_prefix(entity))
     assigned = {r: ids.master_of_cluster[c] for r, c in clusters.items()}
 
     con = duckdb.connect()

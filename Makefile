@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: demo test bench lint format uv clean chromium
+.PHONY: demo test bench bench-quality lint format uv clean chromium
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -33,8 +33,12 @@ bench: .venv/.all
 	$(UV) run --frozen --no-sync python -m bench.run $(ARGS)
 	$(UV) run --frozen --no-sync python -m bench.incremental
 	$(UV) run --frozen --no-sync python -m bench.resolve
-	$(UV) run --frozen --no-sync python -m bench.febrl
 	$(UV) run --frozen --no-sync python -m bench.ingest_stream
+	$(UV) run --frozen --no-sync python -m bench.quality
+
+# e360 resolve beside plain Splink on public data: FEBRL, ../shared/benchmarks, the demo.
+bench-quality: .venv/.all
+	$(UV) run --frozen --no-sync python -m bench.quality $(ARGS)
 
 lint: .venv/.all
 	$(UV) run --frozen --no-sync ruff check .

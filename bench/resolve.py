@@ -26,7 +26,8 @@ EXAMPLE = BENCH_DIR.parent / "examples" / "resolve"
 ENTITIES = {"customers": "truth_customers.csv", "products": "truth_products.csv"}
 
 
-def _write_example(folder: Path, customers: int) -> None:
+def write_example(folder: Path, customers: int) -> None:
+    """The example's inputs and truth for `customers` true customers, seed 42."""
     spec = importlib.util.spec_from_file_location("resolve_example", EXAMPLE / "generate.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -39,7 +40,7 @@ def run(sizes: list[int], work: Path) -> list[dict]:
     for size in sizes:
         folder = work / f"c{size}"
         shutil.rmtree(folder, ignore_errors=True)
-        _write_example(folder, size)
+        write_example(folder, size)
         for name, truth in ENTITIES.items():
             shutil.copy(EXAMPLE / f"{name}.yaml", folder / f"{name}.yaml")
             out = folder / f"out_{name}"

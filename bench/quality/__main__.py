@@ -1,0 +1,3 @@
+from bench.quality import main
+
+main()

@@ -113,7 +113,7 @@ def _apply_contract(parsed: FileRows, source: SourceConfig) -> FileRows:
             reason = f"missing {what} '{missing[0]}'"
             if len(missing) > 1:
                 reason += f" (also missing: {', '.join(missing[1:])})"
-            checked.rejects.append(Reject(number, _as_raw(values), reason))
+            checked.rejects.append(Reject(number, as_raw(values), reason))
         else:
             checked.add(number, values)
     checked.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
@@ -124,7 +124,7 @@ def _blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def _as_raw(values: dict[str, str | None]) -> str:
+def as_raw(values: dict[str, str | None]) -> str:
     return json.dumps(values, ensure_ascii=False, sort_keys=False)
 
 
@@ -387,7 +387,7 @@ def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
         values = {name: cell.text for name, cell in zip(names, cells, strict=True)}
         if bad:
             name, reason = bad[0]
-            result.rejects.append(Reject(number, _as_raw(values), f"column '{name}': {reason}"))
+            result.rejects.append(Reject(number, as_raw(values), f"column '{name}': {reason}"))
         else:
             result.rows.append(values)
             result.row_numbers.append(number)

@@ -227,6 +227,10 @@ def ingest_source(
                 lake, name, table, source.key, relative, rows, hashes
             )
             result.changed += changed
+            result.notes.append(
+                f"{relative}: changed since it last landed: {len(rows.rows) - changed} new, "
+                f"{changed} changed, {unchanged} unchanged row(s)"
+            )
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         ledger = {
             FILE_HASH_PROPERTY: digest,

@@ -199,7 +199,8 @@ def ingest_source(
     if not found:
         _nothing_found(name, source, landing_dir, bool(landed_files or quarantined_files), result)
     ready, result.unsettled = settled(found, source)
-    landed_names = _landed_names(lake, table)
+    landed_names = _file_names(lake, "raw", table)
+    quarantined_names = _file_names(lake, "quarantine", name)
     columns = _raw_columns(lake, table)
     for delivery in ready:
         relative = delivery.name
@@ -217,14 +218,17 @@ def ingest_source(
             landed_files[digest] = -1  # the same bytes twice in one batch land once
             rows = read_file(path, source)
         _check_columns(name, source, relative, rows, columns)
-        rows = _align_case(rows, [*_config_columns(source), *columns])
+        rows = _align_case(rows, [*columns, *_config_columns(source)])
         rows, duplicates = _first_of_each_key(rows, source.key)
         hashes = [_payload_hash(row) for row in rows.rows]
         rows_in = rows.rows_in
         unchanged = 0
-        if relative in landed_names:
+        seen_before = relative in landed_names or relative in quarantined_names
+        if seen_before:
+            # Rejects of these very bytes already in quarantine (a crash before the raw
+            # commit) are skipped below and still count as quarantined.
             rows, hashes, unchanged, changed = _changed_rows(
-                lake, name, table, source.key, relative, rows, hashes
+                lake, name, table, source.key, relative, rows, hashes, done_in_quarantine is None
             )
             result.changed += changed
             result.notes.append(
@@ -243,7 +247,11 @@ def ingest_source(
             ledger[FILE_IDENTITY_PROPERTY] = delivery.identity
         # Quarantine first: if the raw commit then fails, a rerun lands the good rows without
         # quarantining the bad ones a second time.
-        if rows.rejects and done_in_quarantine is None:
+        to_quarantine = bool(rows.rejects) and done_in_quarantine is None
+        to_raw = bool(rows.rows) or relative in landed_names
+        if seen_before and not (to_quarantine or to_raw):
+            to_quarantine = True  # nothing new in an edited file: its bytes are still recorded
+        if to_quarantine:
             lake.append(
                 "quarantine",
                 name,
@@ -251,7 +259,7 @@ def ingest_source(
                 properties=ledger,
                 description=f"Records of source '{name}' that failed parsing or their contract",
             )
-        if rows.rows or relative in landed_names:
+        if to_raw:
             # An edited file with nothing new still commits (no rows): its bytes are recorded.
             lake.append(
                 "raw",
@@ -262,6 +270,8 @@ def ingest_source(
             )
             landed_names.add(relative)
             columns = _raw_columns(lake, table)
+        if to_quarantine:
+            quarantined_names.add(relative)
         result.files_ingested += 1
         result.files.append(relative)
         result.rows_in += rows_in
@@ -356,7 +366,7 @@ def _first_of_each_key(rows: FileRows, key: str) -> tuple[FileRows, list[str]]:
     kept = FileRows(columns=rows.columns, rejects=list(rows.rejects))
     duplicates: list[str] = []
     for number, values in zip(rows.row_numbers, rows.rows, strict=True):
-        value = values.get(key) or ""
+        value = (values.get(key) or "").strip()  # keys are compared as standardisation does
         if value in first:
             at, earlier = first[value]
             same = "identical to" if earlier == values else "differs from"
@@ -380,6 +390,7 @@ def _changed_rows(
     file: str,
     rows: FileRows,
     hashes: list[str],
+    compare_rejects: bool = True,
 ) -> tuple[FileRows, list[str], int, int]:
     """Of a file landed before under this name, the rows new or changed since.
 
@@ -388,12 +399,12 @@ def _changed_rows(
     """
     held: dict[str, set[str]] = {}
     for row in _file_rows(lake, "raw", table, file, (key, "_payload_hash")):
-        held.setdefault(row[key] or "", set()).add(row["_payload_hash"])
+        held.setdefault((row[key] or "").strip(), set()).add(row["_payload_hash"])
     keep = FileRows(columns=rows.columns)
     kept_hashes: list[str] = []
     unchanged = changed = 0
     for number, values, digest in zip(rows.row_numbers, rows.rows, hashes, strict=True):
-        versions = held.get(values.get(key) or "")
+        versions = held.get((values.get(key) or "").strip())
         if versions is not None and digest in versions:
             unchanged += 1
             continue
@@ -401,6 +412,9 @@ def _changed_rows(
         keep.rows.append(values)
         keep.row_numbers.append(number)
         kept_hashes.append(digest)
+    if not compare_rejects:
+        keep.rejects = list(rows.rejects)
+        return keep, kept_hashes, unchanged, changed
     quarantined = {
         (r["_raw"], r["_reason"])
         for r in _file_rows(lake, "quarantine", source, file, ("_raw", "_reason"))
@@ -426,10 +440,10 @@ def _file_rows(
     return scan.to_arrow().to_pylist()
 
 
-def _landed_names(lake: Lake, table: str) -> set[str]:
+def _file_names(lake: Lake, zone: str, table: str) -> set[str]:
     return {
         summary[FILE_NAME_PROPERTY]
-        for summary in lake.snapshot_summaries("raw", table)
+        for summary in lake.snapshot_summaries(zone, table)  # type: ignore[arg-type]
         if FILE_NAME_PROPERTY in summary
     }
 

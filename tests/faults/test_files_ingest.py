@@ -368,3 +368,48 @@ def test_a_glob_matching_nothing_is_an_error_until_a_file_has_landed(lake, landi
         f"source 'crm': no landing file matches 'crm/*.csv' under {landing} "
         "(files landed before; nothing new)"
     ]
+
+
+def test_an_edited_file_of_only_bad_rows_quarantines_only_its_new_bad_rows(lake, landing) -> None:
+    file = landing / "crm" / "day1.csv"
+    file.write_text("id,email\n,a@x.com\n")
+    assert _ingest(lake, landing, _source()).quarantined == 1
+    file.write_text("id,email\n,a@x.com\n,b@x.com\n")
+    edit = _ingest(lake, landing, _source(), "b2")
+    assert (edit.rows_in, edit.quarantined, edit.unchanged) == (2, 1, 1)
+    assert sorted(r["_row"] for r in _quarantine(lake)) == [1, 2]
+    file.write_text(file.read_text() + "\n\n")
+    same = _ingest(lake, landing, _source(), "b3")
+    assert (same.files_ingested, same.quarantined, same.unchanged) == (1, 0, 2)
+    assert _ingest(lake, landing, _source(), "b4").files_skipped == 1
+    assert len(_quarantine(lake)) == 2 and lake.read("raw", "crm__customer") is None
+
+
+def test_a_crash_while_landing_an_edited_file_recovers_without_duplicates(
+    lake, landing, monkeypatch
+) -> None:
+    file = landing / "crm" / "day1.csv"
+    file.write_text("id,email\n1,a@x.com\n2,b@x.com\n")
+    _ingest(lake, landing, _source())
+    file.write_text("id,email\n1,a@x.com\n2,b2@x.com\n3,c@x.com\n,nokey@x.com\n")
+    real_append = Lake.append
+
+    def crash_on_raw(self, zone, name, data, **kwargs):
+        if zone == "raw":
+            raise RuntimeError("simulated crash")
+        return real_append(self, zone, name, data, **kwargs)
+
+    monkeypatch.setattr(Lake, "append", crash_on_raw)
+    with pytest.raises(RuntimeError):
+        _ingest(lake, landing, _source(), "b2")
+    monkeypatch.setattr(Lake, "append", real_append)
+    rerun = _ingest(lake, landing, _source(), "b3")
+    assert (rerun.rows_in, rerun.landed, rerun.quarantined, rerun.unchanged) == (4, 2, 1, 1)
+    assert sorted((r["id"], r["email"]) for r in _raw(lake)) == [
+        ("1", "a@x.com"),
+        ("2", "b2@x.com"),
+        ("2", "b@x.com"),
+        ("3", "c@x.com"),
+    ]
+    assert len(_quarantine(lake)) == 1
+    _assert_each_version_once(lake)

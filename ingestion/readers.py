@@ -376,7 +376,9 @@ def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
         result.rejects.append(Reject(None, ",".join(table.column_names), problem))
         return result
     try:
-        columns = [_text_values(table.column(i)) for i in range(table.num_columns)]
+        columns = [
+            _text_values(table.column(i), schema.field(i).type) for i in range(table.num_columns)
+        ]
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         result.rejects.append(Reject(None, None, f"Parquet values not readable as text: {exc}"))
         return result
@@ -408,10 +410,14 @@ def _as_bytes_field(f: pa.Field) -> pa.Field:
     return f
 
 
-def _text_values(column: pa.ChunkedArray) -> list[_Cell]:
+def _text_values(column: pa.ChunkedArray, written: pa.DataType) -> list[_Cell]:
+    """The column's values as text, each with the reason it cannot be one (None: it can)."""
     kind = column.type
-    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+    if pa.types.is_string(written) or pa.types.is_large_string(written):
         return [_decoded(v) for v in column.to_pylist()]
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        # Bytes meant as bytes: hex, as stream payloads keep them.
+        return [_Cell(None if v is None else v.hex()) for v in column.to_pylist()]
     if pa.types.is_nested(kind):
         return [_Cell(_json_text(v)) for v in column.to_pylist()]
     texts = column.cast(pa.string()).to_pylist()

@@ -223,3 +223,9 @@ def test_column_names_differing_only_in_case_are_a_header_problem(tmp_path: Path
     rows = read_file(path, _source("jsonl"))
     assert rows.columns == ["id", "Email"]  # one column: the first spelling in the file
     assert [r["Email"] for r in rows.rows] == ["a@x.com", "b@x.com"]
+
+
+def test_parquet_binary_columns_land_as_hex(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": ["1"], "photo": pa.array([b"\xff\x00"], pa.binary())}), path)
+    assert read_file(path, _source("parquet")).rows == [{"id": "1", "photo": "ff00"}]

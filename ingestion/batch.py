@@ -116,7 +116,7 @@ def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
             None,
             partial(nullcontext, path),
             path=path,
-            marked=_marked(path, source.ready_marker, lambda p: Path(p).is_file()),
+            marked=_marked(path, source.ready_marker, partial(_marks, path)),
         )
         for path in sorted(landing_dir.glob(pattern))
         if path.is_file() and not _is_marker(path, source.ready_marker)
@@ -125,13 +125,21 @@ def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
 
 def _marker_path(path: PurePath, marker: str) -> PurePath:
     """Where the marker of a landing file is: `_SUCCESS` in its folder, or `{name}.done`."""
-    return path.with_name(marker.format(name=path.name))
+    return path.with_name(marker.replace("{name}", path.name))
 
 
 def _marked(path: PurePath, marker: str | None, exists: Callable[[str], bool]) -> bool:
     if marker is None:
         return True
     return exists(str(_marker_path(path, marker)))
+
+
+def _marks(path: Path, marker: str) -> bool:
+    """A local marker is there and not older than the file (a later rewrite needs a new one)."""
+    try:
+        return Path(marker).stat().st_mtime >= path.stat().st_mtime
+    except FileNotFoundError:
+        return False
 
 
 def _is_marker(path: PurePath, marker: str | None) -> bool:
@@ -157,14 +165,17 @@ def settled(found: list[Delivery], source: SourceConfig) -> tuple[list[Delivery]
     A local file is ready once its size and mtime have not changed for `settle_seconds`
     and the source's ready marker (if any) is there; S3 objects appear whole on upload.
     """
-    waiting = [f"{d.name} (no {source.ready_marker} marker yet)" for d in found if not d.marked]
+    waiting = [
+        f"{d.name} (waiting for its {source.ready_marker} marker)" for d in found if not d.marked
+    ]
     candidates = [d for d in found if d.marked]
     first = {d.name: _stat(d.path) for d in candidates if d.path is not None}
     now = time.time()
     young = {name for name, (_size, mtime) in first.items() if now - mtime < source.settle_seconds}
     if young and source.settle_seconds <= MAX_WATCH_SECONDS:
         youngest = max(first[name][1] for name in young)
-        _wait(max(youngest + source.settle_seconds - time.time(), 0.0))
+        # Bounded by the settle age itself, whatever a skewed clock says about mtimes.
+        _wait(min(max(youngest + source.settle_seconds - time.time(), 0.0), source.settle_seconds))
         moved = {d.name for d in candidates if d.name in young and _stat(d.path) != first[d.name]}
         young = moved
     waiting += [f"{name} (not yet settled)" for name in sorted(young)]

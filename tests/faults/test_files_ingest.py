@@ -232,11 +232,20 @@ def test_a_ready_marker_holds_a_file_back_until_the_source_writes_it(
     (landing / "crm" / "day1.csv").write_text("id,email\n1,a@x.com\n")
     source = _source(ready_marker=marker)
     first = _ingest(lake, landing, source)
-    assert first.unsettled == [f"crm/day1.csv (no {marker} marker yet)"] and first.landed == 0
+    assert (
+        first.unsettled == [f"crm/day1.csv (waiting for its {marker} marker)"] and first.landed == 0
+    )
     (landing / "crm" / marker_file).write_text("")
     second = _ingest(lake, landing, source, "b2")
     # The marker itself is no landing file, although the glob matches it.
     assert (second.files_found, second.landed, second.unsettled) == (1, 1, [])
+    # Rewritten after its marker: held back until the source marks it again.
+    (landing / "crm" / "day1.csv").write_text("id,email\n1,a2@x.com\n")
+    _age(landing / "crm" / marker_file)
+    third = _ingest(lake, landing, source, "b3")
+    assert third.unsettled == [f"crm/day1.csv (waiting for its {marker} marker)"]
+    (landing / "crm" / marker_file).touch()
+    assert _ingest(lake, landing, source, "b4").changed == 1
 
 
 # --- 5. row-granular quarantine for every format, counts that add up --------------------------

@@ -125,7 +125,7 @@ def test_s3_objects_land_once_in_glue_tables_with_comments(tmp_path, aws_env) ->
     early = ingest_source(lake, "marked_s3", marked, config.landing_dir, "b1")
     assert (early.landed, early.unsettled) == (
         0,
-        [f"s3://{landing}/marked/day1.csv (no _SUCCESS marker yet)"],
+        [f"s3://{landing}/marked/day1.csv (waiting for its _SUCCESS marker)"],
     )
     s3.put_object(Bucket=landing, Key="marked/_SUCCESS", Body=b"")
     ready = ingest_source(lake, "marked_s3", marked, config.landing_dir, "b2")

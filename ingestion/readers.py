@@ -154,6 +154,7 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self._lines = iter(io.StringIO(text, newline=""))
         self.taken: list[str] = []
+        self.count = 0  # lines read so far
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -161,7 +162,15 @@ class _Lines:
     def __next__(self) -> str:
         line = next(self._lines)
         self.taken.append(line)
+        self.count += 1
         return line
+
+    def close_quote(self, quote: str) -> None:
+        """Take lines until no quoted field is open: a broken record ends where its quote does."""
+        open_quotes = sum(line.count(quote) for line in self.taken) % 2
+        for line in self if open_quotes else ():
+            if line.count(quote) % 2:
+                break
 
     def record(self) -> str:
         """The lines of the record just read (and forget them)."""
@@ -199,7 +208,7 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     result.set_columns(header)
     number = 0
     while True:
-        start = reader.line_num + 1
+        start = lines.count + 1
         try:
             fields = next(reader)
         except StopIteration:
@@ -208,6 +217,7 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
             # Malformed quoting or an oversized field: the record's lines, verbatim, go to
             # quarantine and reading goes on at the next line (an unclosed quote keeps the rest).
             number += 1
+            lines.close_quote(reader.dialect.quotechar or '"')
             reason = f"CSV error at line {start}: {exc}"
             result.rejects.append(Reject(number, _printable(lines.record()), reason))
             continue

@@ -229,7 +229,7 @@ def ingest_source(
             landed_files[digest] = -1  # the same bytes twice in one batch land once
             rows = read_file(path, source)
         _check_columns(name, source, relative, rows, columns)
-        rows = _align_case(rows, [*columns, *_config_columns(source)])
+        rows = _align_case(rows, [*columns, *(c for _, c in _column_uses(source))])
         rows, duplicates = _first_of_each_key(rows, source.key)
         hashes = [_payload_hash(row) for row in rows.rows]
         rows_in = rows.rows_in
@@ -320,12 +320,15 @@ def _nothing_found(
     result.notes.append(message + " (files landed before; nothing new)")
 
 
-def _config_columns(source: SourceConfig) -> list[str]:
-    """The file columns the source's configuration names: key, required, mapping, updated_at."""
-    named = [source.key, *source.required, *source.mapping.values()]
+def _column_uses(source: SourceConfig) -> list[tuple[str, str]]:
+    """(setting, file column) for every column the source's configuration names."""
+    uses = [("key", source.key)] + [("required", c) for c in source.required]
+    uses += [(f"mapping.{attr}", column) for attr, column in source.mapping.items()]
     if source.updated_at:
-        named.append(source.updated_at)
-    return list(dict.fromkeys(named))
+        uses.append(("updated_at", source.updated_at))
+    if source.event is not None and source.event.type_column:
+        uses.append(("event.type_column", source.event.type_column))
+    return uses
 
 
 def _check_columns(
@@ -341,11 +344,7 @@ def _check_columns(
     have = {c.casefold() for c in rows.columns}
     if source.format == "jsonl":
         have |= {c.casefold() for c in landed}
-    uses = [("key", source.key)] + [("required", c) for c in source.required]
-    uses += [(f"mapping.{attr}", column) for attr, column in source.mapping.items()]
-    if source.updated_at:
-        uses.append(("updated_at", source.updated_at))
-    for use, column in uses:
+    for use, column in _column_uses(source):
         if column.casefold() not in have:
             raise IngestError(
                 f"source '{name}': {use} names column '{column}', which {file} does not have; "

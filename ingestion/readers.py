@@ -275,17 +275,13 @@ def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
     for number, line in enumerate(_jsonl_lines(path), start=1):
         obj, reason = _json_object(line)
-        text = _printable(line.decode("utf-8", errors="surrogateescape")).rstrip("\r\n")
-        if reason is not None:
-            result.rejects.append(Reject(number, text, reason))
-            continue
-        assert obj is not None
-        values = {str(k): _json_text(v) for k, v in obj.items()}
-        problem = _fields_problem(values)
-        if problem:
-            result.rejects.append(Reject(number, text, problem))
-        else:
+        values = {} if obj is None else {str(k): _json_text(v) for k, v in obj.items()}
+        reason = reason or _fields_problem(values)
+        if reason is None:
             result.add(number, values)
+        else:
+            text = _printable(line.decode("utf-8", errors="surrogateescape")).rstrip("\r\n")
+            result.rejects.append(Reject(number, text, reason))
     return result
 
 

@@ -220,14 +220,20 @@ def ingest_source(
         ):
             result.files_skipped += 1
             continue
-        with delivery.open() as path:
-            digest = _sha256(path)
-            done_in_quarantine = quarantined_files.get(digest)
-            if _done(digest, landed_files, quarantined_files):
-                result.files_skipped += 1
-                continue
-            landed_files[digest] = -1  # the same bytes twice in one batch land once
-            rows = read_file(path, source)
+        try:
+            with delivery.open() as path:
+                digest = _sha256(path)
+                done_in_quarantine = quarantined_files.get(digest)
+                if _done(digest, landed_files, quarantined_files):
+                    result.files_skipped += 1
+                    continue
+                landed_files[digest] = -1  # the same bytes twice in one batch land once
+                rows = read_file(path, source)
+        except FileNotFoundError:
+            # Moved away by the source since the listing: nothing of it lands, the next run
+            # sees what is there then.
+            result.unsettled.append(f"{relative} (gone before it was read)")
+            continue
         _check_columns(name, source, relative, rows, columns)
         rows = _align_case(rows, [*columns, *(c for _, c in _column_uses(source))])
         rows, duplicates = _first_of_each_key(rows, source.key)

@@ -422,3 +422,23 @@ def test_a_crash_while_landing_an_edited_file_recovers_without_duplicates(
     ]
     assert len(_quarantine(lake)) == 1
     _assert_each_version_once(lake)
+
+
+def test_a_file_moved_away_mid_run_lands_nothing_and_the_rest_lands(
+    lake, landing, monkeypatch
+) -> None:
+    old, young = landing / "crm" / "a.csv", landing / "crm" / "b.csv"
+    old.write_text("id,email\n1,a@x.com\n")
+    _age(old)
+    young.write_text("id,email\n2,b@x.com\n")
+    real_wait = batch._wait
+
+    def source_moves_the_old_file(seconds: float) -> None:
+        old.rename(landing / "a.csv.moved")
+        real_wait(seconds)
+
+    monkeypatch.setattr(batch, "_wait", source_moves_the_old_file)
+    result = _ingest(lake, landing, _source(settle_seconds=0.2))
+    assert (result.files_found, result.files_ingested, result.landed) == (2, 1, 1)
+    assert result.unsettled == ["crm/a.csv (gone before it was read)"]
+    assert [r["id"] for r in _raw(lake)] == ["2"]

@@ -109,6 +109,7 @@ def test_s3_objects_land_once_in_glue_tables_with_comments(tmp_path, aws_env) ->
     s3.put_object(Bucket=landing, Key="crm/day1.csv", Body=b"id,email\n1,a2@x.com\n")
     third = ingest_source(lake, "crm_s3", config.sources["crm_s3"], config.landing_dir, "b3")
     assert (third.files_ingested, third.files_skipped, third.landed) == (1, 1, 1)
+    assert (third.new, third.changed, third.unchanged) == (0, 1, 0)  # key 1, a new e-mail
     assert lake.read("raw", "crm_s3__customer").num_rows == 3
 
     status = {s.source: s for s in source_statuses(config, ["crm_s3"])}["crm_s3"]

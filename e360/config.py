@@ -124,7 +124,10 @@ class EventSettings(_Strict):
 
 class CsvOptions(_Strict):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    # For files without a byte-order mark; a BOM (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE) decides.
     encoding: str = "utf-8-sig"  # utf-8, ignoring the byte-order mark spreadsheets write
+    # Characters one field may hold; a larger field quarantines its row, the next line goes on.
+    field_size_limit: int = Field(default=64 * 1024 * 1024, ge=1)
 
 
 class S3Location(_Strict):
@@ -169,6 +172,12 @@ class SourceConfig(_Strict):
     default_region: str = "GB"  # phone numbers without a country code
     dayfirst: bool = True  # how to read ambiguous dates such as 03/04/1980
     csv: CsvOptions = CsvOptions()
+    # A landing file lands once unchanged (size, mtime) for this long; younger files are
+    # watched for up to this long (when short) or left for the next run as "not yet settled".
+    settle_seconds: float = Field(default=1.0, ge=0)
+    # A marker the source writes when a delivery is complete: "_SUCCESS" (a file in the
+    # landing file's folder) or "{name}.done" (one per landing file); None: no marker.
+    ready_marker: str | None = None
     mapping: dict[str, str] = Field(description="canonical attribute -> source column")
     event: EventSettings | None = None
 

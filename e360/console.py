@@ -68,6 +68,9 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
                 f"{r['quarantined']:,}",
             )
         console.print(table)
+        for r in report.ingest:
+            for note in r.get("notes") or ():
+                console.print(f"{r['source']}: {note}", highlight=False)
     if report.entities:
         table = Table(title="Masters", title_justify="left")
         columns = ("entity", "run", "records", "masters", "pairs", "review queue", "model", "churn")

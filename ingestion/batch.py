@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import pyarrow as pa
+from pyiceberg.expressions import EqualTo
 
 from e360.config import SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake
-from ingestion.readers import FileRows, Reject, read_file
+from ingestion.readers import FileRows, Reject, as_raw, read_file
 
 FILE_HASH_PROPERTY = "e360.file.sha256"
 FILE_NAME_PROPERTY = "e360.file.name"
@@ -56,7 +58,16 @@ class SourceIngest:
     rows_in: int = 0
     landed: int = 0
     quarantined: int = 0
+    # A landing file seen before under its name with other bytes (edited in place, or first
+    # picked up unfinished) lands only its new and changed rows: rows_in = landed +
+    # quarantined + unchanged.
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    duplicate_keys: int = 0  # later rows of a key already in the same file (quarantined)
     files: list[str] = field(default_factory=list)
+    unsettled: list[str] = field(default_factory=list)  # left for the next run
+    notes: list[str] = field(default_factory=list)  # warnings for the run summary
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -76,6 +87,8 @@ class Delivery:
     name: str
     identity: str | None  # an S3 object's bucket/key/ETag; local files are known by their hash
     open: Callable[[], AbstractContextManager[Path]]
+    path: Path | None = None  # a local file, watched until it has settled
+    marked: bool = True  # the source's ready marker is there (or the source has none)
 
 
 def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
@@ -85,15 +98,97 @@ def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
         from ingestion import s3
 
         client = s3.s3_client(source.s3)
+        objects = s3.list_objects(client, source.s3, pattern)
+        keys = s3.list_keys(client, source.s3) if source.ready_marker else set()
         return [
-            Delivery(obj.uri, obj.identity, partial(s3.fetched, client, obj))
-            for obj in s3.list_objects(client, source.s3, pattern)
+            Delivery(
+                obj.uri,
+                obj.identity,
+                partial(s3.fetched, client, obj),
+                marked=_marked(PurePosixPath(obj.key), source.ready_marker, keys.__contains__),
+            )
+            for obj in objects
+            if not _is_marker(PurePosixPath(obj.key), source.ready_marker)
         ]
     return [
-        Delivery(path.relative_to(landing_dir).as_posix(), None, partial(nullcontext, path))
+        Delivery(
+            path.relative_to(landing_dir).as_posix(),
+            None,
+            partial(nullcontext, path),
+            path=path,
+            marked=_marked(path, source.ready_marker, partial(_marks, path)),
+        )
         for path in sorted(landing_dir.glob(pattern))
-        if path.is_file()
+        if path.is_file() and not _is_marker(path, source.ready_marker)
     ]
+
+
+def _marker_path(path: PurePath, marker: str) -> PurePath:
+    """Where the marker of a landing file is: `_SUCCESS` in its folder, or `{name}.done`."""
+    return path.with_name(marker.replace("{name}", path.name))
+
+
+def _marked(path: PurePath, marker: str | None, exists: Callable[[str], bool]) -> bool:
+    if marker is None:
+        return True
+    return exists(str(_marker_path(path, marker)))
+
+
+def _marks(path: Path, marker: str) -> bool:
+    """A local marker is there and not older than the file (a later rewrite needs a new one)."""
+    try:
+        return Path(marker).stat().st_mtime >= path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+
+
+def _is_marker(path: PurePath, marker: str | None) -> bool:
+    """A marker file is no data: `_SUCCESS` itself, or `x.csv.done` for `{name}.done`."""
+    if marker is None:
+        return False
+    if "{name}" not in marker:
+        return path.name == marker
+    prefix, _, suffix = marker.partition("{name}")
+    inner = path.name.removeprefix(prefix).removesuffix(suffix)
+    return inner != path.name and path.name == prefix + inner + suffix
+
+
+# Files younger than this many settle seconds are watched within the run; a longer settle age
+# (a slow upload) leaves them for a later run instead of holding this one up.
+MAX_WATCH_SECONDS = 5.0
+_wait = time.sleep  # the observation's pause (a fault test writes during it)
+
+
+def settled(found: list[Delivery], source: SourceConfig) -> tuple[list[Delivery], list[str]]:
+    """The deliveries ready to land, and the names of those left for the next run (why).
+
+    A local file is ready once its size and mtime have not changed for `settle_seconds`
+    and the source's ready marker (if any) is there; S3 objects appear whole on upload.
+    """
+    waiting = [
+        f"{d.name} (waiting for its {source.ready_marker} marker)" for d in found if not d.marked
+    ]
+    candidates = [d for d in found if d.marked]
+    first = {d.name: _stat(d.path) for d in candidates if d.path is not None}
+    now = time.time()
+    young = {name for name, (_size, mtime) in first.items() if now - mtime < source.settle_seconds}
+    if young and source.settle_seconds <= MAX_WATCH_SECONDS:
+        youngest = max(first[name][1] for name in young)
+        # Bounded by the settle age itself, whatever a skewed clock says about mtimes.
+        _wait(min(max(youngest + source.settle_seconds - time.time(), 0.0), source.settle_seconds))
+        moved = {d.name for d in candidates if d.name in young and _stat(d.path) != first[d.name]}
+        young = moved
+    waiting += [f"{name} (not yet settled)" for name in sorted(young)]
+    return [d for d in candidates if d.name not in young], waiting
+
+
+def _stat(path: Path | None) -> tuple[int, float]:
+    assert path is not None
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return -1, time.time()  # gone (moved away mid-run): not ready
+    return info.st_size, info.st_mtime
 
 
 def ingest_source(
@@ -110,22 +205,53 @@ def ingest_source(
     table = raw_table_name(name, source)
     landed_files = _ledger(lake, "raw", table)
     quarantined_files = _ledger(lake, "quarantine", name)
-    for delivery in deliveries(source, landing_dir):
-        result.files_found += 1
+    found = deliveries(source, landing_dir)
+    result.files_found = len(found)
+    if not found:
+        _nothing_found(name, source, landing_dir, bool(landed_files or quarantined_files), result)
+    ready, result.unsettled = settled(found, source)
+    landed_names = _file_names(lake, "raw", table)
+    quarantined_names = _file_names(lake, "quarantine", name)
+    columns = _raw_columns(lake, table)
+    for delivery in ready:
         relative = delivery.name
         if delivery.identity is not None and _done(
             delivery.identity, landed_files, quarantined_files
         ):
             result.files_skipped += 1
             continue
-        with delivery.open() as path:
-            digest = _sha256(path)
-            done_in_quarantine = quarantined_files.get(digest)
-            if _done(digest, landed_files, quarantined_files):
-                result.files_skipped += 1
-                continue
-            landed_files[digest] = -1  # the same bytes twice in one batch land once
-            rows = read_file(path, source)
+        try:
+            with delivery.open() as path:
+                digest = _sha256(path)
+                done_in_quarantine = quarantined_files.get(digest)
+                if _done(digest, landed_files, quarantined_files):
+                    result.files_skipped += 1
+                    continue
+                landed_files[digest] = -1  # the same bytes twice in one batch land once
+                rows = read_file(path, source)
+        except FileNotFoundError:
+            # Moved away by the source since the listing: nothing of it lands, the next run
+            # sees what is there then.
+            result.unsettled.append(f"{relative} (gone before it was read)")
+            continue
+        _check_columns(name, source, relative, rows, columns)
+        rows = _align_case(rows, [*columns, *(c for _, c in _column_uses(source))])
+        rows, duplicates = _first_of_each_key(rows, source.key)
+        hashes = [_payload_hash(row) for row in rows.rows]
+        rows_in = rows.rows_in
+        unchanged = 0
+        seen_before = relative in landed_names or relative in quarantined_names
+        if seen_before:
+            # Rejects of these very bytes already in quarantine (a crash before the raw
+            # commit) are skipped below and still count as quarantined.
+            rows, hashes, unchanged, changed = _changed_rows(
+                lake, name, table, source.key, relative, rows, hashes, done_in_quarantine is None
+            )
+            result.changed += changed
+            result.notes.append(
+                f"{relative}: changed since it last landed: {len(rows.rows) - changed} new, "
+                f"{changed} changed, {unchanged} unchanged row(s)"
+            )
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         ledger = {
             FILE_HASH_PROPERTY: digest,
@@ -138,7 +264,11 @@ def ingest_source(
             ledger[FILE_IDENTITY_PROPERTY] = delivery.identity
         # Quarantine first: if the raw commit then fails, a rerun lands the good rows without
         # quarantining the bad ones a second time.
-        if rows.rejects and done_in_quarantine is None:
+        to_quarantine = bool(rows.rejects) and done_in_quarantine is None
+        to_raw = bool(rows.rows) or relative in landed_names
+        if seen_before and not (to_quarantine or to_raw):
+            to_quarantine = True  # nothing new in an edited file: its bytes are still recorded
+        if to_quarantine:
             lake.append(
                 "quarantine",
                 name,
@@ -146,22 +276,203 @@ def ingest_source(
                 properties=ledger,
                 description=f"Records of source '{name}' that failed parsing or their contract",
             )
-        if rows.rows:
+        if to_raw:
+            # An edited file with nothing new still commits (no rows): its bytes are recorded.
             lake.append(
                 "raw",
                 table,
-                _raw_table(name, batch_id, ingested_at, relative, rows),
+                _raw_table(name, batch_id, ingested_at, relative, rows, hashes),
                 properties=ledger,
                 description=f"Raw {source.entity} records of source '{name}', as received",
             )
+            landed_names.add(relative)
+            columns = _raw_columns(lake, table)
+        if to_quarantine:
+            quarantined_names.add(relative)
         result.files_ingested += 1
         result.files.append(relative)
-        result.rows_in += rows.rows_in
+        result.rows_in += rows_in
         result.landed += len(rows.rows)
         result.quarantined += len(rows.rejects)
+        result.unchanged += unchanged
+        result.duplicate_keys += len(duplicates)
+        if duplicates:
+            shown = ", ".join(f"'{k}'" for k in duplicates[:5])
+            more = f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else ""
+            result.notes.append(
+                f"{relative}: {len(duplicates)} later row(s) of keys already in the file "
+                f"quarantined (keys {shown}{more})"
+            )
         if on_file is not None:
-            on_file(relative, rows.rows_in)
+            on_file(relative, rows_in)
+    result.new = result.landed - result.changed
+    if result.unsettled:
+        result.notes.append(
+            f"{len(result.unsettled)} file(s) left for the next run: {', '.join(result.unsettled)}"
+        )
     return result
+
+
+def _nothing_found(
+    name: str, source: SourceConfig, landing_dir: Path, landed_before: bool, result: SourceIngest
+) -> None:
+    """A glob matching nothing: an error for a source that never landed a file, else a note."""
+    where = (
+        f"s3://{source.s3.bucket}/{source.s3.prefix}" if source.s3 is not None else str(landing_dir)
+    )
+    message = f"source '{name}': no landing file matches '{source.path or '*'}' under {where}"
+    if not landed_before:
+        raise IngestError(message)
+    result.notes.append(message + " (files landed before; nothing new)")
+
+
+def _column_uses(source: SourceConfig) -> list[tuple[str, str]]:
+    """(setting, file column) for every column the source's configuration names."""
+    uses = [("key", source.key)] + [("required", c) for c in source.required]
+    uses += [(f"mapping.{attr}", column) for attr, column in source.mapping.items()]
+    if source.updated_at:
+        uses.append(("updated_at", source.updated_at))
+    if source.event is not None and source.event.type_column:
+        uses.append(("event.type_column", source.event.type_column))
+    return uses
+
+
+def _check_columns(
+    name: str, source: SourceConfig, file: str, rows: FileRows, landed: list[str]
+) -> None:
+    """A column the configuration names must be in the file: otherwise every value is null.
+
+    A JSON Lines file names only the fields its records carry, so there a column landed
+    from an earlier file also counts. A file quarantined whole (no columns) is not checked.
+    """
+    if not rows.columns:
+        return
+    have = {c.casefold() for c in rows.columns}
+    if source.format == "jsonl":
+        have |= {c.casefold() for c in landed}
+    for use, column in _column_uses(source):
+        if column.casefold() not in have:
+            raise IngestError(
+                f"source '{name}': {use} names column '{column}', which {file} does not have; "
+                f"its columns: {', '.join(rows.columns)}"
+            )
+
+
+def _align_case(rows: FileRows, preferred: list[str]) -> FileRows:
+    """Rename columns differing only in case from a configured or landed one to that name."""
+    spelling: dict[str, str] = {}
+    for column in preferred:
+        spelling.setdefault(column.casefold(), column)
+    rename = {c: spelling[c.casefold()] for c in rows.columns if spelling.get(c.casefold(), c) != c}
+    if not rename:
+        return rows
+    aligned = FileRows(columns=[rename.get(c, c) for c in rows.columns], rejects=rows.rejects)
+    aligned.rows = [{rename.get(k, k): v for k, v in row.items()} for row in rows.rows]
+    aligned.row_numbers = rows.row_numbers
+    return aligned
+
+
+def _first_of_each_key(rows: FileRows, key: str) -> tuple[FileRows, list[str]]:
+    """A key lands once per file: its first row; later rows go to quarantine, named.
+
+    A file is one delivery of the source's records, so a key twice in it is a source defect;
+    the later rows keep their bytes and the row of the first in their reason.
+    """
+    first: dict[str, tuple[int, dict[str, str | None]]] = {}
+    kept = FileRows(columns=rows.columns, rejects=list(rows.rejects))
+    duplicates: list[str] = []
+    for number, values in zip(rows.row_numbers, rows.rows, strict=True):
+        value = (values.get(key) or "").strip()  # keys are compared as standardisation does
+        if value in first:
+            at, earlier = first[value]
+            same = "identical to" if earlier == values else "differs from"
+            reason = f"duplicate key '{value}' in this file ({same} row {at})"
+            kept.rejects.append(Reject(number, as_raw(values), reason))
+            if value not in duplicates:
+                duplicates.append(value)
+            continue
+        first[value] = (number, values)
+        kept.rows.append(values)
+        kept.row_numbers.append(number)
+    kept.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
+    return kept, duplicates
+
+
+def _changed_rows(
+    lake: Lake,
+    source: str,
+    table: str,
+    key: str,
+    file: str,
+    rows: FileRows,
+    hashes: list[str],
+    compare_rejects: bool = True,
+) -> tuple[FileRows, list[str], int, int]:
+    """Of a file landed before under this name, the rows new or changed since.
+
+    Returns those rows and their hashes, the count of unchanged rows (good rows the lake
+    holds already, and rejects already in quarantine) and the count of changed rows.
+    """
+    held: dict[str, set[str]] = {}
+    for row in _file_rows(lake, "raw", table, file, (key, "_payload_hash")):
+        held.setdefault((row[key] or "").strip(), set()).add(row["_payload_hash"])
+    keep = FileRows(columns=rows.columns)
+    kept_hashes: list[str] = []
+    unchanged = changed = 0
+    for number, values, digest in zip(rows.row_numbers, rows.rows, hashes, strict=True):
+        versions = held.get((values.get(key) or "").strip())
+        if versions is not None and digest in versions:
+            unchanged += 1
+            continue
+        changed += versions is not None
+        keep.rows.append(values)
+        keep.row_numbers.append(number)
+        kept_hashes.append(digest)
+    if not compare_rejects:
+        keep.rejects = list(rows.rejects)
+        return keep, kept_hashes, unchanged, changed
+    quarantined = {
+        (r["_raw"], r["_reason"])
+        for r in _file_rows(lake, "quarantine", source, file, ("_raw", "_reason"))
+    }
+    for reject in rows.rejects:
+        if (reject.raw, reject.reason) in quarantined:
+            unchanged += 1
+        else:
+            keep.rejects.append(reject)
+    return keep, kept_hashes, unchanged, changed
+
+
+def _file_rows(
+    lake: Lake, zone: str, table: str, file: str, columns: tuple[str, ...]
+) -> list[dict[str, str | None]]:
+    found = lake.table(zone, table)  # type: ignore[arg-type]
+    if found is None or found.current_snapshot() is None:
+        return []
+    present = {f.name for f in found.schema().fields}
+    if not set(columns) <= present:
+        return []
+    scan = found.scan(row_filter=EqualTo("_file", file), selected_fields=columns)
+    return scan.to_arrow().to_pylist()
+
+
+def _file_names(lake: Lake, zone: str, table: str) -> set[str]:
+    return {
+        summary[FILE_NAME_PROPERTY]
+        for summary in lake.snapshot_summaries(zone, table)  # type: ignore[arg-type]
+        if FILE_NAME_PROPERTY in summary
+    }
+
+
+def _raw_columns(lake: Lake, table: str) -> list[str]:
+    found = lake.table("raw", table)
+    if found is None:
+        return []
+    return [f.name for f in found.schema().fields if not f.name.startswith("_")]
+
+
+def _payload_hash(row: dict[str, str | None]) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
 
 
 def _done(identity: str, landed: dict[str, int], quarantined: dict[str, int]) -> bool:
@@ -209,16 +520,18 @@ def _sha256(path: Path) -> str:
 
 
 def _raw_table(
-    source: str, batch_id: str, ingested_at: datetime, file: str, rows: FileRows
+    source: str,
+    batch_id: str,
+    ingested_at: datetime,
+    file: str,
+    rows: FileRows,
+    hashes: list[str],
 ) -> pa.Table:
     n = len(rows.rows)
     payload = {
         column: pa.array([row.get(column) for row in rows.rows], pa.string())
         for column in rows.columns
     }
-    hashes = [
-        hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest() for row in rows.rows
-    ]
     metadata = {
         "_source": pa.array([source] * n, pa.string()),
         "_batch_id": pa.array([batch_id] * n, pa.string()),

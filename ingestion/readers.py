@@ -6,10 +6,12 @@ the standardisation stage's job. A row is never dropped here: `in = parsed + rej
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import json
+import math
 import shutil
 import tempfile
 import zlib
@@ -46,19 +48,22 @@ class FileRows:
         return len(self.rows) + len(self.rejects)
 
     def add(self, row_number: int, values: dict[str, str | None]) -> None:
+        """Add a parsed row; a name differing only in case from a known column is that column."""
+        if any(self._known.get(name.casefold(), name) != name for name in values):
+            values = {self._known.get(name.casefold(), name): v for name, v in values.items()}
         for name in values:
-            if name not in self._known:
-                self._known.add(name)
+            if name.casefold() not in self._known:
+                self._known[name.casefold()] = name
                 self.columns.append(name)
         self.rows.append(values)
         self.row_numbers.append(row_number)
 
     def __post_init__(self) -> None:
-        self._known: set[str] = set(self.columns)
+        self._known: dict[str, str] = {name.casefold(): name for name in self.columns}
 
     def set_columns(self, columns: list[str]) -> None:
         self.columns = list(columns)
-        self._known = set(columns)
+        self._known = {name.casefold(): name for name in columns}
 
 
 def read_file(path: Path, source: SourceConfig) -> FileRows:
@@ -108,7 +113,7 @@ def _apply_contract(parsed: FileRows, source: SourceConfig) -> FileRows:
             reason = f"missing {what} '{missing[0]}'"
             if len(missing) > 1:
                 reason += f" (also missing: {', '.join(missing[1:])})"
-            checked.rejects.append(Reject(number, _as_raw(values), reason))
+            checked.rejects.append(Reject(number, as_raw(values), reason))
         else:
             checked.add(number, values)
     checked.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
@@ -119,20 +124,71 @@ def _blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def _as_raw(values: dict[str, str | None]) -> str:
+def as_raw(values: dict[str, str | None]) -> str:
     return json.dumps(values, ensure_ascii=False, sort_keys=False)
 
 
-# A free-text column can hold more than the csv module's default 128 KiB.
-csv.field_size_limit(64 * 1024 * 1024)
+# Byte-order marks, longest first: FF FE 00 00 is UTF-32 LE, not UTF-16 LE and a NUL.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding a file's byte-order mark declares (the codec then drops the mark)."""
+    return next((encoding for bom, encoding in _BOMS if head.startswith(bom)), None)
+
+
+def _file_encoding(path: Path, configured: str) -> str:
+    with path.open("rb") as f:
+        return bom_encoding(f.read(4)) or configured
+
+
+class _Lines:
+    """The physical lines a CSV reader consumes, so a broken record is kept verbatim."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.taken: list[str] = []
+        self.count = 0  # lines read so far
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+    def close_quote(self, quote: str) -> None:
+        """Take lines until no quoted field is open: a broken record ends where its quote does."""
+        open_quotes = sum(line.count(quote) for line in self.taken) % 2
+        for line in self if open_quotes else ():
+            if line.count(quote) % 2:
+                break
+
+    def record(self) -> str:
+        """The lines of the record just read (and forget them)."""
+        text, self.taken = "".join(self.taken), []
+        return text.rstrip("\r\n")
 
 
 def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
+    encoding = _file_encoding(path, source.csv.encoding)
     # surrogateescape keeps undecodable bytes so the row can be quarantined instead of
     # failing the whole file.
-    text = path.read_text(encoding=source.csv.encoding, errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=source.csv.delimiter, strict=True)
+    text = path.read_text(encoding=encoding, errors="surrogateescape")
+    # A free-text column can hold more than the csv module's default 128 KiB; a field above
+    # the source's limit is one bad row, not the end of the file.
+    csv.field_size_limit(source.csv.field_size_limit)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=source.csv.delimiter, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -140,6 +196,7 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
             Reject(None, _printable(text[:2000]), f"unreadable CSV header: {exc}")
         )
         return result
+    lines.record()
     if header is None:
         return result
     header = [h.strip() for h in header]
@@ -150,26 +207,32 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
         return result
     result.set_columns(header)
     number = 0
-    try:
-        for fields in reader:
-            if not fields:
-                continue  # a blank line is not a record
+    while True:
+        start = lines.count + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # Malformed quoting or an oversized field: the record's lines, verbatim, go to
+            # quarantine and reading goes on at the next line (an unclosed quote keeps the rest).
             number += 1
-            raw = _csv_line(fields, source.csv.delimiter)
-            if any(_has_surrogates(value) for value in fields):
-                reason = f"bytes not valid {source.csv.encoding}"
-                result.rejects.append(Reject(number, _printable(raw), reason))
-            elif len(fields) != len(header):
-                reason = f"row has {len(fields)} fields, the header has {len(header)}"
-                result.rejects.append(Reject(number, raw, reason))
-            else:
-                result.rows.append(dict(zip(header, fields, strict=True)))
-                result.row_numbers.append(number)
-    except csv.Error as exc:
-        # Malformed quoting: keep everything from the failing line on, verbatim, with the reason.
-        rest = "\n".join(text.splitlines()[reader.line_num - 1 :])
-        reason = f"CSV error at line {reader.line_num}: {exc}; the rest of the file is kept here"
-        result.rejects.append(Reject(number + 1, _printable(rest), reason))
+            lines.close_quote(reader.dialect.quotechar or '"')
+            reason = f"CSV error at line {start}: {exc}"
+            result.rejects.append(Reject(number, _printable(lines.record()), reason))
+            continue
+        raw = lines.record()
+        if not fields:
+            continue  # a blank line is not a record
+        number += 1
+        if any(_has_surrogates(value) for value in fields):
+            result.rejects.append(Reject(number, _printable(raw), f"bytes not valid {encoding}"))
+        elif len(fields) != len(header):
+            reason = f"row has {len(fields)} fields, the header has {len(header)}"
+            result.rejects.append(Reject(number, raw, reason))
+        else:
+            result.rows.append(dict(zip(header, fields, strict=True)))
+            result.row_numbers.append(number)
     return result
 
 
@@ -178,11 +241,14 @@ def header_problem(names: list[str]) -> str | None:
     blank = [i + 1 for i, name in enumerate(names) if not name.strip()]
     if blank:
         return f"column {blank[0]} of the header has no name"
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for name in names:
-        if name in seen:
+        if name in seen.values():
             return f"column '{name}' appears twice in the header"
-        seen.add(name)
+        if name.casefold() in seen:
+            # Column names are compared without case downstream (DuckDB, SQL engines).
+            return f"columns '{seen[name.casefold()]}' and '{name}' differ only in case"
+        seen[name.casefold()] = name
     return None
 
 
@@ -201,40 +267,92 @@ def _printable(value: str) -> str:
     return value.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
 
 
+# Deeper than any record a source means to send; json.loads itself stops near 1,000 levels.
+MAX_JSON_DEPTH = 64
+
+
 def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
-    with path.open("rb") as f:
-        number = 0
-        for line in f:
-            if not line.strip():
-                continue
-            number += 1
-            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                result.rejects.append(
-                    Reject(number, text, f"invalid JSON: {exc.msg} at column {exc.colno}")
-                )
-                continue
-            except UnicodeDecodeError:
-                result.rejects.append(Reject(number, text, "bytes not valid utf-8"))
-                continue
-            if not isinstance(obj, dict):
-                result.rejects.append(
-                    Reject(number, text, f"expected a JSON object, got {type(obj).__name__}")
-                )
-                continue
-            values = {str(k): _json_text(v) for k, v in obj.items()}
-            if any(not key.strip() for key in values):
-                result.rejects.append(Reject(number, text, "a field has an empty name"))
-            elif any(_has_surrogates(k) or _has_surrogates(v or "") for k, v in values.items()):
-                result.rejects.append(
-                    Reject(number, text, "invalid unicode escape (a lone surrogate)")
-                )
-            else:
-                result.add(number, values)
+    for number, line in enumerate(_jsonl_lines(path), start=1):
+        obj, reason = _json_object(line)
+        values = {} if obj is None else {str(k): _json_text(v) for k, v in obj.items()}
+        reason = reason or _fields_problem(values)
+        if reason is None:
+            result.add(number, values)
+        else:
+            text = _printable(line.decode("utf-8", errors="surrogateescape")).rstrip("\r\n")
+            result.rejects.append(Reject(number, text, reason))
     return result
+
+
+def _jsonl_lines(path: Path) -> Iterator[bytes]:
+    """The file's non-blank lines as UTF-8 bytes (a UTF-16/32 file, known by its BOM, recoded)."""
+    with path.open("rb") as f:
+        encoding = bom_encoding(f.read(4))
+        f.seek(0)
+        if encoding in ("utf-16", "utf-32"):
+            text = f.read().decode(encoding, errors="surrogateescape")
+            lines: Iterator[bytes] = (
+                line.encode("utf-8", errors="surrogateescape")
+                for line in io.StringIO(text, newline="")
+            )
+        else:
+            lines = iter(f)
+        for i, line in enumerate(lines):
+            if i == 0 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8) :]
+            if line.strip():
+                yield line
+
+
+def _json_object(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object from one line, or why the line is not one (no payload can raise here)."""
+    try:
+        # Strict UTF-8 (RFC 8259): json.loads on bytes would guess UTF-16/32 from the bytes.
+        obj = json.loads(line.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        return None, "bytes not valid utf-8"
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    except RecursionError:
+        return None, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    except ValueError as exc:  # NaN/Infinity, an integer of more than 4,300 digits
+        return None, f"invalid JSON: {exc}"
+    if not isinstance(obj, dict):
+        return None, f"expected a JSON object, got {type(obj).__name__}"
+    if _depth(obj) > MAX_JSON_DEPTH:
+        return None, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    return obj, None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a decoded JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _fields_problem(values: dict[str, str | None]) -> str | None:
+    if any(not key.strip() for key in values):
+        return "a field has an empty name"
+    if any(_has_surrogates(k) or _has_surrogates(v or "") for k, v in values.items()):
+        return "invalid unicode escape (a lone surrogate)"
+    folded: dict[str, str] = {}
+    for key in values:
+        if key.casefold() in folded:
+            return f"fields '{folded[key.casefold()]}' and '{key}' differ only in case"
+        folded[key.casefold()] = key
+    return None
 
 
 def _json_text(value: Any) -> str | None:
@@ -252,7 +370,10 @@ def _json_text(value: Any) -> str | None:
 def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
     try:
-        table = pq.read_table(path)
+        # Text columns are read as bytes and decoded value by value, so one invalid UTF-8
+        # value quarantines its row, not the file.
+        schema = pq.read_schema(path)
+        table = pq.read_table(path, schema=pa.schema([_as_bytes_field(f) for f in schema]))
     except (pa.ArrowException, OSError) as exc:
         result.rejects.append(Reject(None, None, f"unreadable Parquet file: {exc}"))
         return result
@@ -261,22 +382,66 @@ def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
         result.rejects.append(Reject(None, ",".join(table.column_names), problem))
         return result
     try:
-        columns = [_as_text_column(table.column(i)) for i in range(table.num_columns)]
+        columns = [
+            _text_values(table.column(i), schema.field(i).type) for i in range(table.num_columns)
+        ]
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         result.rejects.append(Reject(None, None, f"Parquet values not readable as text: {exc}"))
         return result
-    text = pa.table(columns, names=table.column_names)
-    result.set_columns(table.column_names)
-    result.rows = text.to_pylist()
-    result.row_numbers = list(range(1, len(result.rows) + 1))
+    names = table.column_names
+    result.set_columns(names)
+    for number, cells in enumerate(zip(*columns, strict=True), start=1):
+        bad = [(name, cell.reason) for name, cell in zip(names, cells, strict=True) if cell.reason]
+        values = {name: cell.text for name, cell in zip(names, cells, strict=True)}
+        if bad:
+            name, reason = bad[0]
+            result.rejects.append(Reject(number, as_raw(values), f"column '{name}': {reason}"))
+        else:
+            result.rows.append(values)
+            result.row_numbers.append(number)
     return result
 
 
-def _as_text_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return column.cast(pa.string())
-    if pa.types.is_nested(column.type):
-        return pa.chunked_array(
-            [pa.array([_json_text(v) for v in column.to_pylist()], pa.string())]
-        )
-    return column.cast(pa.string())
+@dataclass(frozen=True)
+class _Cell:
+    text: str | None
+    reason: str | None = None
+
+
+def _as_bytes_field(f: pa.Field) -> pa.Field:
+    if pa.types.is_string(f.type):
+        return f.with_type(pa.binary())
+    if pa.types.is_large_string(f.type):
+        return f.with_type(pa.large_binary())
+    return f
+
+
+def _text_values(column: pa.ChunkedArray, written: pa.DataType) -> list[_Cell]:
+    """The column's values as text, each with the reason it cannot be one (None: it can)."""
+    kind = column.type
+    if pa.types.is_string(written) or pa.types.is_large_string(written):
+        return [_decoded(v) for v in column.to_pylist()]
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        # Bytes meant as bytes: hex, as stream payloads keep them.
+        return [_Cell(None if v is None else v.hex()) for v in column.to_pylist()]
+    if pa.types.is_nested(kind):
+        return [_Cell(_json_text(v)) for v in column.to_pylist()]
+    texts = column.cast(pa.string()).to_pylist()
+    if not pa.types.is_floating(kind):
+        return [_Cell(t) for t in texts]
+    return [_Cell(t, _not_finite(v)) for t, v in zip(texts, column.to_pylist(), strict=True)]
+
+
+def _decoded(value: bytes | None) -> _Cell:
+    if value is None:
+        return _Cell(None)
+    try:
+        return _Cell(value.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _Cell(value.decode("utf-8", errors="replace"), "bytes not valid utf-8")
+
+
+def _not_finite(value: float | None) -> str | None:
+    if value is None or math.isfinite(value):
+        return None
+    return f"{value} is not a number value" if math.isnan(value) else f"{value} is not finite"

@@ -65,6 +65,19 @@ def list_objects(client: Any, location: S3Location, pattern: str) -> list[S3Obje
     return sorted(found, key=lambda o: o.key)
 
 
+def list_keys(client: Any, location: S3Location) -> set[str]:
+    """Every key under the prefix (ready markers such as `_SUCCESS` match no data glob)."""
+    try:
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=location.bucket, Prefix=location.prefix
+        )
+        return {item["Key"] for page in pages for item in page.get("Contents", [])}
+    except Exception as exc:
+        raise IngestError(
+            f"s3://{location.bucket}/{location.prefix}: cannot list landing files: {_reason(exc)}"
+        ) from None
+
+
 @contextmanager
 def fetched(client: Any, obj: S3Object) -> Iterator[Path]:
     """The object's bytes in a temporary file, exactly the version its identity names."""

@@ -9,9 +9,11 @@ import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from services.configs import write_config
 
 from e360.config import load_config
+from e360.errors import IngestError
 from e360.lake import Lake
 from ingestion.batch import ingest_source
 from ingestion.status import source_statuses
@@ -43,6 +45,15 @@ def test_s3_objects_land_once_in_glue_tables_with_comments(tmp_path, aws_env) ->
             "path": "*.csv*",
             "s3": location,
             "key": "id",
+            "mapping": {"email": "email"},
+        },
+        "marked_s3": {
+            "entity": "customer",
+            "format": "csv",
+            "path": "*",
+            "s3": {**location, "prefix": "marked/"},
+            "key": "id",
+            "ready_marker": "_SUCCESS",
             "mapping": {"email": "email"},
         },
         "loyalty_s3": {
@@ -98,11 +109,28 @@ def test_s3_objects_land_once_in_glue_tables_with_comments(tmp_path, aws_env) ->
     s3.put_object(Bucket=landing, Key="crm/day1.csv", Body=b"id,email\n1,a2@x.com\n")
     third = ingest_source(lake, "crm_s3", config.sources["crm_s3"], config.landing_dir, "b3")
     assert (third.files_ingested, third.files_skipped, third.landed) == (1, 1, 1)
+    assert (third.new, third.changed, third.unchanged) == (0, 1, 0)  # key 1, a new e-mail
     assert lake.read("raw", "crm_s3__customer").num_rows == 3
 
     status = {s.source: s for s in source_statuses(config, ["crm_s3"])}["crm_s3"]
     assert (status.kind, status.landed, status.quarantined, status.lag) == ("s3", 3, 1, 0)
     assert status.last_landed == f"s3://{landing}/crm/day1.csv"
+
+    # A source that writes _SUCCESS when a delivery is complete: nothing lands before it.
+    marked = config.sources["marked_s3"]
+    with pytest.raises(
+        IngestError, match=f"no landing file matches '\\*' under s3://{landing}/marked/"
+    ):
+        ingest_source(lake, "marked_s3", marked, config.landing_dir, "b1")
+    s3.put_object(Bucket=landing, Key="marked/day1.csv", Body=b"id,email\n7,g@x.com\n")
+    early = ingest_source(lake, "marked_s3", marked, config.landing_dir, "b1")
+    assert (early.landed, early.unsettled) == (
+        0,
+        [f"s3://{landing}/marked/day1.csv (waiting for its _SUCCESS marker)"],
+    )
+    s3.put_object(Bucket=landing, Key="marked/_SUCCESS", Body=b"")
+    ready = ingest_source(lake, "marked_s3", marked, config.landing_dir, "b2")
+    assert (ready.files_found, ready.landed, ready.unsettled) == (1, 1, [])
 
     glue = aws.client("glue")
     table = glue.get_table(DatabaseName="raw", Name="crm_s3__customer")["Table"]

@@ -144,3 +144,88 @@ def test_jsonl_lone_surrogates_and_empty_names_are_rejected(tmp_path: Path) -> N
         "invalid unicode escape (a lone surrogate)",
         "a field has an empty name",
     ]
+
+
+def test_csv_a_field_above_the_limit_is_one_bad_row_and_the_rest_is_read(tmp_path: Path) -> None:
+    # The case is a 70 MiB field against the 64 MiB default; a small limit keeps it quick.
+    assert SourceConfig.model_fields["csv"].default.field_size_limit == 64 * 1024 * 1024
+    path = tmp_path / "c.csv"
+    lines = [f"{i},c{i}@x.com" for i in range(1, 12)]
+    lines[5] = '6,"' + "x\n" * 600 + '"'  # a quoted field over many lines, above the limit
+    path.write_text("id,email\n" + "\n".join(lines) + "\n")
+    rows = read_file(path, _source("csv", csv={"field_size_limit": 1000}))
+    assert rows.rows_in == 11 and rows.row_numbers == [1, 2, 3, 4, 5, 7, 8, 9, 10, 11]
+    (reject,) = rows.rejects
+    assert reject.row == 6 and reject.reason.startswith("CSV error at line 7: field larger")
+    assert reject.raw == lines[5]  # every line of the record, verbatim
+
+
+def test_csv_bad_quoting_mid_file_quarantines_that_row_and_reading_goes_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('id,email\n1,a@x.com\n2,"b"@x.com\n3,c@x.com\n')
+    rows = read_file(path, _source("csv"))
+    assert [r["id"] for r in rows.rows] == ["1", "3"] and rows.row_numbers == [1, 3]
+    assert [(r.row, r.raw) for r in rows.rejects] == [(2, '2,"b"@x.com')]
+    assert rows.rejects[0].reason.startswith("CSV error at line 3:")
+
+
+def test_jsonl_nesting_is_bounded_and_non_finite_numbers_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+
+    def nested(depth: int) -> str:
+        return f'{{"id": "{depth}", "x": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+    path.write_text(
+        "\n".join([nested(64), nested(65), nested(5000), '{"id": "i", "v": Infinity}']) + "\n"
+    )
+    rows = read_file(path, _source("jsonl"))
+    assert [r["id"] for r in rows.rows] == ["64"]
+    assert [(r.row, r.reason) for r in rows.rejects] == [
+        (2, "JSON nested deeper than 64 levels"),
+        (3, "JSON nested deeper than 64 levels"),
+        (4, "invalid JSON: Infinity is not a JSON number"),
+    ]
+
+
+def test_parquet_rows_with_bad_values_are_rejected_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    text = pa.array([b"a@x.com", b"\xc3\x28", None], pa.binary()).view(pa.string())
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["1", "2", "3"],
+                "email": text,
+                "score": pa.array([0.5, 1.0, float("-inf")], pa.float32()),
+            }
+        ),
+        path,
+    )
+    rows = read_file(path, _source("parquet"))
+    assert rows.rows == [{"id": "1", "email": "a@x.com", "score": "0.5"}]
+    assert [(r.row, r.reason) for r in rows.rejects] == [
+        (2, "column 'email': bytes not valid utf-8"),
+        (3, "column 'score': -inf is not finite"),
+    ]
+    assert json.loads(rows.rejects[0].raw)["email"] == "\ufffd("
+
+
+def test_column_names_differing_only_in_case_are_a_header_problem(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,Email,email\n1,a@x.com,b@x.com\n")
+    rows = read_file(path, _source("csv"))
+    assert rows.rows == [] and rows.rejects[0].reason == (
+        "columns 'Email' and 'email' differ only in case"
+    )
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "1", "Email": "a@x.com"}\n{"id": "2", "email": "b@x.com"}\n')
+    rows = read_file(path, _source("jsonl"))
+    assert rows.columns == ["id", "Email"]  # one column: the first spelling in the file
+    assert [r["Email"] for r in rows.rows] == ["a@x.com", "b@x.com"]
+
+
+def test_parquet_binary_columns_land_as_hex(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": ["1"], "photo": pa.array([b"\xff\x00"], pa.binary())}), path)
+    assert read_file(path, _source("parquet")).rows == [{"id": "1", "photo": "ff00"}]

@@ -16,7 +16,7 @@ import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -26,6 +26,7 @@ import pyarrow as pa
 from phonenumbers import PhoneNumberFormat
 from unidecode import unidecode
 
+from matching import embeddings, lsh, text
 from matching.nicknames import NICKNAMES
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "STANDARDIZED_PRODUCT_COLUMNS",
     "clean_text",
     "colour",
+    "complete_products",
     "country",
     "currency",
     "date",
@@ -50,6 +52,7 @@ __all__ = [
     "split_full_name",
     "standardize_customer",
     "standardize_product",
+    "standardize_products",
     "timestamp",
 ]
 
@@ -1304,6 +1307,11 @@ STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("model_number_from_title", pa.bool_()),
     ("title_tokens", pa.string()),
     ("colour", pa.string()),
+    # Free-text evidence (matching.text, matching.lsh, matching.embeddings).
+    ("text_tokens", pa.string()),
+    ("units", pa.string()),
+    ("title_lsh", pa.list_(pa.string())),
+    ("title_embedding", pa.list_(pa.float32())),
 )
 """Output keys of standardize_product(), in order, with their Arrow types."""
 
@@ -1485,4 +1493,76 @@ def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
         "model_number_from_title": from_title,
         "title_tokens": _title_tokens(title, brand_words, model),
         "colour": colour(title, get("model_number")),
+        **_free_text(title, clean_text(get("description")), _brand_words(brand, manufacturer)),
     }
+
+
+def _brand_words(*brands: str | None) -> frozenset[str]:
+    return frozenset(w for b in brands if b for w in text.text_tokens(b))
+
+
+def _informative(tokens: list[str], brand_words: frozenset[str]) -> list[str]:
+    # Brand and colour have comparisons of their own; stopwords carry no evidence.
+    return [
+        t
+        for t in tokens
+        if t not in _TITLE_STOPWORDS
+        and t not in _COLOUR_WORDS
+        and t not in _COLOUR_CODES
+        and t not in brand_words
+    ]
+
+
+def _free_text(
+    title: str | None, description: str | None, brand_words: frozenset[str]
+) -> dict[str, Any]:
+    """Weighted tokens of title and description, their quantities, the title's LSH buckets.
+
+    The embedding is left empty here: it is computed for a batch at once
+    (`standardize_products`).
+    """
+    title_words = _informative(text.text_tokens(title), brand_words)
+    all_words = title_words + _informative(text.text_tokens(description), brand_words)
+    quantities = text.unit_tokens(title) + text.unit_tokens(description)
+    return {
+        "text_tokens": text.weighted_tokens(all_words),
+        "units": " ".join(dict.fromkeys(quantities)) or None,
+        "title_lsh": lsh.lsh_buckets((text.weighted_tokens(title_words) or "").split()),
+        "title_embedding": None,
+    }
+
+
+def standardize_products(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Standardise a batch of product records: `standardize_product` for each, then what
+    needs the batch: the brand read from the title where there is no brand (brands the
+    batch's own brand column names first; the title's first word only when no record has a
+    brand at all), and the title embeddings, in one model call."""
+    out = [standardize_product(r) for r in records]
+    complete_products(out)
+    return out
+
+
+def complete_products(products: list[dict[str, Any]]) -> None:
+    """Fill, in place, the batch-level columns of standardised products (see above)."""
+    vocabulary = text.brand_vocabulary(p["brand"] for p in products)
+    no_brand_column = not vocabulary
+    for product in products:
+        if product["brand"] is not None:
+            continue
+        product["brand"] = text.brand_from_title(
+            product["title"], vocabulary, leading_token=no_brand_column
+        )
+        if product["brand"] is not None:
+            words = _brand_words(product["brand"], product["manufacturer"])
+            product.update(_free_text(product["title"], product["description"], words))
+    vectors = embeddings.embed([_embedding_text(p) for p in products])
+    for product, vector in zip(products, vectors, strict=True):
+        product["title_embedding"] = vector
+
+
+def _embedding_text(product: Mapping[str, Any]) -> str | None:
+    title = product["title"]
+    if title is None:
+        return None
+    brand = product["brand"]
+    return title if not brand or brand in title else f"{brand} {title}"

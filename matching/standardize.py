@@ -1009,10 +1009,21 @@ _MODEL_JUNK_RE = re.compile(r"[^A-Z0-9+]+")
 @lru_cache(maxsize=_CACHE_SIZE)
 def _model_number_str(s: str) -> str | None:
     cleaned = _clean_str(s)
-    if cleaned is None:
+    if cleaned is None or cleaned in _NO_MODEL:
         return None
     # "+" survives because it distinguishes real variants ("S21" vs "S21+").
     return _MODEL_JUNK_RE.sub("", cleaned.upper()) or None
+
+
+# What shops write in a model-number field that has none: not a model number, or every
+# such listing would "match" every other one on it (and mismatch every real code).
+_NO_MODEL = frozenset(
+    """
+    does not apply | not applicable | n/a | na | none | null | unknown | not available | - |
+    no | nil | tbc | tba | other | generic
+    """.replace("\n", " ").split(" | ")
+)
+_NO_MODEL = frozenset(v.strip() for v in _NO_MODEL)
 
 
 def model_number(value: Any) -> str | None:
@@ -1308,6 +1319,7 @@ STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("title_tokens", pa.string()),
     ("colour", pa.string()),
     # Free-text evidence (matching.text, matching.lsh, matching.embeddings).
+    ("title_weighted", pa.string()),
     ("text_tokens", pa.string()),
     ("units", pa.string()),
     ("title_lsh", pa.list_(pa.string())),
@@ -1516,7 +1528,8 @@ def _informative(tokens: list[str], brand_words: frozenset[str]) -> list[str]:
 def _free_text(
     title: str | None, description: str | None, brand_words: frozenset[str]
 ) -> dict[str, Any]:
-    """Weighted tokens of title and description, their quantities, the title's LSH buckets.
+    """Weighted tokens of the title, of title and description, their quantities, the
+    title's LSH buckets.
 
     The embedding is left empty here: it is computed for a batch at once
     (`standardize_products`).
@@ -1525,6 +1538,7 @@ def _free_text(
     all_words = title_words + _informative(text.text_tokens(description), brand_words)
     quantities = text.unit_tokens(title) + text.unit_tokens(description)
     return {
+        "title_weighted": text.weighted_tokens(title_words),
         "text_tokens": text.weighted_tokens(all_words),
         "units": " ".join(dict.fromkeys(quantities)) or None,
         "title_lsh": lsh.lsh_buckets((text.weighted_tokens(title_words) or "").split()),
@@ -1551,7 +1565,7 @@ def complete_products(products: list[dict[str, Any]]) -> None:
             continue
         product["brand"] = text.brand_from_title(
             product["title"], vocabulary, leading_token=no_brand_column
-        )
+        ) or text.brand_from_title(product["description"], vocabulary, generic=False)
         if product["brand"] is not None:
             words = _brand_words(product["brand"], product["manufacturer"])
             product.update(_free_text(product["title"], product["description"], words))

@@ -30,12 +30,17 @@ _UNITS = {
     "w": "w", "watt": "w", "watts": "w", "v": "v", "kg": "kg", "g": "g", "ml": "ml",
     "l": "l", "db": "db", "ohm": "ohm", "ohms": "ohm", "p": "p", "k": "k", "mw": "mw",
 }  # fmt: skip
-_UNIT_ALTERNATION = "|".join(
-    re.escape(u) for u in sorted(_UNITS, key=len, reverse=True) if u not in {'"', "''", "”"}
+_QUOTES = {'"', "''", "”"}
+_SPACED_UNITS = "|".join(
+    re.escape(u) for u in sorted(_UNITS, key=len, reverse=True) if len(u) > 1 and u not in _QUOTES
 )
-# A number, optional space or hyphen, a unit not followed by a letter or digit.
+_GLUED_UNITS = "|".join(u for u in _UNITS if len(u) == 1 and u not in _QUOTES)
+# A number and a unit not followed by a letter or digit: a unit of two or more letters may
+# stand apart ("16 GB"); a one-letter unit must be glued ("4K", "1080p"), or "SE 425 K"
+# would be a quantity.
 _QUANTITY_RE = re.compile(
-    rf"(?<![a-z0-9.])(\d+(?:[.,]\d+)?)\s?-?\s?(?:({_UNIT_ALTERNATION})(?![a-z0-9])|(\"|''|”))"
+    rf"(?<![a-z0-9.])(\d+(?:[.,]\d+)?)(?:\s?-?\s?({_SPACED_UNITS})(?![a-z0-9])"
+    rf"|({_GLUED_UNITS})(?![a-z0-9])|(\"|''|”))"
 )
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[-./+][a-z0-9]+)*\+?")
 _SEPARATORS_RE = re.compile(r"[-./]")
@@ -55,8 +60,8 @@ def unit_tokens(text: str | None) -> list[str]:
         return []
     found = []
     for match in _QUANTITY_RE.finditer(text.lower()):
-        number, unit, quote = match.groups()
-        found.append(_number(number) + _UNITS[unit or quote])
+        number, spaced, glued, quote = match.groups()
+        found.append(_number(number) + _UNITS[spaced or glued or quote])
     return list(dict.fromkeys(found))
 
 
@@ -67,7 +72,8 @@ def unit_kind(token: str) -> str:
 
 def _glue_quantities(text: str) -> str:
     return _QUANTITY_RE.sub(
-        lambda m: " " + _number(m.group(1)) + _UNITS[m.group(2) or m.group(3)] + " ", text
+        lambda m: " " + _number(m.group(1)) + _UNITS[m.group(2) or m.group(3) or m.group(4)] + " ",
+        text,
     )
 
 
@@ -89,9 +95,25 @@ def text_tokens(text: str | None) -> list[str]:
         parts = [p for p in _SEPARATORS_RE.split(word) if p]
         tokens.extend(parts)
         glued = "".join(parts)
-        if 1 < len(parts) <= 3 and _HAS_DIGIT_RE.search(glued) and _HAS_ALPHA_RE.search(glued):
+        if 1 < len(parts) <= 3 and _is_code(glued):
             tokens.append(glued)
-    return list(dict.fromkeys(t for t in tokens if not _ITEM_ID_RE.fullmatch(t)))
+    return list(dict.fromkeys(t for t in _with_spaced_codes(tokens) if not _ITEM_ID_RE.fullmatch(t)))
+
+
+def _is_code(token: str) -> bool:
+    return bool(_HAS_DIGIT_RE.search(token) and _HAS_ALPHA_RE.search(token))
+
+
+def _with_spaced_codes(tokens: list[str]) -> list[str]:
+    """A short letter prefix written apart from its number ("SE 425", "K 712") is also
+    given glued, as the other spelling of the code ("se425")."""
+    out = []
+    for i, token in enumerate(tokens):
+        out.append(token)
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token.isalpha() and len(token) <= 3 and after[:1].isdigit() and "." not in after:
+            out.append(token + after)
+    return out
 
 
 _QUANTITY_TOKEN_RE = re.compile(
@@ -173,11 +195,15 @@ def brand_vocabulary(brands: Iterable[str | None]) -> dict[str, str]:
 
 
 def brand_from_title(
-    title: str | None, vocabulary: dict[str, str], *, leading_token: bool = False
+    title: str | None,
+    vocabulary: dict[str, str],
+    *,
+    leading_token: bool = False,
+    generic: bool = True,
 ) -> str | None:
     """The brand a title starts with (or names): the longest brand of the data's own brand
     column found at the start of the title, then anywhere in it; else a generic well-known
-    brand; else, with `leading_token` (no source has a brand column), the title's first
+    brand (with `generic`); else, with `leading_token` (no source has a brand column), the title's first
     word when it is alphabetic."""
     tokens = text_tokens(title)
     if not tokens:
@@ -187,7 +213,7 @@ def brand_from_title(
             key = " ".join(tokens[start : start + length])
             if len(tokens[start : start + length]) == length and key in vocabulary:
                 return vocabulary[key]
-    for token in tokens:
+    for token in tokens if generic else ():
         if token in GENERIC_BRANDS:
             return token
     first = tokens[0]

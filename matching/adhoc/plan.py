@@ -52,6 +52,7 @@ SOURCES_OF: dict[str, dict[str, frozenset[str]]] = {
         "title_tokens": frozenset({"title"}),
         "colour": frozenset({"title", "model_number"}),
         "brand": frozenset({"brand", "title"}),
+        "title_weighted": frozenset({"title"}),
         "text_tokens": frozenset({"title", "description"}),
         "units": frozenset({"title", "description"}),
         "title_lsh": frozenset({"title"}),
@@ -69,7 +70,12 @@ FALLBACK_DETERMINISTIC_RULES: dict[str, list[list[str]]] = {
         ["phone", "last_name"],
         ["first_name", "last_name", "postcode"],
     ],
-    "product": [["gtin"], ["brand", "model_number"], ["model_number", "title_tokens"]],
+    "product": [
+        ["gtin"],
+        ["brand", "model_number"],
+        ["model_number", "title_tokens"],
+        ["brand", "title_weighted"],
+    ],
 }
 
 _RULE_COLUMN_RE = re.compile(r"\b[lr]\.\"?([A-Za-z_][A-Za-z0-9_]*)\"?")
@@ -180,11 +186,13 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
             "weighs evidence from at least two attributes: map more attributes or extra columns"
         )
     training = matching.training
+    # Splink trains on plain joins only: a rule exploding an array column blocks, no more.
+    countable = [r for r in blocking if not (rule_columns(r) & EXPLODED_COLUMNS)]
     deterministic = [r for r in training.deterministic_rules if fits(r)]
     if not deterministic:
         fallbacks: list[BlockingRule] = list(FALLBACK_DETERMINISTIC_RULES[entity])
-        deterministic = [next(r for r in [*fallbacks, *blocking] if fits(r))]
-    em_rules = _em_rules([r for r in training.em_blocking_rules if fits(r)], blocking, comparisons)
+        deterministic = [next(r for r in [*fallbacks, *countable] if fits(r))]
+    em_rules = _em_rules([r for r in training.em_blocking_rules if fits(r)], countable, comparisons)
     unused = {
         "blocking_rules": [r for r in matching.blocking_rules if r not in blocking],
         "comparisons": [c.input_columns for c in matching.comparisons if c not in comparisons],

@@ -124,7 +124,9 @@ def units(column: str) -> ComparisonCreator:
 
 def _unit_kinds(column: str, side: str) -> str:
     # no lambda: DuckDB deprecates `x -> ...`, Spark has no other form
-    return f"array_distinct(string_split(regexp_replace({_q(column, side)}, '[0-9.]+', '', 'g'), ' '))"
+    return (
+        f"array_distinct(string_split(regexp_replace({_q(column, side)}, '[0-9.]+', '', 'g'), ' '))"
+    )
 
 
 class CosineLevel(cll.CosineSimilarityLevel):

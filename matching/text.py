@@ -97,7 +97,9 @@ def text_tokens(text: str | None) -> list[str]:
         glued = "".join(parts)
         if 1 < len(parts) <= 3 and _is_code(glued):
             tokens.append(glued)
-    return list(dict.fromkeys(t for t in _with_spaced_codes(tokens) if not _ITEM_ID_RE.fullmatch(t)))
+    return list(
+        dict.fromkeys(t for t in _with_spaced_codes(tokens) if not _ITEM_ID_RE.fullmatch(t))
+    )
 
 
 def _is_code(token: str) -> bool:
@@ -173,14 +175,13 @@ def weighted_tokens(tokens: Iterable[str]) -> str | None:
 
 # A fallback only (the data's own brand column comes first): manufacturers common across
 # consumer electronics, so a title-only source still yields a brand for the well known.
-GENERIC_BRANDS = frozenset(
-    """
+_GENERIC_BRAND_TEXT = """
     acer akg alcatel amazon apple asus audio-technica beats blackberry bose canon dell
     fujifilm garmin google hp htc huawei jabra jbl lenovo lg logitech microsoft motorola
     nikon nokia oneplus oppo panasonic philips razer samsung sennheiser sharp shure skullcandy
     sony toshiba xiaomi zte
-    """.split()
-)
+"""
+GENERIC_BRANDS = frozenset(_GENERIC_BRAND_TEXT.split())
 
 
 def brand_vocabulary(brands: Iterable[str | None]) -> dict[str, str]:
@@ -203,20 +204,32 @@ def brand_from_title(
 ) -> str | None:
     """The brand a title starts with (or names): the longest brand of the data's own brand
     column found at the start of the title, then anywhere in it; else a generic well-known
-    brand (with `generic`); else, with `leading_token` (no source has a brand column), the title's first
-    word when it is alphabetic."""
+    brand (with `generic`); else, with `leading_token` (no source has a brand column), the
+    title's first word when it is alphabetic."""
     tokens = text_tokens(title)
     if not tokens:
         return None
-    for start in (0, *range(1, len(tokens))):
-        for length in (3, 2, 1):
-            key = " ".join(tokens[start : start + length])
-            if len(tokens[start : start + length]) == length and key in vocabulary:
-                return vocabulary[key]
-    for token in tokens if generic else ():
-        if token in GENERIC_BRANDS:
-            return token
+    found = _brand_in(tokens, vocabulary)
+    if found is None and generic:
+        found = _brand_in(tokens, _generic_vocabulary())
+    if found is not None:
+        return found
     first = tokens[0]
     if leading_token and first.isalpha() and len(first) >= 2:
         return first
     return None
+
+
+def _brand_in(tokens: list[str], vocabulary: dict[str, str]) -> str | None:
+    """The longest brand (up to 3 tokens) at the start of the tokens, else the first found."""
+    for start in range(len(tokens)):
+        for length in (3, 2, 1):
+            key = " ".join(tokens[start : start + length])
+            if start + length <= len(tokens) and key in vocabulary:
+                return vocabulary[key]
+    return None
+
+
+@cache
+def _generic_vocabulary() -> dict[str, str]:
+    return brand_vocabulary(sorted(GENERIC_BRANDS))

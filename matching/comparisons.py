@@ -70,30 +70,55 @@ def weighted_tokens(
     column: str,
     jaccard: Sequence[float] = (0.7, 0.45, 0.25),
     containment: float = 0.8,
+    embedding_column: str | None = None,
+    cosine: float = 0.9,
 ) -> ComparisonCreator:
     """Weighted token overlap of `matching.text.weighted_tokens` columns (tokens repeated by
     their fixed IDF-like weight, so list sizes are weight sums).
 
     Levels: exact; weighted Jaccard >= each of `jaccard` in turn, with, after the first,
     "the lighter side's weight is >= `containment` inside the other" (a catalogue title
-    inside a shop's longer title and description); else.
+    inside a shop's longer title and description); else. With `embedding_column`, the
+    titles' meaning refines the same comparison (one piece of evidence, not two counted
+    twice): "other words, the same meaning" above the weakest overlap. Meaning never lifts
+    a pair whose words already overlap: look-alike models (AA30 vs AA40 TV) mean the same.
     """
     left, right = _token_list(column, "l"), _token_list(column, "r")
     shared = f"cast(array_length(array_intersect({left}, {right})) as double)"
     union = f"(array_length({left}) + array_length({right}) - {shared})"
     weighted_jaccard = f"({shared} / nullif({union}, 0))"
     contained = f"({shared} / nullif(least(array_length({left}), array_length({right})), 0))"
-    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
-    first, *rest = jaccard
-    levels.append(_level(f"{weighted_jaccard} >= {first}", f"weighted Jaccard >= {first}"))
+    top, middle, low = jaccard
+    levels: list[ComparisonLevelCreator] = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels.append(_level(f"{weighted_jaccard} >= {top}", f"weighted Jaccard >= {top}"))
     levels.append(_level(f"{contained} >= {containment}", f"contained >= {containment}"))
-    levels += [_level(f"{weighted_jaccard} >= {t}", f"weighted Jaccard >= {t}") for t in rest]
+    levels.append(_level(f"{weighted_jaccard} >= {middle}", f"weighted Jaccard >= {middle}"))
+    if embedding_column:
+        levels.append(_AndCosineLevel("1 = 1", embedding_column, cosine, f"cosine >= {cosine}"))
+    levels.append(_level(f"{weighted_jaccard} >= {low}", f"weighted Jaccard >= {low}"))
     levels.append(cll.ElseLevel())
     return cl.CustomComparison(
         comparison_levels=levels,
         output_column_name=column,
-        comparison_description="IDF-weighted token overlap",
+        comparison_description="IDF-weighted token overlap"
+        + (" and embedding cosine" if embedding_column else ""),
     )
+
+
+class _AndCosineLevel(ComparisonLevelCreator):
+    """A DuckDB-dialect condition (translated by Splink) and a cosine level, together."""
+
+    def __init__(self, sql: str, embedding_column: str, threshold: float, label: str):
+        self.sql = sql
+        self.cosine = CosineLevel(embedding_column, threshold)
+        self.label = label
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        condition = cll.CustomLevel(self.sql, base_dialect_str="duckdb").create_sql(sql_dialect)
+        return f"({condition}) and ({self.cosine.create_sql(sql_dialect)})"
+
+    def create_label_for_charts(self) -> str:
+        return self.label
 
 
 def _level(sql: str, label: str) -> cll.CustomLevel:

@@ -19,7 +19,9 @@ def _q(column: str, side: str) -> str:
 
 
 def model_number(column: str) -> ComparisonCreator:
-    """Exact; one is the other plus a suffix (colour or region code: SL40 vs SL40GY); else.
+    """Exact; one is the other plus a suffix (colour or region code: SL40 vs SL40GY); one
+    holds the other (a field listing several codes, "2458Z00140 K712PRO", or a code inside a
+    longer part number); else.
 
     A near miss in edit distance (X200 vs X300) is another model, so there is no fuzzy level.
     """
@@ -29,15 +31,20 @@ def model_number(column: str) -> ComparisonCreator:
         f"(substr({left}, 1, length({right})) = {right} "
         f"or substr({right}, 1, length({left})) = {left})"
     )
+    contains = (
+        f"(length({left}) >= 4 and length({right}) >= 4) and "
+        f"(strpos({left}, {right}) > 0 or strpos({right}, {left}) > 0)"
+    )
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column),
             cll.CustomLevel(prefix, "one extends the other", base_dialect_str="duckdb"),
+            cll.CustomLevel(contains, "one holds the other", base_dialect_str="duckdb"),
             cll.ElseLevel(),
         ],
         output_column_name=column,
-        comparison_description="model number: exact, suffix variant, different",
+        comparison_description="model number: exact, suffix variant, contained, different",
     )
 
 

@@ -1496,7 +1496,7 @@ def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
         "brand": brand,
         "manufacturer": manufacturer,
         "model_number": model,
-        "gtin": gtin(get("gtin")),
+        "gtin": _first_gtin(get("gtin")),
         "sku": _identifier(get("sku")),
         "category": clean_text(get("category")),
         "description": clean_text(get("description")),
@@ -1507,6 +1507,20 @@ def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
         "colour": colour(title, get("model_number")),
         **_free_text(title, clean_text(get("description")), _brand_words(brand, manufacturer)),
     }
+
+
+_LIST_SEPARATORS_RE = re.compile(r"[,;|/]+")
+
+
+def _first_gtin(value: Any) -> str | None:
+    """The GTIN, or the first valid one of a field listing several ("0061..., 0088...")."""
+    found = gtin(value)
+    text_value = _as_str(value)
+    if found is not None or text_value is None:
+        return found
+    return next(
+        (g for g in map(gtin, _LIST_SEPARATORS_RE.split(text_value)) if g is not None), None
+    )
 
 
 def _brand_words(*brands: str | None) -> frozenset[str]:

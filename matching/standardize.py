@@ -1549,13 +1549,17 @@ def _free_text(
     (`standardize_products`).
     """
     title_words = _informative(text.text_tokens(title), brand_words)
-    all_words = title_words + _informative(text.text_tokens(description), brand_words)
+    description_words = _informative(text.text_tokens(description), brand_words)
+    all_words = title_words + description_words
     quantities = text.unit_tokens(title) + text.unit_tokens(description)
     return {
         "title_weighted": text.weighted_tokens(title_words),
         "text_tokens": text.weighted_tokens(all_words),
         "units": " ".join(dict.fromkeys(quantities)) or None,
-        "title_lsh": lsh.lsh_buckets((text.weighted_tokens(title_words) or "").split()),
+        # a listing without a title still meets its product by its description's words
+        "title_lsh": lsh.lsh_buckets(
+            (text.weighted_tokens(title_words or description_words) or "").split()
+        ),
         "title_embedding": None,
     }
 

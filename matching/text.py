@@ -54,15 +54,24 @@ def _number(text: str) -> str:
     return value
 
 
+# "p" and "k" are quantities only as video resolutions: "1080p", "4k", not "nexus 6p".
+_RESOLUTIONS = {"p": {"240", "360", "480", "576", "720", "1080", "1440", "2160"}, "k": set("2458")}
+
+
+def _quantity(match: re.Match[str]) -> str | None:
+    number, spaced, glued, quote = match.groups()
+    unit = _UNITS[spaced or glued or quote]
+    if unit in _RESOLUTIONS and number not in _RESOLUTIONS[unit]:
+        return None
+    return _number(number) + unit
+
+
 def unit_tokens(text: str | None) -> list[str]:
     """Quantities of a text as canonical tokens, in order: '16 GB, 5.5"' -> [16gb, 5.5in]."""
     if not text:
         return []
-    found = []
-    for match in _QUANTITY_RE.finditer(text.lower()):
-        number, spaced, glued, quote = match.groups()
-        found.append(_number(number) + _UNITS[spaced or glued or quote])
-    return list(dict.fromkeys(found))
+    found = (_quantity(m) for m in _QUANTITY_RE.finditer(text.lower()))
+    return list(dict.fromkeys(q for q in found if q))
 
 
 def unit_kind(token: str) -> str:
@@ -71,10 +80,7 @@ def unit_kind(token: str) -> str:
 
 
 def _glue_quantities(text: str) -> str:
-    return _QUANTITY_RE.sub(
-        lambda m: " " + _number(m.group(1)) + _UNITS[m.group(2) or m.group(3) or m.group(4)] + " ",
-        text,
-    )
+    return _QUANTITY_RE.sub(lambda m: f" {_quantity(m) or m.group(0)} ", text)
 
 
 def text_tokens(text: str | None) -> list[str]:

@@ -12,7 +12,7 @@ from splink import Linker, SettingsCreator
 
 from e360.config import EngineSettings
 from matching import embeddings
-from matching.comparisons import embedding_cosine, units, weighted_tokens
+from matching.comparisons import embedding_cosine, model_number, units, weighted_tokens
 from matching.engine import backend_for, register
 from matching.model import blocking_rule
 from matching.standardize import standardize_products
@@ -54,11 +54,30 @@ def test_product_comparisons_level_alike_on_spark_and_duckdb(spark_backend) -> N
         (units("u"), "32gb", "5.5in", pa.string()),
         (embedding_cosine("e"), near, far, pa.list_(pa.float32())),
         (embedding_cosine("e"), near, other, pa.list_(pa.float32())),
+        (model_number("m"), "K712", "2458Z00140K712PRO", pa.string()),
+        (model_number("m"), "SL40", "SL40GY", pa.string()),
     ]
     on_duckdb = [duckdb_level(*case) for case in cases]
     on_spark = [spark_level(spark_backend, *case) for case in cases]
     assert on_spark == on_duckdb
     assert len(set(on_duckdb)) >= 6  # the cases reach distinct levels, not all "else"
+
+
+def test_title_tokens_with_embedding_level_alike_on_spark(spark_backend) -> None:
+    compare = weighted_tokens("t", embedding_column="e")
+    vector = pa.list_(pa.float32())
+    table = pa.table(
+        {
+            "t_l": ["wireless noise cancelling headphones"] * 3,
+            "t_r": ["bluetooth anc earphones", "cast iron frying pan", "wireless noise headphones"],
+            "e_l": pa.array([[1.0, 0.0]] * 3, vector),
+            "e_r": pa.array([[0.95, 0.3122], [0.0, 1.0], [0.95, 0.3122]], vector),
+        }
+    )
+    spark = spark_backend.spark
+    spark.createDataFrame(table.to_pandas()).createOrReplaceTempView("title_pairs")
+    rows = spark.sql(f"select {level_sql(compare, 'spark')} from title_pairs").collect()
+    assert [r[0] for r in rows] == ["cosine >= 0.9", "else", "weighted Jaccard >= 0.7"]
 
 
 def test_minhash_buckets_explode_in_spark_blocking(spark_backend, tmp_path: Path) -> None:
@@ -85,4 +104,6 @@ def test_minhash_buckets_explode_in_spark_blocking(spark_backend, tmp_path: Path
     )
     linker = Linker(records, settings)
     pairs = linker.inference.predict().as_pandas_dataframe()
-    assert {tuple(sorted(p)) for p in zip(pairs.record_id_l, pairs.record_id_r)} == {("a", "b")}
+    assert {tuple(sorted(p)) for p in zip(pairs.record_id_l, pairs.record_id_r, strict=True)} == {
+        ("a", "b")
+    }

@@ -12,9 +12,9 @@ from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import ComparisonConfig
 from matching import embeddings, lsh, text
-from matching.comparisons import embedding_cosine, units, weighted_tokens
+from matching.comparisons import embedding_cosine, model_number, units, weighted_tokens
 from matching.model import blocking_rule, comparison
-from matching.standardize import standardize_products
+from matching.standardize import standardize_product, standardize_products
 
 
 def level_sql(creator: ComparisonCreator, dialect: str) -> str:
@@ -53,6 +53,8 @@ def duckdb_level(creator: ComparisonCreator, left: Any, right: Any, arrow_type: 
         ("1080p 4K", ["1080p", "4k"]),
         ("20000 mAh", ["20000mah"]),
         ("SE 425 K", []),  # a one-letter unit must be glued: 425 K is no quantity
+        ("Nexus 6P", []),  # p and k are video resolutions only
+        ("2160p 8K", ["2160p", "8k"]),
         (None, []),
     ],
 )
@@ -204,3 +206,56 @@ def test_new_comparison_types_are_configurable() -> None:
     ]:
         created = comparison(ComparisonConfig(type=kind, column=column))
         assert created.get_comparison("duckdb").output_column_name == column
+
+
+def test_weighted_tokens_with_embedding_lifts_only_pairs_worded_apart() -> None:
+    compare = weighted_tokens("t", embedding_column="e")
+    vector = pa.list_(pa.float32())
+    table = pa.table(
+        {
+            "t_l": ["wireless noise cancelling headphones"] * 3,
+            "t_r": ["bluetooth anc earphones", "cast iron frying pan", "wireless noise headphones"],
+            "e_l": pa.array([[1.0, 0.0]] * 3, vector),
+            "e_r": pa.array([[0.95, 0.3122]], vector).take([0, 0, 0]).cast(vector),
+        }
+    )
+    table = table.set_column(
+        3, "e_r", pa.array([[0.95, 0.3122], [0.0, 1.0], [0.95, 0.3122]], vector)
+    )
+    con = duckdb.connect()
+    con.register("pairs", table)
+    levels = [
+        r[0] for r in con.execute(f"select {level_sql(compare, 'duckdb')} from pairs").fetchall()
+    ]
+    # other words, same meaning; other words, other meaning; words overlap: meaning not asked
+    assert levels == ["cosine >= 0.9", "else", "weighted Jaccard >= 0.7"]
+
+
+def test_model_number_levels_include_one_holding_the_other() -> None:
+    compare = model_number("m")
+    assert duckdb_level(compare, "K712", "2458Z00140K712PRO", pa.string()) == "one holds the other"
+    assert duckdb_level(compare, "SL40", "SL40GY", pa.string()) == "one extends the other"
+    assert duckdb_level(compare, "X200", "X300", pa.string()) == "else"
+
+
+def test_a_gtin_field_listing_several_keeps_the_first_valid() -> None:
+    out = standardize_product({"title": "x", "gtin": "not-a-gtin, 00615104099692, 00888365000565"})
+    assert out["gtin"] == "00615104099692"
+    assert standardize_product({"gtin": "4548736112469"})["gtin"] == "04548736112469"
+
+
+def test_placeholder_model_numbers_are_no_model_numbers() -> None:
+    for placeholder in ("Does not apply", "N/A", "none"):
+        assert standardize_product({"model_number": placeholder})["model_number"] is None
+
+
+def test_a_listing_without_title_gets_buckets_from_its_description() -> None:
+    with_title, without = standardize_products(
+        [
+            {"title": "Veltrix VX-880 Noise Cancelling Headphones"},
+            {
+                "description": "https://shop.example/veltrix-vx880-noise-cancelling-headphones/1234567"
+            },
+        ]
+    )
+    assert without["title_lsh"] and set(with_title["title_lsh"]) & set(without["title_lsh"])

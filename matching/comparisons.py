@@ -76,7 +76,7 @@ def _token_list(column: str, side: str) -> str:
 def weighted_tokens(
     column: str,
     jaccard: Sequence[float] = (0.7, 0.45, 0.25),
-    containment: float = 0.8,
+    containment: float | None = 0.8,
     embedding_column: str | None = None,
     cosine: float = 0.9,
 ) -> ComparisonCreator:
@@ -98,7 +98,8 @@ def weighted_tokens(
     top, middle, low = jaccard
     levels: list[ComparisonLevelCreator] = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels.append(_level(f"{weighted_jaccard} >= {top}", f"weighted Jaccard >= {top}"))
-    levels.append(_level(f"{contained} >= {containment}", f"contained >= {containment}"))
+    if containment is not None:
+        levels.append(_level(f"{contained} >= {containment}", f"contained >= {containment}"))
     levels.append(_level(f"{weighted_jaccard} >= {middle}", f"weighted Jaccard >= {middle}"))
     if embedding_column:
         levels.append(_AndCosineLevel("1 = 1", embedding_column, cosine, f"cosine >= {cosine}"))

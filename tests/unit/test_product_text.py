@@ -259,3 +259,15 @@ def test_a_listing_without_title_gets_buckets_from_its_description() -> None:
         ]
     )
     assert without["title_lsh"] and set(with_title["title_lsh"]) & set(without["title_lsh"])
+
+
+def test_weighted_tokens_without_containment_has_no_such_level() -> None:
+    labels = [
+        lvl.label_for_charts
+        for lvl in weighted_tokens("t", containment=None).get_comparison("duckdb").comparison_levels
+    ]
+    assert not any("contained" in label for label in labels)
+    compare = weighted_tokens("t", containment=None)
+    code = "vx880 vx880~2 vx880~3"
+    # a short title inside a long one is judged by overlap alone: 3 of 7 by weight
+    assert "0.25" in duckdb_level(compare, code, code + " edge plus mini pro", pa.string())

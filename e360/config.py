@@ -199,6 +199,9 @@ class ComparisonConfig(_Strict):
         "jaccard",
         "model_number",
         "token_jaccard",
+        "weighted_tokens",
+        "units",
+        "embedding_cosine",
     ]
     column: str | None = None
     columns: list[str] | None = None  # forename_surname takes [forename, surname]

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.dialects import SplinkDialect
 
 
 def _q(column: str, side: str) -> str:
@@ -17,7 +19,9 @@ def _q(column: str, side: str) -> str:
 
 
 def model_number(column: str) -> ComparisonCreator:
-    """Exact; one is the other plus a suffix (colour or region code: SL40 vs SL40GY); else.
+    """Exact; one is the other plus a suffix (colour or region code: SL40 vs SL40GY); one
+    holds the other (a field listing several codes, "2458Z00140 K712PRO", or a code inside a
+    longer part number); else.
 
     A near miss in edit distance (X200 vs X300) is another model, so there is no fuzzy level.
     """
@@ -27,15 +31,20 @@ def model_number(column: str) -> ComparisonCreator:
         f"(substr({left}, 1, length({right})) = {right} "
         f"or substr({right}, 1, length({left})) = {left})"
     )
+    contains = (
+        f"(length({left}) >= 4 and length({right}) >= 4) and "
+        f"(strpos({left}, {right}) > 0 or strpos({right}, {left}) > 0)"
+    )
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column),
             cll.CustomLevel(prefix, "one extends the other", base_dialect_str="duckdb"),
+            cll.CustomLevel(contains, "one holds the other", base_dialect_str="duckdb"),
             cll.ElseLevel(),
         ],
         output_column_name=column,
-        comparison_description="model number: exact, suffix variant, different",
+        comparison_description="model number: exact, suffix variant, contained, different",
     )
 
 
@@ -44,8 +53,8 @@ def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> Com
     left = f"string_split({_q(column, 'l')}, ' ')"
     right = f"string_split({_q(column, 'r')}, ' ')"
     score = (
-        f"(cast(len(list_intersect({left}, {right})) as double) / "
-        f"nullif(len(list_distinct(list_concat({left}, {right}))), 0))"
+        f"(cast(array_length(array_intersect({left}, {right})) as double) / "
+        f"nullif(array_length(list_distinct(list_concat({left}, {right}))), 0))"
     )
     levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels += [
@@ -57,4 +66,126 @@ def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> Com
         comparison_levels=levels,
         output_column_name=column,
         comparison_description="token set Jaccard similarity",
+    )
+
+
+def _token_list(column: str, side: str) -> str:
+    return f"string_split({_q(column, side)}, ' ')"
+
+
+def weighted_tokens(
+    column: str,
+    jaccard: Sequence[float] = (0.7, 0.45, 0.25),
+    containment: float | None = 0.8,
+    embedding_column: str | None = None,
+    cosine: float = 0.9,
+) -> ComparisonCreator:
+    """Weighted token overlap of `matching.text.weighted_tokens` columns (tokens repeated by
+    their fixed IDF-like weight, so list sizes are weight sums).
+
+    Levels: exact; weighted Jaccard >= each of `jaccard` in turn, with, after the first,
+    "the lighter side's weight is >= `containment` inside the other" (a catalogue title
+    inside a shop's longer title and description); else. With `embedding_column`, the
+    titles' meaning refines the same comparison (one piece of evidence, not two counted
+    twice): "other words, the same meaning" above the weakest overlap. Meaning never lifts
+    a pair whose words already overlap: look-alike models (AA30 vs AA40 TV) mean the same.
+    """
+    left, right = _token_list(column, "l"), _token_list(column, "r")
+    shared = f"cast(array_length(array_intersect({left}, {right})) as double)"
+    union = f"(array_length({left}) + array_length({right}) - {shared})"
+    weighted_jaccard = f"({shared} / nullif({union}, 0))"
+    contained = f"({shared} / nullif(least(array_length({left}), array_length({right})), 0))"
+    top, middle, low = jaccard
+    levels: list[ComparisonLevelCreator] = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels.append(_level(f"{weighted_jaccard} >= {top}", f"weighted Jaccard >= {top}"))
+    if containment is not None:
+        levels.append(_level(f"{contained} >= {containment}", f"contained >= {containment}"))
+    levels.append(_level(f"{weighted_jaccard} >= {middle}", f"weighted Jaccard >= {middle}"))
+    if embedding_column:
+        levels.append(_AndCosineLevel("1 = 1", embedding_column, cosine, f"cosine >= {cosine}"))
+    levels.append(_level(f"{weighted_jaccard} >= {low}", f"weighted Jaccard >= {low}"))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        comparison_levels=levels,
+        output_column_name=column,
+        comparison_description="IDF-weighted token overlap"
+        + (" and embedding cosine" if embedding_column else ""),
+    )
+
+
+class _AndCosineLevel(ComparisonLevelCreator):
+    """A DuckDB-dialect condition (translated by Splink) and a cosine level, together."""
+
+    def __init__(self, sql: str, embedding_column: str, threshold: float, label: str):
+        self.sql = sql
+        self.cosine = CosineLevel(embedding_column, threshold)
+        self.label = label
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        condition = cll.CustomLevel(self.sql, base_dialect_str="duckdb").create_sql(sql_dialect)
+        return f"({condition}) and ({self.cosine.create_sql(sql_dialect)})"
+
+    def create_label_for_charts(self) -> str:
+        return self.label
+
+
+def _level(sql: str, label: str) -> cll.CustomLevel:
+    return cll.CustomLevel(sql, label, base_dialect_str="duckdb")
+
+
+def units(column: str) -> ComparisonCreator:
+    """Quantity tokens (16gb, 5.5in; `matching.text.unit_tokens`): the same; a conflict (a
+    unit both sides state with no value in common: 32gb vs 64gb is another product);
+    some in common; else (nothing comparable)."""
+    left, right = _token_list(column, "l"), _token_list(column, "r")
+    kinds_l, kinds_r = _unit_kinds(column, "l"), _unit_kinds(column, "r")
+    shared_values = f"array_length(array_intersect({left}, {right}))"
+    shared_kinds = f"array_length(array_intersect({kinds_l}, {kinds_r}))"
+    same = f"{shared_values} = array_length({left}) and {shared_values} = array_length({right})"
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel(column),
+            _level(same, "same quantities"),
+            _level(f"{shared_kinds} > {shared_values}", "a stated quantity differs"),
+            _level(f"{shared_values} > 0", "some quantities in common"),
+            cll.ElseLevel(),
+        ],
+        output_column_name=column,
+        comparison_description="quantities: same, conflicting, overlapping, not comparable",
+    )
+
+
+def _unit_kinds(column: str, side: str) -> str:
+    # no lambda: DuckDB deprecates `x -> ...`, Spark has no other form
+    return (
+        f"array_distinct(string_split(regexp_replace({_q(column, side)}, '[0-9.]+', '', 'g'), ' '))"
+    )
+
+
+class CosineLevel(cll.CosineSimilarityLevel):
+    """Splink's cosine level, on lists: its DuckDB form needs fixed-size ARRAY columns, so on
+    DuckDB this uses list_cosine_similarity; on Spark, Splink's higher-order-function SQL."""
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        if sql_dialect.sql_dialect_str != "duckdb":
+            return super().create_sql(sql_dialect)
+        self.col_expression.sql_dialect = sql_dialect
+        col = self.col_expression
+        return f"list_cosine_similarity({col.name_l}, {col.name_r}) >= {self.similarity_threshold}"
+
+
+def embedding_cosine(
+    column: str, thresholds: Sequence[float] = (0.95, 0.85, 0.7)
+) -> ComparisonCreator:
+    """Cosine similarity of embedding vectors (`matching.embeddings`), level by level.
+
+    Vectors are variable-length lists (an Arrow list column, as the lake stores it).
+    """
+    levels: list[ComparisonLevelCreator] = [cll.NullLevel(column)]
+    levels += [CosineLevel(column, t) for t in thresholds]
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        comparison_levels=levels,
+        output_column_name=column,
+        comparison_description="embedding cosine similarity",
     )

@@ -30,8 +30,15 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 
 from e360.config import BlockingRule, ComparisonConfig, E360Config, MatchingConfig
 from e360.errors import MatchError
-from matching.comparisons import model_number, token_jaccard
+from matching.comparisons import (
+    embedding_cosine,
+    model_number,
+    token_jaccard,
+    units,
+    weighted_tokens,
+)
 from matching.engine import register
+from matching.lsh import EXPLODED_COLUMNS
 
 UNIQUE_ID = "record_id"
 _COMPARISONS = {
@@ -45,6 +52,9 @@ _COMPARISONS = {
     "jaccard": cl.JaccardAtThresholds,
     "model_number": model_number,
     "token_jaccard": token_jaccard,
+    "weighted_tokens": weighted_tokens,
+    "units": units,
+    "embedding_cosine": embedding_cosine,
 }
 # None: Splink leaves logging alone; its records reach the run's log file (see pipeline).
 _SPLINK_LOG_LEVEL = None
@@ -69,7 +79,10 @@ def matching_fingerprint(matching: MatchingConfig) -> str:
 
 
 def blocking_rule(rule: BlockingRule) -> BlockingRuleCreator | str:
-    return block_on(*rule) if isinstance(rule, list) else rule
+    """A list is Splink's block_on; array columns in it (LSH buckets) are exploded."""
+    if not isinstance(rule, list):
+        return rule
+    return block_on(*rule, arrays_to_explode=[c for c in rule if c in EXPLODED_COLUMNS] or None)
 
 
 def comparison(spec: ComparisonConfig) -> ComparisonCreator:

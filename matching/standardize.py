@@ -16,7 +16,7 @@ import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -26,6 +26,7 @@ import pyarrow as pa
 from phonenumbers import PhoneNumberFormat
 from unidecode import unidecode
 
+from matching import embeddings, lsh, text
 from matching.nicknames import NICKNAMES
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "STANDARDIZED_PRODUCT_COLUMNS",
     "clean_text",
     "colour",
+    "complete_products",
     "country",
     "currency",
     "date",
@@ -50,6 +52,7 @@ __all__ = [
     "split_full_name",
     "standardize_customer",
     "standardize_product",
+    "standardize_products",
     "timestamp",
 ]
 
@@ -1006,10 +1009,21 @@ _MODEL_JUNK_RE = re.compile(r"[^A-Z0-9+]+")
 @lru_cache(maxsize=_CACHE_SIZE)
 def _model_number_str(s: str) -> str | None:
     cleaned = _clean_str(s)
-    if cleaned is None:
+    if cleaned is None or cleaned in _NO_MODEL:
         return None
     # "+" survives because it distinguishes real variants ("S21" vs "S21+").
     return _MODEL_JUNK_RE.sub("", cleaned.upper()) or None
+
+
+# What shops write in a model-number field that has none: not a model number, or every
+# such listing would "match" every other one on it (and mismatch every real code).
+_NO_MODEL = frozenset(
+    """
+    does not apply | not applicable | n/a | na | none | null | unknown | not available | - |
+    no | nil | tbc | tba | other | generic
+    """.replace("\n", " ").split(" | ")
+)
+_NO_MODEL = frozenset(v.strip() for v in _NO_MODEL)
 
 
 def model_number(value: Any) -> str | None:
@@ -1304,6 +1318,12 @@ STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("model_number_from_title", pa.bool_()),
     ("title_tokens", pa.string()),
     ("colour", pa.string()),
+    # Free-text evidence (matching.text, matching.lsh, matching.embeddings).
+    ("title_weighted", pa.string()),
+    ("text_tokens", pa.string()),
+    ("units", pa.string()),
+    ("title_lsh", pa.list_(pa.string())),
+    ("title_embedding", pa.list_(pa.float32())),
 )
 """Output keys of standardize_product(), in order, with their Arrow types."""
 
@@ -1476,7 +1496,7 @@ def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
         "brand": brand,
         "manufacturer": manufacturer,
         "model_number": model,
-        "gtin": gtin(get("gtin")),
+        "gtin": _first_gtin(get("gtin")),
         "sku": _identifier(get("sku")),
         "category": clean_text(get("category")),
         "description": clean_text(get("description")),
@@ -1485,4 +1505,96 @@ def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
         "model_number_from_title": from_title,
         "title_tokens": _title_tokens(title, brand_words, model),
         "colour": colour(title, get("model_number")),
+        **_free_text(title, clean_text(get("description")), _brand_words(brand, manufacturer)),
     }
+
+
+_LIST_SEPARATORS_RE = re.compile(r"[,;|/]+")
+
+
+def _first_gtin(value: Any) -> str | None:
+    """The GTIN, or the first valid one of a field listing several ("0061..., 0088...")."""
+    found = gtin(value)
+    text_value = _as_str(value)
+    if found is not None or text_value is None:
+        return found
+    return next(
+        (g for g in map(gtin, _LIST_SEPARATORS_RE.split(text_value)) if g is not None), None
+    )
+
+
+def _brand_words(*brands: str | None) -> frozenset[str]:
+    return frozenset(w for b in brands if b for w in text.text_tokens(b))
+
+
+def _informative(tokens: list[str], brand_words: frozenset[str]) -> list[str]:
+    # Brand and colour have comparisons of their own; stopwords carry no evidence.
+    return [
+        t
+        for t in tokens
+        if t not in _TITLE_STOPWORDS
+        and t not in _COLOUR_WORDS
+        and t not in _COLOUR_CODES
+        and t not in brand_words
+    ]
+
+
+def _free_text(
+    title: str | None, description: str | None, brand_words: frozenset[str]
+) -> dict[str, Any]:
+    """Weighted tokens of the title, of title and description, their quantities, the
+    title's LSH buckets.
+
+    The embedding is left empty here: it is computed for a batch at once
+    (`standardize_products`).
+    """
+    title_words = _informative(text.text_tokens(title), brand_words)
+    description_words = _informative(text.text_tokens(description), brand_words)
+    all_words = title_words + description_words
+    quantities = text.unit_tokens(title) + text.unit_tokens(description)
+    return {
+        "title_weighted": text.weighted_tokens(title_words),
+        "text_tokens": text.weighted_tokens(all_words),
+        "units": " ".join(dict.fromkeys(quantities)) or None,
+        # a listing without a title still meets its product by its description's words
+        "title_lsh": lsh.lsh_buckets(
+            (text.weighted_tokens(title_words or description_words) or "").split()
+        ),
+        "title_embedding": None,
+    }
+
+
+def standardize_products(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Standardise a batch of product records: `standardize_product` for each, then what
+    needs the batch: the brand read from the title where there is no brand (brands the
+    batch's own brand column names first; the title's first word only when no record has a
+    brand at all), and the title embeddings, in one model call."""
+    out = [standardize_product(r) for r in records]
+    complete_products(out)
+    return out
+
+
+def complete_products(products: list[dict[str, Any]]) -> None:
+    """Fill, in place, the batch-level columns of standardised products (see above)."""
+    vocabulary = text.brand_vocabulary(p["brand"] for p in products)
+    no_brand_column = not vocabulary
+    for product in products:
+        if product["brand"] is not None:
+            continue
+        product["brand"] = text.brand_from_title(
+            product["title"], vocabulary, leading_token=no_brand_column
+        ) or text.brand_from_title(product["description"], vocabulary, generic=False)
+        if product["brand"] is not None:
+            words = _brand_words(product["brand"], product["manufacturer"])
+            product.update(_free_text(product["title"], product["description"], words))
+    vectors = embeddings.embed([_embedding_text(p) for p in products])
+    for product, vector in zip(products, vectors, strict=True):
+        product["title_embedding"] = vector
+
+
+def _embedding_text(product: Mapping[str, Any]) -> str | None:
+    title = product["title"]
+    if title is None:
+        return None
+    brand = product["brand"]
+    return title if not brand or brand in title else f"{brand} {title}"

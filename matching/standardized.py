@@ -21,6 +21,7 @@ from ingestion.batch import raw_table_name
 from matching.standardize import (
     STANDARDIZED_CUSTOMER_COLUMNS,
     STANDARDIZED_PRODUCT_COLUMNS,
+    complete_products,
     standardize_customer,
     standardize_product,
     timestamp,
@@ -139,6 +140,8 @@ def build_standardized(
     for name, source in config.sources_of(entity).items():
         rows = latest_raw_records(lake, name, source)
         records.extend(standardize_records(name, source, rows, on_progress))
+    if entity == "product":
+        complete_products(records)  # brands from titles, embeddings: batch-wide
     table = pa.Table.from_pylist(records, schema=standardized_schema(entity))
     lake.replace(
         "standardized",

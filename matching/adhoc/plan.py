@@ -19,12 +19,14 @@ from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
+from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
 from matching.adhoc.mapping import ExtraKind, Mapping
+from matching.lsh import EXPLODED_COLUMNS
 from matching.model import blocking_rule, comparison
 from matching.standardized import STANDARDIZED_COLUMNS
 
@@ -49,6 +51,12 @@ SOURCES_OF: dict[str, dict[str, frozenset[str]]] = {
         "model_number_from_title": frozenset({"title"}),
         "title_tokens": frozenset({"title"}),
         "colour": frozenset({"title", "model_number"}),
+        "brand": frozenset({"brand", "title"}),
+        "title_weighted": frozenset({"title"}),
+        "text_tokens": frozenset({"title", "description"}),
+        "units": frozenset({"title", "description"}),
+        "title_lsh": frozenset({"title"}),
+        "title_embedding": frozenset({"title"}),
     },
 }
 
@@ -62,7 +70,12 @@ FALLBACK_DETERMINISTIC_RULES: dict[str, list[list[str]]] = {
         ["phone", "last_name"],
         ["first_name", "last_name", "postcode"],
     ],
-    "product": [["gtin"], ["brand", "model_number"], ["model_number", "title_tokens"]],
+    "product": [
+        ["gtin"],
+        ["brand", "model_number"],
+        ["model_number", "title_tokens"],
+        ["brand", "title_weighted"],
+    ],
 }
 
 _RULE_COLUMN_RE = re.compile(r"\b[lr]\.\"?([A-Za-z_][A-Za-z0-9_]*)\"?")
@@ -118,7 +131,7 @@ class Plan:
         generated (one_per_source: they could not be joined anyway)."""
         if not across_sources_only:
             return [blocking_rule(r) for r in self.matching.blocking_rules]
-        return [_sql(r) + " and l.source <> r.source" for r in self.matching.blocking_rules]
+        return [_across_sources(r) for r in self.matching.blocking_rules]
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -131,6 +144,12 @@ class Plan:
             "threshold": self.matching.threshold,
             "unused_defaults": self.unused,
         }
+
+
+def _across_sources(rule: BlockingRule) -> BlockingRuleCreator | str:
+    exploded = [c for c in rule if c in EXPLODED_COLUMNS] if isinstance(rule, list) else []
+    sql = _sql(rule) + " and l.source <> r.source"
+    return CustomRule(sql, arrays_to_explode=exploded) if exploded else sql
 
 
 def _sql(rule: BlockingRule) -> str:
@@ -167,11 +186,13 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
             "weighs evidence from at least two attributes: map more attributes or extra columns"
         )
     training = matching.training
+    # Splink trains on plain joins only: a rule exploding an array column blocks, no more.
+    countable = [r for r in blocking if not (rule_columns(r) & EXPLODED_COLUMNS)]
     deterministic = [r for r in training.deterministic_rules if fits(r)]
     if not deterministic:
         fallbacks: list[BlockingRule] = list(FALLBACK_DETERMINISTIC_RULES[entity])
-        deterministic = [next(r for r in [*fallbacks, *blocking] if fits(r))]
-    em_rules = _em_rules([r for r in training.em_blocking_rules if fits(r)], blocking, comparisons)
+        deterministic = [next(r for r in [*fallbacks, *countable] if fits(r))]
+    em_rules = _em_rules([r for r in training.em_blocking_rules if fits(r)], countable, comparisons)
     unused = {
         "blocking_rules": [r for r in matching.blocking_rules if r not in blocking],
         "comparisons": [c.input_columns for c in matching.comparisons if c not in comparisons],

@@ -43,6 +43,7 @@ from matching.engine import backend_for, close_backend, register
 from matching.model import UNIQUE_ID, blocking_rule, with_fixed_m_probabilities
 from matching.standardize import (
     clean_text,
+    complete_products,
     date,
     standardize_customer,
     standardize_product,
@@ -102,6 +103,8 @@ def resolve_mapping(
     clock = Laps()
     plan = plan_for(mapping)  # before reading: a mapping too thin to match fails fast
     reads = [_read_source(mapping, i, source) for i, source in enumerate(mapping.sources)]
+    if mapping.entity == "product":
+        complete_products([r for read in reads for r in read.records])  # batch-wide
     for read in reads:
         say(f"{read.name}: {len(read.records):,} records, {len(read.rejects):,} rejected")
     clock.lap("read_and_standardize")

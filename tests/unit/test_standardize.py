@@ -544,6 +544,12 @@ def test_currency(raw: Any, expected: str | None) -> None:
 
 _CUSTOMER_KEYS = [name for name, _ in s.STANDARDIZED_CUSTOMER_COLUMNS]
 _PRODUCT_KEYS = [name for name, _ in s.STANDARDIZED_PRODUCT_COLUMNS]
+_FREE_TEXT_KEYS = ("title_weighted", "text_tokens", "units", "title_lsh", "title_embedding")
+
+
+def _free_text(out: dict) -> dict:
+    """The free-text columns as computed (tested in test_product_text.py)."""
+    return {k: out[k] for k in _FREE_TEXT_KEYS}
 
 
 def test_standardize_customer_full_record() -> None:
@@ -674,7 +680,11 @@ def test_standardize_product_with_explicit_model() -> None:
         # brand, model number and colour are compared on their own, not as title words
         "title_tokens": "cancelling headphones noise wireless",
         "colour": "black",
+        **_free_text(out),
     }
+    tokens = out["text_tokens"].split()
+    assert "wh1000xm4" in tokens and "sony" not in tokens and "black" not in tokens
+    assert "industry" in tokens  # the description's words too
 
 
 def test_standardize_product_model_from_title() -> None:

@@ -1,0 +1,59 @@
+"""Banded MinHash over title tokens: blocking keys that survive different wording.
+
+Each record gets `BANDS` bucket keys; two records share a bucket with probability
+1 - (1 - J^ROWS)^BANDS for (weighted) token Jaccard J: with 12 bands of 2 rows, titles
+sharing half their weight meet 97% of the time, a quarter 54%, a tenth 11%. Buckets are
+exploded by Splink's blocking (`block_on("title_lsh", arrays_to_explode=["title_lsh"])`),
+which works on DuckDB and Spark alike. Hash functions are fixed (seeded), not learned, so
+a record's keys depend on its own title only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+
+BANDS = 12
+ROWS = 2
+# Array columns of the standardized zone that blocking rules explode rather than compare.
+EXPLODED_COLUMNS = frozenset({"title_lsh"})
+
+_PRIME = (1 << 61) - 1
+_rng = np.random.default_rng(20240601)
+_A = _rng.integers(1, _PRIME, size=BANDS * ROWS, dtype=np.uint64)
+_B = _rng.integers(0, _PRIME, size=BANDS * ROWS, dtype=np.uint64)
+
+
+def _token_hash(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=7).digest(), "big")
+
+
+def minhash_signature(tokens: Iterable[str]) -> np.ndarray | None:
+    """BANDS * ROWS minimum hash values of the token set (None for no tokens)."""
+    hashes = np.array(sorted({_token_hash(t) for t in tokens}), dtype=np.uint64)
+    if hashes.size == 0:
+        return None
+    # (a * x + b) mod p on 64-bit lanes: Python ints avoid overflow; the sizes are small
+    # (a title has tens of tokens), so object arithmetic costs little.
+    x = hashes.astype(object)[:, None]
+    values = (_A.astype(object)[None, :] * x + _B.astype(object)[None, :]) % _PRIME
+    return values.min(axis=0).astype(np.uint64)
+
+
+def lsh_buckets(tokens: Iterable[str]) -> list[str] | None:
+    """The record's bucket keys, one per band ("3:9f2c..."), None when it has no tokens."""
+    signature = minhash_signature(tokens)
+    if signature is None:
+        return None
+    keys = []
+    for band in range(BANDS):
+        rows = signature[band * ROWS : (band + 1) * ROWS].tobytes()
+        keys.append(f"{band}:{hashlib.blake2b(rows, digest_size=6).hexdigest()}")
+    return keys
+
+
+def bucket_probability(jaccard: float) -> float:
+    """Probability two token sets of this Jaccard similarity share a bucket."""
+    return 1 - (1 - jaccard**ROWS) ** BANDS

@@ -19,13 +19,12 @@ from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
 from matching.adhoc.mapping import ExtraKind, Mapping
-from matching.model import blocking_rule, comparison
+from matching.model import comparison
 from matching.standardized import STANDARDIZED_COLUMNS
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
@@ -113,13 +112,6 @@ class Plan:
             e.creator() for e in self.extras
         ]
 
-    def blocking_rules(self, *, across_sources_only: bool) -> list[BlockingRuleCreator | str]:
-        """Prediction blocking; with `across_sources_only`, pairs within a source are never
-        generated (one_per_source: they could not be joined anyway)."""
-        if not across_sources_only:
-            return [blocking_rule(r) for r in self.matching.blocking_rules]
-        return [_sql(r) + " and l.source <> r.source" for r in self.matching.blocking_rules]
-
     def summary(self) -> dict[str, Any]:
         return {
             "blocking_rules": self.matching.blocking_rules,
@@ -131,12 +123,6 @@ class Plan:
             "threshold": self.matching.threshold,
             "unused_defaults": self.unused,
         }
-
-
-def _sql(rule: BlockingRule) -> str:
-    if isinstance(rule, str):
-        return f"({rule})"
-    return " and ".join(f'l."{c}" = r."{c}"' for c in rule)
 
 
 def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
@@ -185,6 +171,7 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
             "training": training.model_copy(
                 update={"deterministic_rules": deterministic, "em_blocking_rules": em_rules}
             ),
+            "threshold": mapping.threshold,
         }
     )
     return Plan(entity, cut, extras, usable, {k: v for k, v in unused.items() if v})

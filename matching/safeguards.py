@@ -130,7 +130,9 @@ def checked_parameters(model: dict[str, Any]) -> tuple[dict[str, Any], list[str]
     """A Splink model dict whose every level scores: m and u inside (0, 1), and the top
     level of each comparison more likely among matches than non-matches (m > u). A
     comparison whose top level fails that gets default m values (its u are kept: those are
-    measured on random pairs, EM's m are what went wrong). Returns the model and warnings."""
+    measured on random pairs, EM's m are what went wrong); when even those do not beat u
+    (nearly every random pair agrees), m is set to u and the comparison weighs nothing.
+    Returns the model and warnings."""
     warnings: list[str] = []
     for comparison in model["comparisons"]:
         name = comparison.get("output_column_name", "?")
@@ -150,9 +152,16 @@ def checked_parameters(model: dict[str, Any]) -> tuple[dict[str, Any], list[str]
         if isinstance(m, int | float) and isinstance(u, int | float) and m <= u:
             for level, default in zip(levels, default_m_values(len(levels)), strict=True):
                 level["m_probability"] = default
+            if levels[0]["m_probability"] > u:
+                fallback = "default m used for this comparison"
+            else:  # random pairs agree as often as any: the comparison tells nothing apart
+                for level in levels:
+                    if isinstance(level.get("u_probability"), int | float):
+                        level["m_probability"] = level["u_probability"]
+                fallback = "m set to u: this comparison carries no evidence"
             warnings.append(
                 f"{name}: its best level is no likelier among matches than non-matches "
-                f"(m={m:g} <= u={u:g}): default m used for this comparison"
+                f"(m={m:g} <= u={u:g}): {fallback}"
             )
     return model, warnings
 

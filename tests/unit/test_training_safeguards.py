@@ -110,6 +110,13 @@ def test_a_top_level_no_likelier_among_matches_gets_default_m() -> None:
     assert any("default m used" in w for w in warnings)
 
 
+def test_a_comparison_every_random_pair_agrees_on_weighs_nothing() -> None:
+    model, warnings = checked_parameters(_model([(1.0, 1.0), (0.0, 0.0)]))
+    levels = model["comparisons"][0]["comparison_levels"][1:]
+    assert all(lvl["m_probability"] == lvl["u_probability"] for lvl in levels)
+    assert any("carries no evidence" in w for w in warnings)
+
+
 def test_sound_parameters_pass_unchanged() -> None:
     model, warnings = checked_parameters(_model([(0.9, 0.01), (0.1, 0.99)]))
     assert warnings == []

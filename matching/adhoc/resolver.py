@@ -462,6 +462,20 @@ def summary_lines(report: dict[str, Any], out_dir: Path) -> list[str]:
         f"({report['masters_with_several_records']:,} with several records), "
         f"{report['pairs']:,} scored pairs",
     ]
+    threshold, prior = report.get("threshold"), (report.get("training") or {}).get("prior")
+    if threshold:
+        line = f"link threshold {threshold['value']:.3f} ({threshold['chosen']})"
+        if threshold.get("expected_precision") is not None:
+            line += (
+                f", expected precision {threshold['expected_precision']:.3f}, "
+                f"recall {threshold['expected_recall']:.3f}"
+            )
+        if prior:
+            line += f"; prior {prior['value']:.3g} from {prior['source']}"
+        lines.append(line)
+    warnings = (report.get("training") or {}).get("warnings") or []
+    if warnings:
+        lines.append(f"training: {len(warnings)} warning(s), see report.json")
     if report["rejected"]:
         lines.append(
             f"{report['rejected']:,} rows could not be read as records: see "

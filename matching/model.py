@@ -229,7 +229,10 @@ def train(
     model, warnings = checked_parameters(model)
     report.warnings.extend(warnings)
     for warning in [*prior.notes, *report.warnings]:
-        logger.warning("training: %s", warning)
+        # Clamping a vanishing m or u is routine (EM drives unseen levels towards 0): noted
+        # in the report and the log, not shouted.
+        routine = warning.endswith(": clamped")
+        logger.log(logging.INFO if routine else logging.WARNING, "training: %s", warning)
     return Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
 
 

@@ -7,7 +7,6 @@ member overlap, as on any run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from matching.engine import close_backend, register, splink_backend
 from matching.model import (
     ModelVersion,
     chart_path,
+    exclusive_sources,
+    linker_from_model,
     register_term_frequencies,
     source_sizes,
     train_and_save,
@@ -93,13 +94,11 @@ def steward_labels(config: E360Config, entity: str, known: set[str]) -> pa.Table
 
 def write_waterfall(config: E360Config, entity: str, model: ModelVersion, records: object) -> Path:
     """How the weights add up for the pairs closest to the match threshold (the hard ones)."""
-    from splink import Linker
-
     matching = config.entities[entity].matching  # type: ignore[index]
-    settings = json.loads(model.path.read_text())
-    settings.pop("e360", None)
-    settings["retain_intermediate_calculation_columns"] = True
-    linker = Linker(records, settings)  # type: ignore[arg-type]
+    exclusive = exclusive_sources(config, entity)
+    linker = linker_from_model(records, model, matching, exclusive)  # type: ignore[arg-type]
+    # The waterfall reads each comparison's partial weight from the predictions.
+    linker._settings_obj._retain_intermediate_calculation_columns = True
     register_term_frequencies(linker, model)
     low, high = matching.review_band
     centre = high if matching.threshold == "auto" else matching.threshold

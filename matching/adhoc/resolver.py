@@ -8,7 +8,10 @@ Writes to the output folder:
 - `pairs.parquet` (source_l, key_l, source_r, key_r, match_probability): the scored pairs at
   or above the entity's `pairs_min_probability`, strongest first;
 - `model.json` (the trained Splink model), `report.json` (counts, model summary, settings
-  used, timings) and `resolve.log` (Splink's training notes).
+  used, how training went: the prior and where it came from, each EM session, every
+  fallback; the link threshold and the precision and recall it expects; timings) and
+  `resolve.log` (Splink's training notes).
+Training and scoring are the pipeline's own (`matching.model.train`, `matching.scoring`).
 Master ids are opaque (`CUS-`/`PRD-` + ULID) and new on every resolve: there is no history to
 keep them stable against.
 """

@@ -6,10 +6,11 @@ a match weight: Splink's predict then fails with a math domain error. It comes f
 deterministic rules that fire on no pair or on every pair, so λ is estimated several ways
 and the first credible estimate wins:
 1. deterministic rules, when they fire on some pairs but not all;
-2. the one-record-per-master structure, when every source says so: each record of the
-   smaller of two sources has at most one partner in the other, so at most
-   Σ min(n_a, n_b) of all pairs match; it bounds (1) from above and, when (1) is missing or
-   implausibly small, stands in at half the bound (half the records shared);
+2. the one-record-per-master structure, when every source says so: only pairs across
+   sources are scored, and each record of the smaller of two sources has at most one
+   partner in the other, so at most Σ min(n_a, n_b) / Σ n_a·n_b of them match; it bounds
+   (1) from above and, when (1) is missing or implausibly small, stands in at half the
+   bound (half the records shared);
 3. EM's own λ within its blocking, spread over all pairs: a lower bound, used only when the
    others are missing;
 4. otherwise a default of one duplicate per ten records.
@@ -49,14 +50,15 @@ def total_pairs(records: int) -> int:
 
 
 def one_per_master_bound(source_sizes: Mapping[str, int]) -> float | None:
-    """The largest share of pairs that can match when no source holds two records of one
-    master: Σ over source pairs of min(n_a, n_b), over all pairs. None with one source."""
-    sizes = sorted(source_sizes.values())
-    pairs = total_pairs(sum(sizes))
-    if len(sizes) < 2 or pairs == 0:
+    """The largest share of the pairs scored that can match when no source holds two
+    records of one master: only pairs across sources are scored then, and of the n_a * n_b
+    pairs of two sources at most min(n_a, n_b) match. None with one source."""
+    sizes = sorted(n for n in source_sizes.values() if n > 0)
+    if len(sizes) < 2:
         return None
+    across = sum(a * b for i, a in enumerate(sizes) for b in sizes[i + 1 :])
     matches = sum(min(a, b) for i, a in enumerate(sizes) for b in sizes[i + 1 :])
-    return min(1.0, matches / pairs)
+    return min(1.0, matches / across)
 
 
 def credible(value: float | None) -> bool:

@@ -50,7 +50,7 @@ def test_em_stands_in_when_the_rules_fire_on_no_pair() -> None:
 
 def test_the_one_per_master_structure_corrects_an_implausibly_small_prior() -> None:
     bound = one_per_master_bound({"shop_a": 1000, "shop_b": 1100})
-    assert bound == pytest.approx(1000 / total_pairs(2100))
+    assert bound == pytest.approx(1000 / (1000 * 1100))  # min(n_l, n_r) / (n_l * n_r)
     choice = choose_prior(2100, deterministic=2e-6, one_per_master=bound)
     assert choice.source == "one_per_master"
     assert choice.value == pytest.approx(bound / 2)

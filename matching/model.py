@@ -213,10 +213,17 @@ def train(
     except Exception as exc:  # e.g. too few records to sample a pair
         report.warnings.append(f"u by random sampling failed ({_reason(exc)}): default u used")
     em_lambdas = []
+    unconverged: list[dict[int, tuple[int, int]]] = []
     for rule in training.em_blocking_rules:
+        before = _trained_m_counts(linker)
         session = _em_session(linker, rule, report)
         if session is not None:
             em_lambdas.append((rule, session))
+            if report.em_sessions[-1]["status"] == "not_converged":
+                after = _trained_m_counts(linker)
+                unconverged.append({k: (before.get(k, 0), n) for k, n in after.items()})
+    if unconverged:
+        _drop_estimates_of(linker, unconverged, report)
     if prior.source == "default":
         em = _em_prior(linker, em_lambdas)
         prior = choose_prior(count, deterministic=deterministic, em=em)
@@ -286,6 +293,7 @@ def _em_session(linker: Linker, rule: BlockingRule, report: TrainingReport) -> A
     iterations = len(session._core_model_settings_history)
     entry["iterations"] = iterations
     if iterations >= linker._settings_obj.training_settings.max_iterations:
+        # Splink stops at its iteration limit without saying: the estimates may still move.
         entry["status"] = "not_converged"
         report.warnings.append(
             f"EM on {rule} did not converge in {iterations} iterations: its estimates are "
@@ -294,6 +302,44 @@ def _em_session(linker: Linker, rule: BlockingRule, report: TrainingReport) -> A
     else:
         entry["status"] = "converged"
     return session
+
+
+def _levels(linker: Linker) -> list[Any]:
+    return [
+        level
+        for comparison in linker._settings_obj.comparisons
+        for level in comparison._comparison_levels_excluding_null
+    ]
+
+
+def _trained_m_counts(linker: Linker) -> dict[int, int]:
+    return {i: len(level._trained_m_probabilities) for i, level in enumerate(_levels(linker))}
+
+
+def _numeric(entries: list[dict[str, Any]]) -> bool:
+    return any(isinstance(e["probability"], int | float) for e in entries)
+
+
+def _drop_estimates_of(
+    linker: Linker, sessions: list[dict[int, tuple[int, int]]], report: TrainingReport
+) -> None:
+    """Forget the m estimates of EM sessions that did not converge, for every level another
+    session estimated too (Splink takes the median over sessions); a level only such a
+    session estimated keeps its estimate, which the parameter checks still judge."""
+    levels = _levels(linker)
+    dropped = 0
+    for ranges in reversed(sessions):  # latest first: earlier index ranges stay valid
+        for index, (start, end) in ranges.items():
+            entries = levels[index]._trained_m_probabilities
+            if end > start and _numeric(entries[:start] + entries[end:]):
+                del entries[start:end]
+                dropped += 1
+    if dropped:
+        linker._populate_m_u_from_trained_values()
+        report.warnings.append(
+            f"m estimates of {dropped} level(s) from EM sessions that did not converge "
+            "were dropped in favour of converged sessions"
+        )
 
 
 def _em_prior(linker: Linker, sessions: list[tuple[BlockingRule, Any]]) -> float | None:

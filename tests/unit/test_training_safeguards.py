@@ -3,6 +3,7 @@ threshold chosen from the scores. Pure functions first, then real Splink on Duck
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
@@ -12,6 +13,7 @@ import pytest
 from splink import DuckDBAPI, Linker
 from splink.internals.exceptions import SplinkException
 
+import matching.model as model_module
 from e360.config import MatchingConfig
 from matching.engine import register
 from matching.model import TrainingReport, blocking_rule, settings, train
@@ -166,7 +168,7 @@ MATCHING = MatchingConfig.model_validate(
 )
 
 
-def _people(emails: str) -> pa.Table:
+def _people(emails: str, *, noisy: bool = False) -> pa.Table:
     """40 records of 20 people in 3 cities; `emails`: 'distinct' (the deterministic rule
     fires on no pair) or 'same' (on every pair)."""
     rng = random.Random(3)
@@ -176,6 +178,8 @@ def _people(emails: str) -> pa.Table:
         dob = f"19{rng.randint(40, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
         for copy in range(2):
             typo = name if copy == 0 else name[:-1] + "z"
+            if noisy and copy:  # a spread over the name levels, for EM to estimate
+                typo = rng.choice([name, name[:-1] + "z", "q" + name[1:]])
             rows.append(
                 {
                     "record_id": f"r{person}-{copy}",
@@ -252,3 +256,43 @@ def test_a_failing_em_session_is_reported_not_raised() -> None:
     statuses = [s["status"] for s in report.em_sessions]
     assert statuses[1] == "failed" and statuses[0] in ("converged", "not_converged")
     assert any("failed" in w and "skipped" in w for w in report.warnings)
+
+
+def _m_values(linker: Linker, column: str) -> list[float | None]:
+    model = linker.misc.save_model_to_json(None)
+    comparison = next(c for c in model["comparisons"] if c["output_column_name"] == column)
+    return [lvl.get("m_probability") for lvl in comparison["comparison_levels"][1:]]
+
+
+def test_an_em_session_that_does_not_converge_gives_way_to_one_that_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    two_rules = MATCHING.model_copy(
+        update={
+            "training": MATCHING.training.model_copy(
+                update={"em_blocking_rules": [["dob"], ["city"]]}
+            )
+        }
+    )
+    people = _people("distinct", noisy=True)
+    baseline = train(register(DuckDBAPI(duckdb.connect()), people, "people"), MATCHING)
+
+    real = model_module._em_session
+
+    def cut_short(linker: Linker, rule: object, report: TrainingReport) -> object:
+        # The session on dob, first (from default m), is stopped after one iteration.
+        limits = linker._settings_obj.training_settings
+        limit = 1 if rule == ["dob"] else 25
+        linker._settings_obj.training_settings = dataclasses.replace(limits, max_iterations=limit)
+        return real(linker, rule, report)
+
+    monkeypatch.setattr(model_module, "_em_session", cut_short)
+    report = TrainingReport()
+    linker = train(
+        register(DuckDBAPI(duckdb.connect()), people, "people"), two_rules, report=report
+    )
+    assert [s["status"] for s in report.em_sessions] == ["not_converged", "converged"]
+    assert any("did not converge" in w for w in report.warnings)
+    # The name levels both sessions estimated keep the converged session's values alone.
+    assert _m_values(linker, "name") == pytest.approx(_m_values(baseline, "name"))
+    assert any("dropped in favour of converged sessions" in w for w in report.warnings)

@@ -45,6 +45,8 @@ class MatchSummary:
     reclustered_records: int = 0
     refused_must_links: list[tuple[str, str]] = field(default_factory=list)
     threshold: dict[str, object] | None = None  # the link threshold used, expected P/R at it
+    prior: dict[str, object] | None = None  # the model's λ, where it came from, and why
+    training_warnings: list[str] = field(default_factory=list)  # fallbacks training took
 
     def as_dict(self) -> dict[str, object]:
         data = {k: v for k, v in self.__dict__.items() if k != "record_masters"}
@@ -251,6 +253,8 @@ def _match_entity(
         rescored_records=resolution.rescored_records,
         reclustered_records=resolution.reclustered_records,
         threshold=resolution.threshold.as_dict() if resolution.threshold else None,
+        prior=(resolution.training or {}).get("prior"),
+        training_warnings=(resolution.training or {}).get("warnings") or [],
     )
 
 

@@ -463,6 +463,14 @@ def save_model(
     return ModelVersion(entity, version, path, fingerprint)
 
 
+def training_report(model: ModelVersion) -> dict[str, Any] | None:
+    """How the version was trained (the prior and its source, EM sessions, fallbacks)."""
+    try:
+        return json.loads(model.path.read_text()).get("e360", {}).get("training")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def select_model(config: E360Config, entity: str) -> ModelVersion | None:
     """The pinned version, else the newest one trained for the configured settings."""
     settings = config.entities[entity]  # type: ignore[index]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -31,6 +31,7 @@ from matching.model import (
     select_model,
     source_sizes,
     train_and_save,
+    training_report,
 )
 from matching.scoring import (
     cannot_links,
@@ -77,6 +78,7 @@ class Resolution:
     reclustered_records: int = 0
     threshold: Threshold | None = None  # the link threshold used (configured or auto)
     review_band: tuple[float, float] | None = None  # kept below an auto threshold
+    training: dict[str, Any] | None = None  # the model's training report (model.TrainingReport)
 
 
 def resolve(
@@ -221,6 +223,7 @@ def resolve(
         reclustered_records=len(clusters) if affected is None else len(affected),
         threshold=threshold,
         review_band=review_band(matching.review_band, threshold),
+        training=training_report(model),
     )
 
 

@@ -291,6 +291,8 @@ def test_one_per_master_sources_and_an_auto_threshold(
     assert threshold is not None and threshold["chosen"] == "auto"
     assert 0.5 <= threshold["value"] < 1
     assert 0.5 < threshold["expected_precision"] <= 1 and 0 < threshold["expected_recall"] <= 1
+    assert summary.prior is not None and 0 < summary.prior["value"] < 1
+    assert summary.prior["source"] in ("deterministic", "one_per_master", "em", "default")
     members = defaultdict(int)
     for record, master in summary.record_masters.items():
         if record.startswith("crm:"):

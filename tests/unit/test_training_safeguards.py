@@ -294,5 +294,6 @@ def test_an_em_session_that_does_not_converge_gives_way_to_one_that_did(
     assert [s["status"] for s in report.em_sessions] == ["not_converged", "converged"]
     assert any("did not converge" in w for w in report.warnings)
     # The name levels both sessions estimated keep the converged session's values alone.
-    assert _m_values(linker, "name") == pytest.approx(_m_values(baseline, "name"))
+    # (to EM's convergence tolerance: the converged session started elsewhere)
+    assert _m_values(linker, "name") == pytest.approx(_m_values(baseline, "name"), abs=1e-3)
     assert any("dropped in favour of converged sessions" in w for w in report.warnings)

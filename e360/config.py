@@ -180,6 +180,9 @@ class SourceConfig(_Strict):
     ready_marker: str | None = None
     mapping: dict[str, str] = Field(description="canonical attribute -> source column")
     event: EventSettings | None = None
+    # At most one record of this source per master (a catalogue, a CRM without duplicates):
+    # its records never share a master and are never compared with each other.
+    one_per_master: bool = False
 
 
 class ComparisonConfig(_Strict):
@@ -228,7 +231,9 @@ class MatchingConfig(_Strict):
     blocking_rules: list[BlockingRule] = Field(min_length=1)
     comparisons: list[ComparisonConfig] = Field(min_length=1)
     training: TrainingConfig
-    threshold: Probability = 0.9
+    # A number, or `auto`: chosen from the scored pairs (matching.thresholds); with `auto`
+    # the review band is kept below whatever threshold is chosen.
+    threshold: Probability | Literal["auto"] = 0.9
     review_band: tuple[Probability, Probability] = (0.5, 0.9)
     # Pairs below this probability are not stored: they are the bulk of blocked pairs and
     # nobody reviews them.
@@ -532,7 +537,7 @@ def _check_thresholds(key: str, matching: MatchingConfig) -> list[str]:
     """The probabilities must nest: stored pairs <= review band <= match threshold."""
     problems = []
     low, high = matching.review_band
-    if high > matching.threshold:
+    if matching.threshold != "auto" and high > matching.threshold:
         problems.append(
             f"{key}.review_band: the band {[low, high]} must lie below the match threshold "
             f"{matching.threshold}"

@@ -73,7 +73,10 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
                 console.print(f"{r['source']}: {note}", highlight=False)
     if report.entities:
         table = Table(title="Masters", title_justify="left")
-        columns = ("entity", "run", "records", "masters", "pairs", "review queue", "model", "churn")
+        columns = (
+            "entity", "run", "records", "masters", "pairs", "review queue", "threshold", "model",
+            "churn",
+        )  # fmt: skip
         for column in columns:
             left = column in ("entity", "model", "run")
             table.add_column(column, justify="left" if left else "right")
@@ -87,6 +90,7 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
                 f"{e['masters']:,}",
                 f"{e['pairs']:,}",
                 f"{e['review_queue']:,}",
+                _threshold(e.get("threshold")),
                 model,
                 f"{e['id_churn']:.2%}",
             )
@@ -124,3 +128,15 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
     timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in report.timings.items())
     console.print(f"Stages: {timings}")
     console.print(f"Run [bold]{report.run_id}[/] {report.status}; report: {report_path}")
+
+
+def _threshold(threshold: dict | None) -> str:
+    """The link threshold used; an auto one with the precision and recall it expects."""
+    if not threshold:
+        return "-"
+    text = f"{threshold['value']:.3f}"
+    if threshold.get("chosen") != "auto":
+        return text
+    p, r = threshold.get("expected_precision"), threshold.get("expected_recall")
+    expected = f" (P~{p:.2f} R~{r:.2f})" if p is not None and r is not None else ""
+    return f"auto {text}{expected}"

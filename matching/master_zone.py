@@ -44,6 +44,9 @@ class MatchSummary:
     rescored_records: int = 0
     reclustered_records: int = 0
     refused_must_links: list[tuple[str, str]] = field(default_factory=list)
+    threshold: dict[str, object] | None = None  # the link threshold used, expected P/R at it
+    prior: dict[str, object] | None = None  # the model's λ, where it came from, and why
+    training_warnings: list[str] = field(default_factory=list)  # fallbacks training took
 
     def as_dict(self) -> dict[str, object]:
         data = {k: v for k, v in self.__dict__.items() if k != "record_masters"}
@@ -172,11 +175,13 @@ def _match_entity(
             "select record_id, source, source_key, master_id from standardized_members"
         )
         con.register("pairs", resolution.pairs)
-        xref = xref_table(con, threshold=settings.matching.threshold, run_id=run_id, at=now)
+        threshold = resolution.threshold.value if resolution.threshold else 1.0
+        xref = xref_table(con, threshold=threshold, run_id=run_id, at=now)
         golden = golden_table(
             con, CANONICAL_ATTRIBUTES[entity], settings.survivorship, run_id=run_id
         )
-        pairs, queue = pairs_tables(con, settings.matching.review_band, run_id=run_id, at=now)
+        band = resolution.review_band or settings.matching.review_band
+        pairs, queue = pairs_tables(con, band, run_id=run_id, at=now)
     finally:
         con.close()
 
@@ -247,6 +252,9 @@ def _match_entity(
         mode=resolution.mode,
         rescored_records=resolution.rescored_records,
         reclustered_records=resolution.reclustered_records,
+        threshold=resolution.threshold.as_dict() if resolution.threshold else None,
+        prior=(resolution.training or {}).get("prior"),
+        training_warnings=(resolution.training or {}).get("warnings") or [],
     )
 
 

@@ -16,19 +16,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from e360.config import BlockingRule, ComparisonConfig, E360Config, MatchingConfig
+from e360.config import (
+    BlockingRule,
+    ComparisonConfig,
+    E360Config,
+    MatchingConfig,
+    TrainingConfig,
+)
 from e360.errors import MatchError
 from matching.comparisons import (
     embedding_cosine,
@@ -39,6 +50,13 @@ from matching.comparisons import (
 )
 from matching.engine import register
 from matching.lsh import EXPLODED_COLUMNS
+from matching.safeguards import (
+    PriorChoice,
+    checked_parameters,
+    choose_prior,
+    em_prior,
+    one_per_master_bound,
+)
 
 UNIQUE_ID = "record_id"
 _COMPARISONS = {
@@ -58,6 +76,7 @@ _COMPARISONS = {
 }
 # None: Splink leaves logging alone; its records reach the run's log file (see pipeline).
 _SPLINK_LOG_LEVEL = None
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,10 +91,29 @@ class ModelVersion:
         return f"{self.entity}/v{self.version:04d}"
 
 
-def matching_fingerprint(matching: MatchingConfig) -> str:
-    """Identifies the matching settings a model was trained for (not the thresholds)."""
-    relevant = matching.model_dump(include={"blocking_rules", "comparisons", "training"})
+def matching_fingerprint(matching: MatchingConfig, exclusive: Collection[str] = ()) -> str:
+    """Identifies the matching settings a model was trained for (not the thresholds);
+    `exclusive`: the sources of one record per master (they change the blocking)."""
+    relevant: dict[str, Any] = matching.model_dump(
+        include={"blocking_rules", "comparisons", "training"}
+    )
+    if exclusive:
+        relevant["one_per_master"] = sorted(exclusive)
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def exclusive_sources(config: E360Config, entity: str) -> frozenset[str]:
+    """The entity's sources that hold at most one record per master (`one_per_master`)."""
+    return frozenset(
+        name
+        for name, source in config.sources.items()
+        if source.entity == entity and source.one_per_master
+    )
+
+
+def entity_fingerprint(config: E360Config, entity: str) -> str:
+    matching = config.entities[entity].matching  # type: ignore[index]
+    return matching_fingerprint(matching, exclusive_sources(config, entity))
 
 
 def blocking_rule(rule: BlockingRule) -> BlockingRuleCreator | str:
@@ -101,36 +139,247 @@ def comparison(spec: ComparisonConfig) -> ComparisonCreator:
     return created
 
 
-def settings(matching: MatchingConfig) -> SettingsCreator:
+def blocking_sql(rule: BlockingRule) -> str:
+    """A blocking rule as SQL: its columns equal on both sides, or its own expression."""
+    if isinstance(rule, str):
+        return f"({rule})"
+    return " and ".join(f'l."{c}" = r."{c}"' for c in rule)
+
+
+def prediction_blocking_rules(
+    matching: MatchingConfig, exclusive_sources: Collection[str] = ()
+) -> list[BlockingRuleCreator | str]:
+    """The configured rules; pairs within a source that holds one record per master are never
+    generated (clustering could not join them anyway)."""
+    if not exclusive_sources:
+        return [blocking_rule(r) for r in matching.blocking_rules]
+    names = ", ".join("'" + s.replace("'", "''") + "'" for s in sorted(exclusive_sources))
+    within = f"not (l.source = r.source and l.source in ({names}))"
+    return [_with_condition(r, within) for r in matching.blocking_rules]
+
+
+def _with_condition(rule: BlockingRule, condition: str) -> BlockingRuleCreator | str:
+    """The rule's SQL and a further condition; array columns of a list rule stay exploded."""
+    sql = f"{blocking_sql(rule)} and {condition}"
+    exploded = [c for c in rule if c in EXPLODED_COLUMNS] if isinstance(rule, list) else []
+    return CustomRule(sql, arrays_to_explode=exploded) if exploded else sql
+
+
+def settings(
+    matching: MatchingConfig,
+    extra_comparisons: Sequence[ComparisonCreator] = (),
+    *,
+    exclusive_sources: Collection[str] = (),
+) -> SettingsCreator:
+    """The one Splink settings builder: the configured comparisons, then any extra ones (an
+    `e360 resolve` mapping's extra columns), and the prediction blocking."""
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name=UNIQUE_ID,
-        comparisons=[comparison(c) for c in matching.comparisons],
-        blocking_rules_to_generate_predictions=[blocking_rule(r) for r in matching.blocking_rules],
+        comparisons=[comparison(c) for c in matching.comparisons] + list(extra_comparisons),
+        blocking_rules_to_generate_predictions=prediction_blocking_rules(
+            matching, exclusive_sources
+        ),
         additional_columns_to_retain=["source"],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
     )
 
 
-def train(records: SplinkDataFrame, matching: MatchingConfig) -> Linker:
-    """Estimate λ from deterministic rules, u by random sampling, m by EM: no labels needed."""
-    linker = Linker(records, settings(matching), log_level=_SPLINK_LOG_LEVEL)
+@dataclass
+class TrainingReport:
+    """How training went: which λ was used and why, every EM session, every fallback."""
+
+    prior: PriorChoice | None = None
+    em_sessions: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "prior": self.prior.as_dict() if self.prior else None,
+            "em_sessions": self.em_sessions,
+            "warnings": self.warnings,
+        }
+
+
+def train(
+    records: SplinkDataFrame,
+    matching: MatchingConfig,
+    extra_comparisons: Sequence[ComparisonCreator] = (),
+    *,
+    exclusive_sources: Collection[str] = (),
+    source_sizes: Mapping[str, int] | None = None,
+    report: TrainingReport | None = None,
+) -> Linker:
+    """The one trainer. λ from deterministic rules, cross-checked (`matching.safeguards`),
+    u by random sampling, m by EM: no labels needed. No step's failure stops training: each
+    degrades to the next estimate and is noted in `report`.
+
+    `source_sizes`: records per source; with every source in `exclusive_sources` they bound λ.
+    """
+    report = report if report is not None else TrainingReport()
+    build = settings(matching, extra_comparisons, exclusive_sources=exclusive_sources)
+    linker = Linker(records, build, log_level=_SPLINK_LOG_LEVEL)
     training = matching.training
-    linker.training.estimate_probability_two_random_records_match(
-        [blocking_rule(r) for r in training.deterministic_rules], recall=training.recall
-    )
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=training.u_max_pairs, seed=training.seed
-    )
+    sizes = dict(source_sizes or {})
+    count = sum(sizes.values()) if sizes else _count(linker, records)
+    deterministic = _deterministic_prior(linker, training, report)
+    bound = one_per_master_bound(sizes) if sizes and set(sizes) <= set(exclusive_sources) else None
+    prior = choose_prior(count, deterministic=deterministic, one_per_master=bound)
+    _set_prior(linker, prior.value)
+    try:
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=training.u_max_pairs, seed=training.seed
+        )
+    except Exception as exc:  # e.g. too few records to sample a pair
+        report.warnings.append(f"u by random sampling failed ({_reason(exc)}): default u used")
+    em_lambdas = []
+    unconverged: list[dict[int, tuple[int, int]]] = []
     for rule in training.em_blocking_rules:
-        linker.training.estimate_parameters_using_expectation_maximisation(
+        before = _trained_m_counts(linker)
+        session = _em_session(linker, rule, report)
+        if session is not None:
+            em_lambdas.append((rule, session))
+            if report.em_sessions[-1]["status"] == "not_converged":
+                after = _trained_m_counts(linker)
+                unconverged.append({k: (before.get(k, 0), n) for k, n in after.items()})
+    if unconverged:
+        _drop_estimates_of(linker, unconverged, report)
+    if prior.source == "default":
+        em = _em_prior(linker, em_lambdas)
+        prior = choose_prior(count, deterministic=deterministic, em=em)
+    prior.candidates["one_per_master"] = bound
+    report.prior = prior
+    model = linker.misc.save_model_to_json(None)
+    if any(c.m_probabilities for c in matching.comparisons):
+        model = with_fixed_m_probabilities(model, matching)
+    model["probability_two_random_records_match"] = prior.value
+    model, warnings = checked_parameters(model)
+    report.warnings.extend(warnings)
+    for warning in [*prior.notes, *report.warnings]:
+        # Clamping a vanishing m or u is routine (EM drives unseen levels towards 0): noted
+        # in the report and the log, not shouted.
+        routine = warning.endswith(": clamped")
+        logger.log(logging.INFO if routine else logging.WARNING, "training: %s", warning)
+    return Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+def _count(linker: Linker, records: SplinkDataFrame) -> int:
+    rows = linker.misc.query_sql(
+        f"select count(*) as n from {records.physical_name}", output_type="splink_df"
+    ).as_record_list()
+    return int(rows[0]["n"])
+
+
+def _set_prior(linker: Linker, value: float) -> None:
+    linker._settings_obj._probability_two_random_records_match = value
+
+
+def _deterministic_prior(
+    linker: Linker, training: TrainingConfig, report: TrainingReport
+) -> float | None:
+    """Splink's estimate from the deterministic rules, or None when it cannot be made."""
+    rules = [blocking_rule(r) for r in training.deterministic_rules]
+    if not rules:
+        return None
+    try:
+        linker.training.estimate_probability_two_random_records_match(rules, recall=training.recall)
+    except ValueError as exc:
+        if "more observed matches" in str(exc):
+            return 1.0  # the rules fire on (nearly) every pair: no evidence of anything
+        report.warnings.append(f"deterministic rules failed ({_reason(exc)})")
+        return None
+    except Exception as exc:
+        report.warnings.append(f"deterministic rules failed ({_reason(exc)})")
+        return None
+    return float(linker._settings_obj._probability_two_random_records_match)
+
+
+def _em_session(linker: Linker, rule: BlockingRule, report: TrainingReport) -> Any:
+    """One EM session; a failure is noted and skipped, non-convergence is noted."""
+    entry: dict[str, Any] = {"rule": rule}
+    report.em_sessions.append(entry)
+    try:
+        session = linker.training.estimate_parameters_using_expectation_maximisation(
             blocking_rule(rule), record_sample_proportion=1.0
         )
-    if not any(c.m_probabilities for c in matching.comparisons):
-        return linker
-    model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), matching)
-    return Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
+    except Exception as exc:  # e.g. a rule no pair satisfies in this data
+        entry.update(status="failed", reason=_reason(exc))
+        report.warnings.append(f"EM on {rule} failed ({entry['reason']}): skipped")
+        return None
+    iterations = len(session._core_model_settings_history)
+    entry["iterations"] = iterations
+    if iterations >= linker._settings_obj.training_settings.max_iterations:
+        # Splink stops at its iteration limit without saying: the estimates may still move.
+        entry["status"] = "not_converged"
+        report.warnings.append(
+            f"EM on {rule} did not converge in {iterations} iterations: its estimates are "
+            "checked like every other"
+        )
+    else:
+        entry["status"] = "converged"
+    return session
+
+
+def _levels(linker: Linker) -> list[Any]:
+    return [
+        level
+        for comparison in linker._settings_obj.comparisons
+        for level in comparison._comparison_levels_excluding_null
+    ]
+
+
+def _trained_m_counts(linker: Linker) -> dict[int, int]:
+    return {i: len(level._trained_m_probabilities) for i, level in enumerate(_levels(linker))}
+
+
+def _numeric(entries: list[dict[str, Any]]) -> bool:
+    return any(isinstance(e["probability"], int | float) for e in entries)
+
+
+def _drop_estimates_of(
+    linker: Linker, sessions: list[dict[int, tuple[int, int]]], report: TrainingReport
+) -> None:
+    """Forget the m estimates of EM sessions that did not converge, for every level another
+    session estimated too (Splink takes the median over sessions); a level only such a
+    session estimated keeps its estimate, which the parameter checks still judge."""
+    levels = _levels(linker)
+    dropped = 0
+    for ranges in reversed(sessions):  # latest first: earlier index ranges stay valid
+        for index, (start, end) in ranges.items():
+            entries = levels[index]._trained_m_probabilities
+            if end > start and _numeric(entries[:start] + entries[end:]):
+                del entries[start:end]
+                dropped += 1
+    if dropped:
+        linker._populate_m_u_from_trained_values()
+        report.warnings.append(
+            f"m estimates of {dropped} level(s) from EM sessions that did not converge "
+            "were dropped in favour of converged sessions"
+        )
+
+
+def _em_prior(linker: Linker, sessions: list[tuple[BlockingRule, Any]]) -> float | None:
+    """EM's λ within each rule's block, spread over all pairs; the largest (each is a
+    lower bound)."""
+    estimates = []
+    for rule, session in sessions:
+        block_lambda = session.core_model_settings.probability_two_random_records_match
+        try:  # Splink's counter of the share of all pairs a rule blocks, with recall 1
+            linker.training.estimate_probability_two_random_records_match(
+                [blocking_rule(rule)], recall=1.0
+            )
+        except Exception:
+            continue
+        share = float(linker._settings_obj._probability_two_random_records_match)
+        estimate = em_prior(block_lambda, share)
+        if estimate is not None:
+            estimates.append(estimate)
+    return max(estimates) if estimates else None
 
 
 def with_fixed_m_probabilities(model: dict[str, Any], matching: MatchingConfig) -> dict[str, Any]:
@@ -154,7 +403,10 @@ def with_fixed_m_probabilities(model: dict[str, Any], matching: MatchingConfig) 
 
 
 def linker_from_model(
-    records: SplinkDataFrame, model: ModelVersion, matching: MatchingConfig
+    records: SplinkDataFrame,
+    model: ModelVersion,
+    matching: MatchingConfig,
+    exclusive: Collection[str] = (),
 ) -> Linker:
     """A linker with a saved model's parameters, on any backend.
 
@@ -167,7 +419,7 @@ def linker_from_model(
     dialect = records.db_api.sql_dialect.sql_dialect_str
     if saved.get("sql_dialect") == dialect:
         return Linker(records, saved, log_level=_SPLINK_LOG_LEVEL)
-    rebuilt = settings(matching).get_settings(dialect).as_dict()
+    rebuilt = settings(matching, exclusive_sources=exclusive).get_settings(dialect).as_dict()
     return Linker(records, with_parameters_of(rebuilt, saved), log_level=_SPLINK_LOG_LEVEL)
 
 
@@ -232,10 +484,18 @@ def save_model(
     return ModelVersion(entity, version, path, fingerprint)
 
 
+def training_report(model: ModelVersion) -> dict[str, Any] | None:
+    """How the version was trained (the prior and its source, EM sessions, fallbacks)."""
+    try:
+        return json.loads(model.path.read_text()).get("e360", {}).get("training")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def select_model(config: E360Config, entity: str) -> ModelVersion | None:
     """The pinned version, else the newest one trained for the configured settings."""
     settings = config.entities[entity]  # type: ignore[index]
-    fingerprint = matching_fingerprint(settings.matching)
+    fingerprint = entity_fingerprint(config, entity)
     pinned = settings.model_version
     if pinned is None:
         return find_model(config.models_dir, entity, fingerprint)
@@ -262,27 +522,47 @@ def train_and_save(
     records: SplinkDataFrame,
     record_count: int,
     labels: SplinkDataFrame | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> ModelVersion:
     """Train a new version on `records`, store it with its term frequencies and charts.
 
     `labels`: steward decisions (Splink's pairwise-label columns); where given, the
     m-probabilities are estimated from them after EM, so human judgement outweighs EM's.
+    `sizes`: records per source (`source_sizes`), for the one-record-per-master bound on λ.
     """
     matching = config.entities[entity].matching  # type: ignore[index]
-    linker = train(records, matching)
+    exclusive = exclusive_sources(config, entity)
+    report = TrainingReport()
+    linker = train(
+        records,
+        matching,
+        exclusive_sources=exclusive,
+        source_sizes=sizes,
+        report=report,
+    )
     extra: dict[str, Any] = {"records": record_count}
     if labels is not None:
         linker.training.estimate_m_from_pairwise_labels(labels)
+        model = linker.misc.save_model_to_json(None)
         if any(c.m_probabilities for c in matching.comparisons):
-            model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), matching)
-            linker = Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
+            model = with_fixed_m_probabilities(model, matching)
+        model, warnings = checked_parameters(model)
+        report.warnings.extend(warnings)
+        linker = Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
         extra["labels"] = labels.as_pyarrow_table().num_rows
+    extra["training"] = report.as_dict()
     version = save_model(
-        linker, config.models_dir, entity, matching_fingerprint(matching), extra
+        linker, config.models_dir, entity, entity_fingerprint(config, entity), extra
     )
     register_term_frequencies(linker, version)
     write_model_charts(linker, version)
     return version
+
+
+def source_sizes(records: pa.Table) -> dict[str, int]:
+    """Records per source of an Arrow table with a `source` column."""
+    counts = pc.value_counts(records.column("source")).to_pylist()
+    return {str(c["values"]): int(c["counts"]) for c in counts}
 
 
 def term_frequency_dir(model: ModelVersion) -> Path:

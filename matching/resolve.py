@@ -10,13 +10,13 @@ to master-id assignment; `full=True` rescores and re-clusters everything.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from splink import Linker
 
 from e360.config import E360Config, MatchingConfig
 from e360.errors import MatchError
@@ -25,22 +25,25 @@ from matching.engine import close_backend, register, splink_backend
 from matching.model import (
     UNIQUE_ID,
     ModelVersion,
+    exclusive_sources,
     linker_from_model,
     register_term_frequencies,
     select_model,
+    source_sizes,
     train_and_save,
+    training_report,
 )
+from matching.scoring import (
+    cannot_links,
+    empty_pairs,
+    links_at,
+    rescore,
+    score_all,
+)
+from matching.thresholds import Threshold, link_threshold, review_band
 from matching.timing import Laps
 from stewardship.store import Constraints
 
-PAIR_COLUMNS = (
-    "record_id_l",
-    "record_id_r",
-    "source_l",
-    "source_r",
-    "match_weight",
-    "match_probability",
-)
 # Columns that say when or how a record arrived, not what it is: they never trigger rescoring.
 _BOOKKEEPING = frozenset({"source_updated_at"})
 
@@ -73,6 +76,9 @@ class Resolution:
     clustering_key: str = ""
     rescored_records: int = 0
     reclustered_records: int = 0
+    threshold: Threshold | None = None  # the link threshold used (configured or auto)
+    review_band: tuple[float, float] | None = None  # kept below an auto threshold
+    training: dict[str, Any] | None = None  # the model's training report (model.TrainingReport)
 
 
 def resolve(
@@ -94,22 +100,24 @@ def resolve(
         # entity, and a model is neither needed nor trainable.
         ids = records.column(UNIQUE_ID).cast(pa.string())
         clusters = pa.table({"record_id": ids, "cluster_id": ids})
-        return Resolution(entity, None, False, _empty_pairs(), clusters, {})
+        return Resolution(entity, None, False, empty_pairs(), clusters, {})
     backend = splink_backend(config)
     clock = Laps()
     try:
         all_records = register(backend, records, f"{entity}_records")
+        exclusive = exclusive_sources(config, entity)
         model = None if retrain else select_model(config, entity)
         trained = model is None
         if model is None:
-            model = train_and_save(config, entity, all_records, records.num_rows)
-        linker = linker_from_model(all_records, model, matching)
+            model = train_and_save(
+                config, entity, all_records, records.num_rows, sizes=source_sizes(records)
+            )
+        linker = linker_from_model(all_records, model, matching, exclusive)
         register_term_frequencies(linker, model)
         clock.lap("train" if trained else "load_model")
 
         hashes = record_hashes(records)
         scoring_key = _scoring_key(model, matching)
-        clustering_key = _clustering_key(matching)
         usable = (
             not full
             and previous is not None
@@ -127,18 +135,23 @@ def resolve(
             assert previous is not None
             changed = {r for r, h in current.items() if previous.hashes.get(r) != h}
             removed = set(previous.hashes) - set(current)
-            scores = _rescore(
+            scores = rescore(
                 linker, backend, records, previous.scores, changed, changed | removed, matching
             )
             mode: Literal["full", "incremental"] = "incremental"
         else:
             changed, removed = set(current), set()
-            scores = _score_all(linker, all_records, matching)
+            scores = score_all(linker, all_records, matching)
             mode = "full"
         clock.lap("predict")
 
-        links = _links_at(scores, matching.threshold)
-        cannot_links = _cannot_links(scores, links, matching)
+        threshold = link_threshold(
+            matching.threshold, scores.column("match_probability").to_pylist()
+        )
+        clustering_key = _clustering_key(threshold.value, matching, exclusive)
+        groups = exclusive_groups(records, exclusive)
+        links = links_at(scores, threshold.value)
+        model_cannot_links = cannot_links(scores, links, matching)
         must_links = constraints.must_links
         affected: set[str] | None = None
         if (
@@ -148,7 +161,7 @@ def resolve(
             and set(previous.masters) >= set(current) - changed
         ):
             touched = changed | removed | set(constraints.pending_records)
-            old_links = _links_at(previous.scores, matching.threshold)
+            old_links = links_at(previous.scores, threshold.value)
             affected = affected_records(
                 touched,
                 [(a, b) for a, b, _ in old_links] + list(must_links),
@@ -158,9 +171,10 @@ def resolve(
             clustering = cluster(
                 current,
                 links,
-                cannot_links,
+                model_cannot_links,
                 must_links=must_links,
                 steward_cannot_links=constraints.cannot_links,
+                exclusive_groups=groups,
             )
             clusters = clustering.clusters
         else:
@@ -169,9 +183,10 @@ def resolve(
             clustering = cluster(
                 sorted(affected),
                 inside,
-                [(a, b) for a, b in cannot_links if a in affected],
+                [(a, b) for a, b in model_cannot_links if a in affected],
                 must_links=must_links,
                 steward_cannot_links=constraints.cannot_links,
+                exclusive_groups=groups,
             )
             clusters = {r: previous.masters[r] for r in current if r not in affected}
             clusters.update(clustering.clusters)
@@ -188,7 +203,9 @@ def resolve(
         raise MatchError(f"{entity}: Splink failed: {type(exc).__name__}: {exc}") from exc
     finally:
         close_backend(backend)
-    pairs = scores.filter(pc.greater_equal(scores["match_probability"], matching.pairs_min_probability))
+    pairs = scores.filter(
+        pc.greater_equal(scores["match_probability"], matching.pairs_min_probability)
+    )
     return Resolution(
         entity,
         model,
@@ -204,6 +221,9 @@ def resolve(
         clustering_key=clustering_key,
         rescored_records=len(changed),
         reclustered_records=len(clusters) if affected is None else len(affected),
+        threshold=threshold,
+        review_band=review_band(matching.review_band, threshold),
+        training=training_report(model),
     )
 
 
@@ -214,9 +234,7 @@ def record_hashes(records: pa.Table) -> pa.Table:
         for c in records.column_names
         if c != UNIQUE_ID and not c.startswith("_") and c not in _BOOKKEEPING
     ]
-    parts = ", ".join(
-        f"coalesce(cast({_q(c)} as varchar), chr(0))" for c in sorted(columns)
-    )
+    parts = ", ".join(f"coalesce(cast({_q(c)} as varchar), chr(0))" for c in sorted(columns))
     con = duckdb.connect()
     try:
         con.register("records", records)
@@ -228,111 +246,28 @@ def record_hashes(records: pa.Table) -> pa.Table:
         con.close()
 
 
-def _score_all(linker: Linker, records: object, matching: MatchingConfig) -> pa.Table:
-    predictions = linker.inference.predict_within(records, warning_mode="never")
-    return _query(linker, stored_scores_sql(predictions.physical_name, matching))
-
-
-def _rescore(
-    linker: Linker,
-    backend: object,
-    records: pa.Table,
-    previous_scores: pa.Table,
-    changed: set[str],
-    dropped: set[str],
-    matching: MatchingConfig,
-) -> pa.Table:
-    """Previous scores of untouched pairs, plus fresh scores of every pair with a changed
-    record: within the changed records and between them and the unchanged ones."""
-    keep = pc.invert(
-        pc.or_(
-            pc.is_in(previous_scores["record_id_l"], pa.array(sorted(dropped), pa.string())),
-            pc.is_in(previous_scores["record_id_r"], pa.array(sorted(dropped), pa.string())),
-        )
-    )
-    kept = previous_scores.filter(keep).select(list(PAIR_COLUMNS))
-    if not changed:
-        return kept
-    is_changed = pc.is_in(records[UNIQUE_ID].cast(pa.string()), pa.array(sorted(changed), pa.string()))
-    new = register(backend, records.filter(is_changed), "records_new")  # type: ignore[arg-type]
-    parts = [kept]
-    within = linker.inference.predict_within(new, warning_mode="never")
-    parts.append(_query(linker, stored_scores_sql(within.physical_name, matching)))
-    unchanged_rows = records.filter(pc.invert(is_changed))
-    if unchanged_rows.num_rows:
-        old = register(backend, unchanged_rows, "records_unchanged")  # type: ignore[arg-type]
-        between = linker.inference.predict_between(new, old, warning_mode="never")
-        parts.append(_query(linker, stored_scores_sql(between.physical_name, matching)))
-    return pa.concat_tables([p.cast(kept.schema) for p in parts])
-
-
-def stored_scores_sql(predictions: str, matching: MatchingConfig) -> str:
-    """The pairs worth keeping, left id first: everything a steward, a threshold or a
-    cannot-link might need later; the undecided middle is dropped."""
-    keep = f"match_probability >= {float(matching.pairs_min_probability)!r}"
-    if matching.cannot_link_below is not None:
-        keep += f" or match_probability < {float(matching.cannot_link_below)!r}"
-    swap = "record_id_l > record_id_r"
-    return f"""
-    select
-        case when {swap} then record_id_r else record_id_l end as record_id_l,
-        case when {swap} then record_id_l else record_id_r end as record_id_r,
-        case when {swap} then source_r else source_l end as source_l,
-        case when {swap} then source_l else source_r end as source_r,
-        cast(match_weight as double) as match_weight,
-        cast(match_probability as double) as match_probability
-    from {predictions}
-    where {keep}
-    """
-
-
-def _cannot_links(
-    scores: pa.Table, links: list[tuple[str, str, float]], matching: MatchingConfig
-) -> list[tuple[str, str]]:
-    """Clear non-matches between records that have a match somewhere (only those can chain)."""
-    if matching.cannot_link_below is None:
-        return []
-    linked = {a for a, _, _ in links} | {b for _, b, _ in links}
-    below = scores.filter(pc.less(scores["match_probability"], matching.cannot_link_below))
-    return [
-        (a, b)
-        for a, b in zip(
-            below.column("record_id_l").to_pylist(),
-            below.column("record_id_r").to_pylist(),
-            strict=True,
-        )
-        if a in linked and b in linked
-    ]
-
-
 def _scoring_key(model: ModelVersion, matching: MatchingConfig) -> str:
     return f"{model.label}|{model.fingerprint}|{matching.pairs_min_probability}|{matching.cannot_link_below}"
 
 
-def _clustering_key(matching: MatchingConfig) -> str:
-    return f"{matching.threshold}|{matching.cannot_link_below}"
+def _clustering_key(threshold: float, matching: MatchingConfig, exclusive: frozenset[str]) -> str:
+    key = f"{threshold}|{matching.cannot_link_below}"
+    return key + ("|" + ",".join(sorted(exclusive)) if exclusive else "")
+
+
+def exclusive_groups(records: pa.Table, exclusive: Collection[str]) -> dict[str, str] | None:
+    """record_id -> source for the records of one-record-per-master sources (clustering keeps
+    two of one group apart); None when there are none."""
+    if not exclusive:
+        return None
+    return {
+        str(r): s
+        for r, s in zip(
+            records.column(UNIQUE_ID).to_pylist(), records.column("source").to_pylist(), strict=True
+        )
+        if s in exclusive
+    }
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _empty_pairs() -> pa.Table:
-    types = {"match_weight": pa.float64(), "match_probability": pa.float64()}
-    return pa.table({c: pa.array([], types.get(c, pa.string())) for c in PAIR_COLUMNS})
-
-
-def _query(linker: Linker, sql: str) -> pa.Table:
-    return linker.misc.query_sql(sql, output_type="splink_df").as_pyarrow_table()
-
-
-def _links_at(pairs: pa.Table, threshold: float) -> list[tuple[str, str, float]]:
-    above = pairs.filter(pc.greater_equal(pairs["match_probability"], threshold))
-    return list(
-        zip(
-            above.column("record_id_l").to_pylist(),
-            above.column("record_id_r").to_pylist(),
-            above.column("match_probability").to_pylist(),
-            strict=True,
-        )
-    )

@@ -7,7 +7,6 @@ member overlap, as on any run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,15 @@ from e360.config import E360Config
 from e360.errors import MatchError
 from e360.lake import Lake
 from matching.engine import close_backend, register, splink_backend
-from matching.model import ModelVersion, chart_path, register_term_frequencies, train_and_save
+from matching.model import (
+    ModelVersion,
+    chart_path,
+    exclusive_sources,
+    linker_from_model,
+    register_term_frequencies,
+    source_sizes,
+    train_and_save,
+)
 from stewardship.store import DecisionStore
 
 _RECORDS = "records"
@@ -50,7 +57,9 @@ def train_entity(
     try:
         table = register(backend, records, _RECORDS)
         label_table = register(backend, labels, "steward_labels") if from_decisions else None
-        model = train_and_save(config, entity, table, records.num_rows, label_table)
+        model = train_and_save(
+            config, entity, table, records.num_rows, label_table, sizes=source_sizes(records)
+        )
         charts = [chart_path(model, "match_weights"), chart_path(model, "m_u_parameters")]
         charts.append(write_waterfall(config, entity, model, table))
     except MatchError:
@@ -85,21 +94,20 @@ def steward_labels(config: E360Config, entity: str, known: set[str]) -> pa.Table
 
 def write_waterfall(config: E360Config, entity: str, model: ModelVersion, records: object) -> Path:
     """How the weights add up for the pairs closest to the match threshold (the hard ones)."""
-    from splink import Linker
-
     matching = config.entities[entity].matching  # type: ignore[index]
-    settings = json.loads(model.path.read_text())
-    settings.pop("e360", None)
-    settings["retain_intermediate_calculation_columns"] = True
-    linker = Linker(records, settings)  # type: ignore[arg-type]
+    exclusive = exclusive_sources(config, entity)
+    linker = linker_from_model(records, model, matching, exclusive)  # type: ignore[arg-type]
+    # The waterfall reads each comparison's partial weight from the predictions.
+    linker._settings_obj._retain_intermediate_calculation_columns = True
     register_term_frequencies(linker, model)
-    low = matching.review_band[0]
+    low, high = matching.review_band
+    centre = high if matching.threshold == "auto" else matching.threshold
     predictions = linker.inference.predict_within(
         records, threshold_match_probability=low, warning_mode="never"
     )
     rows = linker.misc.query_sql(
         f"select * from {predictions.physical_name} "
-        f"order by abs(match_probability - {float(matching.threshold)!r}), "
+        f"order by abs(match_probability - {float(centre)!r}), "
         f"record_id_l, record_id_r limit {WATERFALL_PAIRS}",
         output_type="splink_df",
     ).as_record_list()

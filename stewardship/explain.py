@@ -1,10 +1,12 @@
-"""Why the model scored a pair so: the match-weight waterfall, from the entity's trained model.
+"""Why the model scored a pair so: the match-weight waterfall, from the model that scored it.
 
 The prior (λ as a match weight) plus one partial weight per comparison (and per
-term-frequency adjustment) add up to the pair's final match weight. A linker is built once
-per (model version, standardized snapshot) on an in-memory DuckDB and reused: building it
-registers the standardized records (term frequencies come from them) and loads the model;
-scoring one pair afterwards is a single small query.
+term-frequency adjustment) add up to the pair's final match weight. The model is the version
+recorded with the stored pairs (`e360.model` on master.<entity>_pairs), else the one a run
+would select; its frozen term frequencies are used, never ones recomputed from today's data,
+so the waterfall ends on the very probability the pipeline stored. A linker is built once
+per (model version, standardized snapshot) on an in-memory DuckDB and reused; scoring one
+pair afterwards is a single small query.
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ from matching.engine import register
 from matching.model import (
     UNIQUE_ID,
     ModelVersion,
-    find_model,
+    exclusive_sources,
     linker_from_model,
-    matching_fingerprint,
+    list_models,
+    register_term_frequencies,
+    select_model,
 )
+
+MODEL_PROPERTY = "e360.model"  # set on every master table a run writes
 
 
 class ExplainError(E360Error):
@@ -86,8 +92,26 @@ class Explainer:
         self._lock = threading.Lock()
 
     def model_for(self, entity: str) -> ModelVersion | None:
-        matching = self.config.entities[entity].matching  # type: ignore[index]
-        return find_model(self.config.models_dir, entity, matching_fingerprint(matching))
+        """The version that scored the stored pairs; before any run, the one a run selects."""
+        label = self._pairs_model(entity)
+        if label is None:
+            return select_model(self.config, entity)
+        versions = {v.label: v for v in list_models(self.config.models_dir, entity)}
+        if label not in versions:
+            raise ExplainError(
+                f"master.{entity}_pairs was scored by model {label}, which is not in "
+                f"{self.config.models_dir / entity}"
+            )
+        return versions[label]
+
+    def _pairs_model(self, entity: str) -> str | None:
+        table = self.lake.table("master", f"{entity}_pairs")
+        snapshot = table.current_snapshot() if table is not None else None
+        summary = snapshot.summary if snapshot is not None else None
+        if summary is None:
+            return None
+        label = dict(summary.additional_properties).get(MODEL_PROPERTY)
+        return None if label in (None, "none") else label
 
     def waterfall(self, entity: str, record_l: str, record_r: str) -> Waterfall:
         scorer = self._scorer(entity)
@@ -137,10 +161,9 @@ class Explainer:
         # Always DuckDB: explaining one pair needs no cluster, whatever engine runs matching.
         backend = DuckDBAPI(duckdb.connect())
         matching = self.config.entities[entity].matching  # type: ignore[index]
-        linker = linker_from_model(register(backend, records, f"{entity}_records"), model, matching)
-        for spec in matching.comparisons:
-            if spec.term_frequency and spec.column:
-                linker.table_management.compute_tf_table(spec.column)
+        table = register(backend, records, f"{entity}_records")
+        linker = linker_from_model(table, model, matching, exclusive_sources(self.config, entity))
+        register_term_frequencies(linker, model)
         return _Scorer(linker, records, model)
 
     @staticmethod

@@ -3,11 +3,13 @@ columns map onto the entity's canonical attributes.
 
 ```yaml
 entity: customer            # or product
-one_per_source: false       # true: at most one record per source in a master
+one_per_source: false       # true: every source has one_per_master
+threshold: auto             # or a probability: where a scored pair becomes a link
 sources:
   - name: crm
     path: crm.csv           # CSV or Parquet, relative to the mapping file
     key: id                 # the column holding the source's record key
+    one_per_master: false   # true: at most one record of this source in a master
     attributes:             # canonical attribute: input column
       first_name: fname
     extra:                  # further input columns: comparison kind
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -49,6 +51,7 @@ class MappedSource(_Strict):
     extra: dict[str, ExtraKind] = Field(default_factory=dict)
     dayfirst: bool = True
     default_region: str = "GB"
+    one_per_master: bool = False
 
     @property
     def format(self) -> str:
@@ -57,7 +60,8 @@ class MappedSource(_Strict):
 
 class Mapping(_Strict):
     entity: Literal["customer", "product"]
-    one_per_source: bool = False
+    one_per_source: bool = False  # shorthand: one_per_master on every source
+    threshold: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["auto"] = "auto"
     sources: list[MappedSource] = Field(min_length=1)
 
     _file: Path = PrivateAttr(default=Path("mapping.yaml"))
@@ -73,6 +77,11 @@ class Mapping(_Strict):
     def key_of(self, index: int, field: str, *parts: str) -> str:
         """`<file>: sources.<index>.<field>[.<part>]`: where an error about a source points."""
         return f"{self._file}: " + ".".join(("sources", str(index), field, *parts))
+
+    @property
+    def exclusive_sources(self) -> frozenset[str]:
+        """Sources holding at most one record per master."""
+        return frozenset(s.name for s in self.sources if self.one_per_source or s.one_per_master)
 
     @property
     def mapped_attributes(self) -> set[str]:

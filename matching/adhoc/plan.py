@@ -19,15 +19,13 @@ from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink.blocking_rule_library import CustomRule
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
 from matching.adhoc.mapping import ExtraKind, Mapping
 from matching.lsh import EXPLODED_COLUMNS
-from matching.model import blocking_rule, comparison
+from matching.model import comparison
 from matching.standardized import STANDARDIZED_COLUMNS
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
@@ -126,13 +124,6 @@ class Plan:
             e.creator() for e in self.extras
         ]
 
-    def blocking_rules(self, *, across_sources_only: bool) -> list[BlockingRuleCreator | str]:
-        """Prediction blocking; with `across_sources_only`, pairs within a source are never
-        generated (one_per_source: they could not be joined anyway)."""
-        if not across_sources_only:
-            return [blocking_rule(r) for r in self.matching.blocking_rules]
-        return [_across_sources(r) for r in self.matching.blocking_rules]
-
     def summary(self) -> dict[str, Any]:
         return {
             "blocking_rules": self.matching.blocking_rules,
@@ -144,18 +135,6 @@ class Plan:
             "threshold": self.matching.threshold,
             "unused_defaults": self.unused,
         }
-
-
-def _across_sources(rule: BlockingRule) -> BlockingRuleCreator | str:
-    exploded = [c for c in rule if c in EXPLODED_COLUMNS] if isinstance(rule, list) else []
-    sql = _sql(rule) + " and l.source <> r.source"
-    return CustomRule(sql, arrays_to_explode=exploded) if exploded else sql
-
-
-def _sql(rule: BlockingRule) -> str:
-    if isinstance(rule, str):
-        return f"({rule})"
-    return " and ".join(f'l."{c}" = r."{c}"' for c in rule)
 
 
 def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
@@ -206,6 +185,7 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
             "training": training.model_copy(
                 update={"deterministic_rules": deterministic, "em_blocking_rules": em_rules}
             ),
+            "threshold": mapping.threshold,
         }
     )
     return Plan(entity, cut, extras, usable, {k: v for k, v in unused.items() if v})

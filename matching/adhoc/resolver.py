@@ -8,7 +8,10 @@ Writes to the output folder:
 - `pairs.parquet` (source_l, key_l, source_r, key_r, match_probability): the scored pairs at
   or above the entity's `pairs_min_probability`, strongest first;
 - `model.json` (the trained Splink model), `report.json` (counts, model summary, settings
-  used, timings) and `resolve.log` (Splink's training notes).
+  used, how training went: the prior and where it came from, each EM session, every
+  fallback; the link threshold and the precision and recall it expects; timings) and
+  `resolve.log` (Splink's training notes).
+Training and scoring are the pipeline's own (`matching.model.train`, `matching.scoring`).
 Master ids are opaque (`CUS-`/`PRD-` + ULID) and new on every resolve: there is no history to
 keep them stable against.
 """
@@ -27,9 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from splink import Linker, SettingsCreator
-from splink.internals.splink_dataframe import SplinkDataFrame
 
 from e360.config import EngineSettings, SourceConfig
 from e360.entities import DEFAULT_ID_PREFIX, record_id
@@ -40,7 +42,9 @@ from matching.adhoc.mapping import ExtraKind, MappedSource, Mapping, extra_colum
 from matching.adhoc.plan import Plan, plan_for
 from matching.clustering import cluster
 from matching.engine import backend_for, close_backend, register
-from matching.model import UNIQUE_ID, blocking_rule, with_fixed_m_probabilities
+from matching.model import UNIQUE_ID, TrainingReport, source_sizes, train
+from matching.resolve import exclusive_groups
+from matching.scoring import cannot_links, links_at, score_all
 from matching.standardize import (
     clean_text,
     complete_products,
@@ -49,6 +53,7 @@ from matching.standardize import (
     standardize_product,
 )
 from matching.standardized import KEY_COLUMNS, STANDARDIZED_COLUMNS
+from matching.thresholds import Threshold, link_threshold
 from matching.timing import Laps
 
 CLUSTERS_SCHEMA = pa.schema(
@@ -265,7 +270,8 @@ class _Fitted:
     pairs: pa.Table = field(default_factory=PAIRS_SCHEMA.empty_table)
     links: int = 0  # pairs at or above the threshold
     model: dict[str, Any] | None = None
-    em_skipped: list[dict[str, str]] = field(default_factory=list)
+    training: TrainingReport = field(default_factory=TrainingReport)
+    threshold: Threshold | None = None
 
 
 def _score_and_cluster(
@@ -281,29 +287,22 @@ def _score_and_cluster(
     backend = backend_for(EngineSettings(), out_dir)
     fitted = _Fitted()
     matching = plan.matching
+    exclusive = mapping.exclusive_sources
     try:
         records = register(backend, table, f"{mapping.entity}_records")
         say(f"training the {mapping.entity} model on {table.num_rows:,} records (EM, no labels)")
-        linker = _train(records, plan, mapping.one_per_source, fitted)
+        linker = train(
+            records,
+            matching,
+            [e.creator() for e in plan.extras],
+            exclusive_sources=exclusive,
+            source_sizes=source_sizes(table),
+            report=fitted.training,
+        )
         fitted.model = linker.misc.save_model_to_json(None)
         clock.lap("train")
         say("scoring candidate pairs")
-        predictions = linker.inference.predict().physical_name
-        pairs = _query(
-            linker,
-            f"select source_l, source_key_l as key_l, source_r, source_key_r as key_r, "
-            f"match_probability, record_id_l, record_id_r from {predictions} "
-            f"where match_probability >= {float(matching.pairs_min_probability)!r} "
-            "order by match_probability desc, record_id_l, record_id_r",
-        )
-        cannot = (
-            _query(
-                linker,
-                _cannot_links_sql(predictions, matching.threshold, matching.cannot_link_below),
-            )
-            if matching.cannot_link_below is not None
-            else None
-        )
+        scores = score_all(linker, records, matching)
         clock.lap("predict")
     except (MatchError, ConfigError):
         raise
@@ -311,93 +310,52 @@ def _score_and_cluster(
         raise MatchError(f"{mapping.file}: Splink failed: {type(exc).__name__}: {exc}") from exc
     finally:
         close_backend(backend)
-    links = [
-        (left, right, p)
-        for left, right, p in zip(
-            pairs.column("record_id_l").to_pylist(),
-            pairs.column("record_id_r").to_pylist(),
-            pairs.column("match_probability").to_pylist(),
-            strict=True,
-        )
-        if p >= matching.threshold
-    ]
-    cannot_links = (
-        []
-        if cannot is None
-        else list(
-            zip(
-                cannot.column("record_id_l").to_pylist(),
-                cannot.column("record_id_r").to_pylist(),
-                strict=True,
-            )
-        )
+    fitted.threshold = link_threshold(
+        matching.threshold, scores.column("match_probability").to_pylist()
     )
+    links = links_at(scores, fitted.threshold.value)
     record_ids = table.column(UNIQUE_ID).to_pylist()
-    groups = (
-        dict(zip(record_ids, table.column("source").to_pylist(), strict=True))
-        if mapping.one_per_source
-        else None
-    )
-    fitted.clusters = cluster(record_ids, links, cannot_links, exclusive_groups=groups).clusters
+    fitted.clusters = cluster(
+        record_ids,
+        links,
+        cannot_links(scores, links, matching),
+        exclusive_groups=exclusive_groups(table, exclusive),
+    ).clusters
     fitted.links = len(links)
-    fitted.pairs = pairs.select(PAIRS_SCHEMA.names).cast(PAIRS_SCHEMA)
+    fitted.pairs = _pairs(table, scores, matching.pairs_min_probability)
     clock.lap("cluster")
     return fitted
 
 
-def _train(records: SplinkDataFrame, plan: Plan, one_per_source: bool, fitted: _Fitted) -> Linker:
-    """λ from deterministic rules, u by random sampling, m by EM: `matching.model.train`,
-    with the extra columns' comparisons and the mapping's blocking."""
-    settings = SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name=UNIQUE_ID,
-        comparisons=plan.comparisons(),
-        blocking_rules_to_generate_predictions=plan.blocking_rules(
-            across_sources_only=one_per_source
-        ),
-        additional_columns_to_retain=["source", "source_key"],
-        retain_intermediate_calculation_columns=False,
-        retain_matching_columns=False,
+def _pairs(table: pa.Table, scores: pa.Table, min_probability: float) -> pa.Table:
+    """The stored pairs with each side's source key, strongest first."""
+    keys = dict(
+        zip(
+            table.column(UNIQUE_ID).to_pylist(), table.column("source_key").to_pylist(), strict=True
+        )
     )
-    linker = Linker(records, settings)
-    training = plan.matching.training
-    linker.training.estimate_probability_two_random_records_match(
-        [blocking_rule(r) for r in training.deterministic_rules], recall=training.recall
+    kept = scores.filter(pc.greater_equal(scores["match_probability"], min_probability))
+    kept = kept.sort_by(
+        [
+            ("match_probability", "descending"),
+            ("record_id_l", "ascending"),
+            ("record_id_r", "ascending"),
+        ]
     )
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=training.u_max_pairs, seed=training.seed
+    return pa.table(
+        {
+            "source_l": kept.column("source_l"),
+            "key_l": pa.array(
+                [keys[r] for r in kept.column("record_id_l").to_pylist()], pa.string()
+            ),
+            "source_r": kept.column("source_r"),
+            "key_r": pa.array(
+                [keys[r] for r in kept.column("record_id_r").to_pylist()], pa.string()
+            ),
+            "match_probability": kept.column("match_probability"),
+        },
+        schema=PAIRS_SCHEMA,
     )
-    for rule in training.em_blocking_rules:
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                blocking_rule(rule), record_sample_proportion=1.0
-            )
-        except Exception as exc:  # e.g. a rule no pair satisfies in this data
-            fitted.em_skipped.append({"rule": str(rule), "reason": f"{type(exc).__name__}: {exc}"})
-    if not any(c.m_probabilities for c in plan.matching.comparisons):
-        return linker
-    model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), plan.matching)
-    return Linker(records, model)
-
-
-def _cannot_links_sql(predictions: str, threshold: float, below: float) -> str:
-    """Clear non-matches between records that have a match somewhere (only those can chain)."""
-    return f"""
-    with linked as (
-        select record_id_l as record_id from {predictions}
-        where match_probability >= {float(threshold)!r}
-        union
-        select record_id_r from {predictions} where match_probability >= {float(threshold)!r}
-    )
-    select record_id_l, record_id_r from {predictions}
-    where match_probability < {float(below)!r}
-      and record_id_l in (select record_id from linked)
-      and record_id_r in (select record_id from linked)
-    """
-
-
-def _query(linker: Linker, sql: str) -> pa.Table:
-    return linker.misc.query_sql(sql, output_type="splink_df").as_pyarrow_table()
 
 
 def _master_ids(entity: str, clusters: dict[str, str]) -> dict[str, str]:
@@ -429,6 +387,7 @@ def _report(
         "mapping": str(mapping.file),
         "entity": mapping.entity,
         "one_per_source": mapping.one_per_source,
+        "one_per_master": sorted(mapping.exclusive_sources),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sources": [
             {
@@ -454,12 +413,14 @@ def _report(
             if table.num_rows
         },
         "settings": plan.summary(),
-        "model": _model_summary(fitted.model, fitted.em_skipped),
+        "threshold": fitted.threshold.as_dict() if fitted.threshold else None,
+        "training": fitted.training.as_dict(),
+        "model": _model_summary(fitted.model),
         "timings": timings,
     }
 
 
-def _model_summary(model: dict[str, Any] | None, em_skipped: list[dict[str, str]]) -> Any:
+def _model_summary(model: dict[str, Any] | None) -> Any:
     """λ and, per comparison level, m and u: enough to see what the data taught the model."""
     if model is None:
         return None
@@ -477,7 +438,6 @@ def _model_summary(model: dict[str, Any] | None, em_skipped: list[dict[str, str]
             ]
             for comparison in model["comparisons"]
         },
-        "em_rules_skipped": em_skipped,
     }
 
 
@@ -508,6 +468,20 @@ def summary_lines(report: dict[str, Any], out_dir: Path) -> list[str]:
         f"({report['masters_with_several_records']:,} with several records), "
         f"{report['pairs']:,} scored pairs",
     ]
+    threshold, prior = report.get("threshold"), (report.get("training") or {}).get("prior")
+    if threshold:
+        line = f"link threshold {threshold['value']:.3f} ({threshold['chosen']})"
+        if threshold.get("expected_precision") is not None:
+            line += (
+                f", expected precision {threshold['expected_precision']:.3f}, "
+                f"recall {threshold['expected_recall']:.3f}"
+            )
+        if prior:
+            line += f"; prior {prior['value']:.3g} from {prior['source']}"
+        lines.append(line)
+    warnings = (report.get("training") or {}).get("warnings") or []
+    if warnings:
+        lines.append(f"training: {len(warnings)} warning(s), see report.json")
     if report["rejected"]:
         lines.append(
             f"{report['rejected']:,} rows could not be read as records: see "

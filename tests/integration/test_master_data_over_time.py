@@ -18,7 +18,7 @@ from e360.errors import MatchError
 from e360.lake import Lake
 from ingestion.batch import ingest_source
 from matching.master_zone import MatchSummary, match_entity
-from matching.model import list_models
+from matching.model import list_models, matching_fingerprint
 from matching.standardized import build_standardized
 from matching.training import train_entity
 from stewardship.store import DecisionStore
@@ -268,3 +268,41 @@ def test_models_are_pinned_trained_explicitly_and_charted(
         MatchError, match=r"entities\.customer\.model_version: customer model v0009 not found"
     ):
         _run(missing, customers, "r4")
+
+
+def test_one_per_master_sources_and_an_auto_threshold(
+    customers: pa.Table, tmp_path: Path, demo_config_path: Path
+) -> None:
+    """`one_per_master` on a source: two of its records never share a master, pairs within
+    it are never scored, the model is trained for that blocking. `threshold: auto`: chosen
+    from the scores, reported with its expected precision and recall, and the review band
+    kept below it."""
+    config = _project(
+        tmp_path / "p",
+        demo_config_path,
+        tmp_path / "models",
+        **{
+            "sources.crm.one_per_master": True,
+            f"entities.{ENTITY}.matching.threshold": "auto",
+        },
+    )
+    summary = _run(config, customers, "r1")
+    threshold = summary.threshold
+    assert threshold is not None and threshold["chosen"] == "auto"
+    assert 0.5 <= threshold["value"] < 1
+    assert 0.5 < threshold["expected_precision"] <= 1 and 0 < threshold["expected_recall"] <= 1
+    assert summary.prior is not None and 0 < summary.prior["value"] < 1
+    assert summary.prior["source"] in ("deterministic", "one_per_master", "em", "default")
+    members = defaultdict(int)
+    for record, master in summary.record_masters.items():
+        if record.startswith("crm:"):
+            members[master] += 1
+    assert members and max(members.values()) == 1
+    lake = Lake.from_config(config)
+    pairs = lake.read("master", f"{ENTITY}_pairs").to_pylist()
+    assert pairs and not any(p["source_l"] == p["source_r"] == "crm" for p in pairs)
+    queue = lake.read("master", f"{ENTITY}_review_queue").to_pylist()
+    assert all(q["match_probability"] <= threshold["value"] for q in queue)
+    (model,) = list_models(config.models_dir, ENTITY)
+    plain = _project(tmp_path / "q", demo_config_path, tmp_path / "models")
+    assert model.fingerprint != matching_fingerprint(plain.entities[ENTITY].matching)

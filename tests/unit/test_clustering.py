@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from matching.clustering import cluster as cluster_records
 from matching.clustering import cluster_with_constraints
 
 
@@ -66,3 +67,35 @@ def test_long_chains_do_not_hit_the_recursion_limit() -> None:
     links = [(records[i], records[i + 1], 0.99) for i in range(len(records) - 1)]
     clusters = cluster_with_constraints(records, links)
     assert set(clusters.values()) == {"n000000"}
+
+
+def test_exclusive_sources_end_in_a_one_to_one_assignment() -> None:
+    """Two catalogues of one record per product: strongest links first, each record taken
+    once; the weaker rival links are refused, not chained."""
+    groups = {"a:1": "a", "a:2": "a", "b:1": "b", "b:2": "b"}
+    clusters = cluster_records(
+        groups,
+        [("a:1", "b:1", 0.99), ("a:2", "b:1", 0.97), ("a:2", "b:2", 0.95), ("a:1", "b:2", 0.9)],
+        exclusive_groups=groups,
+    ).clusters
+    assert _groups(clusters) == {frozenset({"a:1", "b:1"}), frozenset({"a:2", "b:2"})}
+
+
+def test_many_offers_to_one_exclusive_catalogue_record() -> None:
+    """Offers (free) all join their catalogue product (exclusive); two catalogue products
+    never share a master, however the offers between them chain."""
+    records = ["cat:tv", "cat:tv2", "off:1", "off:2", "off:3", "off:4"]
+    groups = {"cat:tv": "cat", "cat:tv2": "cat"}
+    links = [
+        ("off:1", "cat:tv", 0.99),
+        ("off:2", "cat:tv", 0.98),
+        ("off:1", "off:2", 0.97),  # offers among themselves: free
+        ("off:3", "cat:tv2", 0.96),
+        ("off:3", "off:2", 0.95),  # would chain tv and tv2: refused
+        ("off:4", "off:3", 0.94),
+    ]
+    clusters = cluster_records(records, links, exclusive_groups=groups).clusters
+    assert _groups(clusters) == {
+        frozenset({"cat:tv", "off:1", "off:2"}),
+        frozenset({"cat:tv2", "off:3", "off:4"}),
+    }

@@ -53,6 +53,23 @@ def test_one_per_source_defaults_to_false(tmp_path: Path) -> None:
     assert mapping.one_per_source is False
 
 
+def test_one_per_master_per_source_and_the_shorthand(tmp_path: Path) -> None:
+    files = ("crm.csv", "shop.csv")
+    two = [_source(one_per_master=True), _source(name="shop", path="shop.csv")]
+    mapping = load_mapping(_write(tmp_path, {"entity": "customer", "sources": two}, files))
+    assert mapping.exclusive_sources == {"crm"}
+    both = {"entity": "customer", "one_per_source": True, "sources": two}
+    assert load_mapping(_write(tmp_path, both, files)).exclusive_sources == {"crm", "shop"}
+
+
+def test_threshold_is_auto_unless_a_probability_is_given(tmp_path: Path) -> None:
+    data: dict[str, object] = {"entity": "customer", "sources": [_source()]}
+    assert load_mapping(_write(tmp_path, data)).threshold == "auto"
+    assert load_mapping(_write(tmp_path, {**data, "threshold": 0.8})).threshold == 0.8
+    with pytest.raises(ConfigError, match="threshold"):
+        load_mapping(_write(tmp_path, {**data, "threshold": 1.5}))
+
+
 def test_unknown_canonical_attribute_is_refused_naming_the_valid_ones(tmp_path: Path) -> None:
     path = _write(tmp_path, {"entity": "customer", "sources": [
         _source(attributes={"firstname": "fname"})]})  # fmt: skip

@@ -1,0 +1,125 @@
+"""The one scorer: every pair Splink scores, for the pipeline and `e360 resolve` alike.
+
+Full (`predict_within` all records) or incremental (`predict_within` the changed records and
+`predict_between` them and the unchanged ones, beside the kept scores of untouched pairs);
+then the links at a threshold and the model's clear non-matches (cannot-links).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from splink import Linker
+
+from e360.config import MatchingConfig
+from matching.engine import register
+from matching.model import UNIQUE_ID
+
+PAIR_COLUMNS = (
+    "record_id_l",
+    "record_id_r",
+    "source_l",
+    "source_r",
+    "match_weight",
+    "match_probability",
+)
+
+
+def score_all(linker: Linker, records: object, matching: MatchingConfig) -> pa.Table:
+    predictions = linker.inference.predict_within(records, warning_mode="never")
+    return query_table(linker, stored_scores_sql(predictions.physical_name, matching))
+
+
+def rescore(
+    linker: Linker,
+    backend: object,
+    records: pa.Table,
+    previous_scores: pa.Table,
+    changed: set[str],
+    dropped: set[str],
+    matching: MatchingConfig,
+) -> pa.Table:
+    """Previous scores of untouched pairs, plus fresh scores of every pair with a changed
+    record: within the changed records and between them and the unchanged ones."""
+    keep = pc.invert(
+        pc.or_(
+            pc.is_in(previous_scores["record_id_l"], pa.array(sorted(dropped), pa.string())),
+            pc.is_in(previous_scores["record_id_r"], pa.array(sorted(dropped), pa.string())),
+        )
+    )
+    kept = previous_scores.filter(keep).select(list(PAIR_COLUMNS))
+    if not changed:
+        return kept
+    is_changed = pc.is_in(
+        records[UNIQUE_ID].cast(pa.string()), pa.array(sorted(changed), pa.string())
+    )
+    new = register(backend, records.filter(is_changed), "records_new")  # type: ignore[arg-type]
+    parts = [kept]
+    within = linker.inference.predict_within(new, warning_mode="never")
+    parts.append(query_table(linker, stored_scores_sql(within.physical_name, matching)))
+    unchanged_rows = records.filter(pc.invert(is_changed))
+    if unchanged_rows.num_rows:
+        old = register(backend, unchanged_rows, "records_unchanged")  # type: ignore[arg-type]
+        between = linker.inference.predict_between(new, old, warning_mode="never")
+        parts.append(query_table(linker, stored_scores_sql(between.physical_name, matching)))
+    return pa.concat_tables([p.cast(kept.schema) for p in parts])
+
+
+def stored_scores_sql(predictions: str, matching: MatchingConfig) -> str:
+    """The pairs worth keeping, left id first: everything a steward, a threshold or a
+    cannot-link might need later; the undecided middle is dropped."""
+    keep = f"match_probability >= {float(matching.pairs_min_probability)!r}"
+    if matching.cannot_link_below is not None:
+        keep += f" or match_probability < {float(matching.cannot_link_below)!r}"
+    swap = "record_id_l > record_id_r"
+    return f"""
+    select
+        case when {swap} then record_id_r else record_id_l end as record_id_l,
+        case when {swap} then record_id_l else record_id_r end as record_id_r,
+        case when {swap} then source_r else source_l end as source_l,
+        case when {swap} then source_l else source_r end as source_r,
+        cast(match_weight as double) as match_weight,
+        cast(match_probability as double) as match_probability
+    from {predictions}
+    where {keep}
+    """
+
+
+def cannot_links(
+    scores: pa.Table, links: list[tuple[str, str, float]], matching: MatchingConfig
+) -> list[tuple[str, str]]:
+    """Clear non-matches between records that have a match somewhere (only those can chain)."""
+    if matching.cannot_link_below is None:
+        return []
+    linked = {a for a, _, _ in links} | {b for _, b, _ in links}
+    below = scores.filter(pc.less(scores["match_probability"], matching.cannot_link_below))
+    return [
+        (a, b)
+        for a, b in zip(
+            below.column("record_id_l").to_pylist(),
+            below.column("record_id_r").to_pylist(),
+            strict=True,
+        )
+        if a in linked and b in linked
+    ]
+
+
+def empty_pairs() -> pa.Table:
+    types = {"match_weight": pa.float64(), "match_probability": pa.float64()}
+    return pa.table({c: pa.array([], types.get(c, pa.string())) for c in PAIR_COLUMNS})
+
+
+def query_table(linker: Linker, sql: str) -> pa.Table:
+    return linker.misc.query_sql(sql, output_type="splink_df").as_pyarrow_table()
+
+
+def links_at(pairs: pa.Table, threshold: float) -> list[tuple[str, str, float]]:
+    above = pairs.filter(pc.greater_equal(pairs["match_probability"], threshold))
+    return list(
+        zip(
+            above.column("record_id_l").to_pylist(),
+            above.column("record_id_r").to_pylist(),
+            above.column("match_probability").to_pylist(),
+            strict=True,
+        )
+    )

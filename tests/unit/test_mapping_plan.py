@@ -169,8 +169,10 @@ def test_one_comparison_is_not_enough(tmp_path: Path) -> None:
 def test_product_without_gtin_keeps_model_number_matching(tmp_path: Path) -> None:
     plan = plan_for(_mapping(tmp_path, "product", _same(["title", "brand"])))
     columns = [c.input_columns for c in plan.matching.comparisons]
-    assert columns == [["model_number"], ["brand"], ["title_tokens"], ["colour"]]
-    assert plan.matching.training.deterministic_rules == [["brand", "model_number"]]
+    assert columns == [["model_number"], ["brand"], ["title_weighted"], ["units"], ["colour"]]
+    assert plan.matching.training.deterministic_rules == [
+        "l.brand = r.brand and l.title_weighted = r.title_weighted"
+    ]
     # The fixed m-probabilities of the defaults travel with their comparisons.
     fixed = {c.input_columns[0]: c.m_probabilities for c in plan.matching.comparisons}
     assert fixed["colour"] == [0.97, 0.03]

@@ -77,7 +77,7 @@ class Contract:
         if reason is not None:
             return None, reason
         if not isinstance(obj, dict):
-            return None, f"expected a JSON object, got {type(obj).__name__}"
+            return None, f"expected a JSON object, got {_json_kind(obj)}"
         return obj, self.violation(obj)
 
     def decode_avro(
@@ -351,6 +351,16 @@ def _lone_surrogate(obj: Any) -> str | None:
     return None
 
 
+def _json_kind(obj: Any) -> str:
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "a boolean"
+    if isinstance(obj, int | float):
+        return "a number"
+    return "a string" if isinstance(obj, str) else "an array"
+
+
 def _shown(digits: str) -> str:
     return digits if len(digits) <= 40 else f"{digits[:20]}...({len(digits)} characters)"
 
@@ -359,12 +369,15 @@ def _printable(name: str) -> str:
     return name.encode("utf-8", "backslashreplace").decode("utf-8")[:200]
 
 
-def out_of_range(value: Any) -> str | None:
-    """Why a decoded scalar cannot be a raw-zone value (None: it can): int64 and finite doubles."""
+def out_of_range(value: Any, kind: pa.DataType) -> str | None:
+    """Why a decoded value cannot be stored in a column of `kind` (None: it can): integers
+    within the column's width, finite floating point numbers."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-        return f"integer {_shown(str(value))} is outside the 64-bit range"
+    if isinstance(value, int) and pa.types.is_integer(kind):
+        bits = kind.bit_width
+        if not -(2 ** (bits - 1)) <= value <= 2 ** (bits - 1) - 1:
+            return f"integer {_shown(str(value))} is outside the {bits}-bit range"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} is not a finite number"
     return None

@@ -136,7 +136,7 @@ def _decode(
         if kind is not None:
             types[name] = kind
             values[name] = as_column_value(value, kind)
-            if problem := out_of_range(values[name]):
+            if problem := out_of_range(values[name], kind):
                 return Decoded(message, reason=f"field '{name}': {problem}")
         else:
             values[name] = None

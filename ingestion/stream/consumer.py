@@ -249,8 +249,8 @@ class StreamConsumer:
         paused = consumer.assignment()
         consumer.pause(paused)
         worker = threading.Thread(target=landing.run, name="e360-landing", daemon=True)
-        worker.start()
         landing.thread = worker
+        worker.start()
         try:
             while self._landing is landing and worker.is_alive():
                 worker.join(POLL_SLICE_SECONDS)
@@ -261,7 +261,9 @@ class StreamConsumer:
         finally:
             worker.join()  # an error above: still never leave a commit half-watched
             try:
-                consumer.resume(consumer.assignment())
+                # What was paused, even if revoked meanwhile: a pause could outlive a
+                # revocation and hold the partition when it comes back.
+                consumer.resume(paused + consumer.assignment())
             except KafkaException as exc:  # closing: nothing left to resume
                 log.debug("%s: resume: %s", self.name, exc)
 
@@ -333,6 +335,7 @@ class StreamConsumer:
                 self._expected[tp] = landed
                 p.offset = OFFSET_BEGINNING if landed is None else landed
             consumer.assign(partitions)
+            consumer.resume(partitions)  # never paused by a landing from before a rebalance
             where = ", ".join(f"{p.topic}[{p.partition}]@{p.offset}" for p in partitions)
             self.on_event(f"{self.name}: assigned {where or 'nothing'}")
         except BaseException as exc:  # raised again from the loop: a callback cannot raise

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-import struct
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -72,15 +73,11 @@ class Contract:
 
     def decode_json(self, value: bytes) -> tuple[dict[str, Any] | None, str | None]:
         """A JSON object that satisfies the contract, or the reason it is refused."""
-        try:
-            # Strict UTF-8 (RFC 8259): json.loads on bytes would guess UTF-16/32 from a BOM.
-            obj = json.loads(value.decode("utf-8"))
-        except UnicodeDecodeError:
-            return None, "bytes not valid utf-8"
-        except json.JSONDecodeError as exc:
-            return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+        obj, reason = parse_json(value)
+        if reason is not None:
+            return None, reason
         if not isinstance(obj, dict):
-            return None, f"expected a JSON object, got {type(obj).__name__}"
+            return None, f"expected a JSON object, got {_json_kind(obj)}"
         return obj, self.violation(obj)
 
     def decode_avro(
@@ -95,7 +92,7 @@ class Contract:
         buffer = io.BytesIO(value)
         try:
             record = fastavro.schemaless_reader(buffer, self._avro, None)
-        except (EOFError, ValueError, TypeError, UnicodeDecodeError, struct.error) as exc:
+        except Exception as exc:  # garbage bytes raise about anything (IndexError, ...)
             return None, f"undecodable Avro for schema {self.name}: {type(exc).__name__}: {exc}"
         if buffer.tell() != len(value):
             return None, (
@@ -243,3 +240,144 @@ def as_column_value(value: Any, kind: pa.DataType) -> Any:
 def widens(found: pa.DataType, column: pa.DataType) -> bool:
     """Whether values of `found` fit a column of type `column` (same type or a widening)."""
     return found == column or (found, column) in WIDENINGS
+
+
+# Bounds a JSON record must keep, checked before or while parsing (never by a crash): deeper
+# nesting would exhaust the parser's recursion, numbers outside these ranges do not fit the
+# int64/double columns of the raw zone, and NaN/Infinity are not JSON (RFC 8259).
+MAX_JSON_DEPTH = 64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_OPEN_CLOSE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _Refused(ValueError):
+    """Raised from a json.loads hook: the record breaks a bound; the message is the reason."""
+
+
+def parse_json(value: bytes) -> tuple[Any, str | None]:
+    """A JSON document within e360's bounds, or the reason it is refused (never an exception).
+
+    Refused: invalid UTF-8, nesting deeper than MAX_JSON_DEPTH, integers outside int64,
+    numbers that overflow a double, NaN/Infinity, duplicate keys, lone surrogates.
+    """
+    if not value:
+        return None, "empty message (zero bytes): no JSON value"
+    try:
+        # Strict UTF-8 (RFC 8259): json.loads on bytes would guess UTF-16/32 from a BOM.
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "bytes not valid utf-8"
+    if nested_deeper_than(value, MAX_JSON_DEPTH):
+        return None, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        obj = json.loads(
+            text,
+            parse_int=_bounded_int,
+            parse_float=_bounded_float,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except _Refused as exc:
+        return None, str(exc)
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    if _SURROGATE_ESCAPE.search(text) and (where := _lone_surrogate(obj)) is not None:
+        return None, f"a string holds a lone surrogate (\\u{ord(where):04x}): not valid Unicode"
+    return obj, None
+
+
+def nested_deeper_than(value: bytes, limit: int) -> bool:
+    """Whether a JSON text nests deeper than `limit`, found without recursion (so before the
+    recursive parser): brackets inside strings are dropped, then each pass removes the
+    innermost bracket pairs, one level per pass. Unbalanced text counts as deep as its
+    unmatched brackets (the parser refuses it anyway)."""
+    if value.count(b"[") + value.count(b"{") <= limit:
+        return False
+    brackets = _STRING.sub(b"", value).translate(_OPEN_CLOSE, _NOT_BRACKETS)
+    for _level in range(limit):
+        brackets = brackets.replace(b"[]", b"")
+        if not brackets:
+            return False
+    return True
+
+
+def _bounded_int(digits: str) -> int:
+    # Checked on the text first: int() of thousands of digits is refused (or slow) by Python.
+    if len(digits.lstrip("-")) > 19 or not INT64_MIN <= (number := int(digits)) <= INT64_MAX:
+        raise _Refused(f"integer {_shown(digits)} is outside the 64-bit range")
+    return number
+
+
+def _bounded_float(digits: str) -> float:
+    number = float(digits)
+    if not math.isfinite(number):
+        raise _Refused(f"number {_shown(digits)} is out of range for a double")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number (RFC 8259)")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _Refused(f"duplicate key '{_printable(key)}' in an object")
+            seen.add(key)
+    return obj
+
+
+def _lone_surrogate(obj: Any) -> str | None:
+    """The first lone surrogate in any key or string of a parsed document (None: there is none)."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return item[exc.start]
+    return None
+
+
+def _json_kind(obj: Any) -> str:
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "a boolean"
+    if isinstance(obj, int | float):
+        return "a number"
+    return "a string" if isinstance(obj, str) else "an array"
+
+
+def _shown(digits: str) -> str:
+    return digits if len(digits) <= 40 else f"{digits[:20]}...({len(digits)} characters)"
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")[:200]
+
+
+def out_of_range(value: Any, kind: pa.DataType) -> str | None:
+    """Why a decoded value cannot be stored in a column of `kind` (None: it can): integers
+    within the column's width, finite floating point numbers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and pa.types.is_integer(kind):
+        bits = kind.bit_width
+        if not -(2 ** (bits - 1)) <= value <= 2 ** (bits - 1) - 1:
+            return f"integer {_shown(str(value))} is outside the {bits}-bit range"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number"
+    return None

@@ -12,7 +12,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -103,6 +104,8 @@ class StreamConsumer:
         self._error: BaseException | None = None
         self._batches = 0
         self._consumer: Consumer | None = None
+        self._landing: _Landing | None = None  # the batch a worker thread is committing
+        self._in_callback = False
 
     def stop(self) -> None:
         """Finish the current micro-batch, land it, and return (safe from a signal handler)."""
@@ -211,6 +214,7 @@ class StreamConsumer:
             self._first_at = time.monotonic()
 
     def _flush(self) -> None:
+        self._settle()
         messages, self._buffer, self._first_at = self._buffer, [], None
         if not messages:
             return
@@ -222,7 +226,56 @@ class StreamConsumer:
         self._batches += 1
         batch_id = f"{self.batch_id}-{self._batches:06d}"
         expected = {tp: self._expected.get(tp) for tp in {m.tp for m in messages}}
-        landed = land_batch(self.target, decoded, expected, batch_id)
+        landing = _Landing(lambda: land_batch(self.target, decoded, expected, batch_id))
+        consumer = self._consumer
+        if consumer is None or self._in_callback:
+            # librdkafka forbids polling from inside a rebalance callback: land in line.
+            landing.run()
+            self._apply(landing.outcome())
+            return
+        self._landing = landing
+        self._land_polling(consumer, landing)
+        self._settle()
+
+    def _land_polling(self, consumer: Consumer, landing: _Landing) -> None:
+        """Land on a worker thread while this one keeps polling, partitions paused.
+
+        A commit can take longer than max.poll.interval.ms (a loaded machine, a slow catalog,
+        conflicts with the group's other members): without polls the member would be taken
+        for dead, leave the group, drop its batch in hand and stall every member in a
+        rebalance. Polling paused partitions fetches nothing new; what was fetched already
+        is buffered for the next batch, and rebalance callbacks settle this landing first.
+        """
+        paused = consumer.assignment()
+        consumer.pause(paused)
+        worker = threading.Thread(target=landing.run, name="e360-landing", daemon=True)
+        landing.thread = worker
+        worker.start()
+        try:
+            while self._landing is landing and worker.is_alive():
+                worker.join(POLL_SLICE_SECONDS)
+                if self._landing is landing and worker.is_alive():
+                    for message in consumer.consume(num_messages=1000, timeout=0):
+                        self._take(message)
+                    self._raise_callback_error()
+        finally:
+            worker.join()  # an error above: still never leave a commit half-watched
+            try:
+                # What was paused, even if revoked meanwhile: a pause could outlive a
+                # revocation and hold the partition when it comes back.
+                consumer.resume(paused + consumer.assignment())
+            except KafkaException as exc:  # closing: nothing left to resume
+                log.debug("%s: resume: %s", self.name, exc)
+
+    def _settle(self) -> None:
+        """Wait for the batch being landed (if any) and account for it."""
+        landing, self._landing = self._landing, None
+        if landing is not None:
+            if landing.thread is not None:
+                landing.thread.join()
+            self._apply(landing.outcome())
+
+    def _apply(self, landed: Landed) -> None:
         for tp, offset in landed.stale.items():
             self._reseek(tp, offset)
         for tp, end in landed.ends.items():
@@ -245,6 +298,8 @@ class StreamConsumer:
         """Another consumer landed this partition meanwhile: continue from the ledger."""
         self._expected[tp] = offset
         self._next.pop(tp, None)
+        # Read while the stale batch landed: the same records again, from the ledger on.
+        self._buffer = [m for m in self._buffer if m.tp != tp]
         consumer = self._consumer
         if consumer is not None:
             start = OFFSET_BEGINNING if offset is None else offset
@@ -265,7 +320,12 @@ class StreamConsumer:
     # -- rebalancing ----------------------------------------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[KafkaPartition]) -> None:
+        with self._callback():
+            self._assign(consumer, partitions)
+
+    def _assign(self, consumer: Consumer, partitions: list[KafkaPartition]) -> None:
         try:
+            self._settle()
             offsets = ledger.offsets_of(self.target.lake.table("raw", self.target.raw_name))
             for p in partitions:
                 tp = (p.topic, p.partition)
@@ -275,6 +335,7 @@ class StreamConsumer:
                 self._expected[tp] = landed
                 p.offset = OFFSET_BEGINNING if landed is None else landed
             consumer.assign(partitions)
+            consumer.resume(partitions)  # never paused by a landing from before a rebalance
             where = ", ".join(f"{p.topic}[{p.partition}]@{p.offset}" for p in partitions)
             self.on_event(f"{self.name}: assigned {where or 'nothing'}")
         except BaseException as exc:  # raised again from the loop: a callback cannot raise
@@ -302,22 +363,37 @@ class StreamConsumer:
             )
 
     def _on_revoke(self, consumer: Consumer, partitions: list[KafkaPartition]) -> None:
-        try:
-            self._flush()  # land what we hold before the partitions move to another consumer
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            for p in partitions:
-                self._expected.pop((p.topic, p.partition), None)
-                self._next.pop((p.topic, p.partition), None)
+        with self._callback():
+            try:
+                self._flush()  # land what we hold before the partitions move to another one
+            except BaseException as exc:
+                self._error = exc
+            finally:
+                for p in partitions:
+                    self._expected.pop((p.topic, p.partition), None)
+                    self._next.pop((p.topic, p.partition), None)
 
     def _on_lost(self, consumer: Consumer, partitions: list[KafkaPartition]) -> None:
         # Lost, not revoked: another consumer may own them already; what we hold is stale.
+        # A batch being landed still commits or fails on the ledger's compare-and-set.
+        with self._callback():
+            try:
+                self._settle()
+            except BaseException as exc:
+                self._error = exc
         lost = {(p.topic, p.partition) for p in partitions}
         self._buffer = [m for m in self._buffer if m.tp not in lost]
         for tp in lost:
             self._expected.pop(tp, None)
             self._next.pop(tp, None)
+
+    @contextmanager
+    def _callback(self) -> Iterator[None]:
+        self._in_callback = True
+        try:
+            yield
+        finally:
+            self._in_callback = False
 
     def _raise_callback_error(self) -> None:
         if self._error is not None:
@@ -333,6 +409,28 @@ class StreamConsumer:
             if position < high:
                 return False
         return True
+
+
+class _Landing:
+    """One micro-batch's commit, run on a worker thread (or in line), and its outcome."""
+
+    def __init__(self, work: Callable[[], Landed]) -> None:
+        self.work = work
+        self.thread: threading.Thread | None = None
+        self._landed: Landed | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._landed = self.work()
+        except BaseException as exc:  # raised again on the consumer's thread
+            self._error = exc
+
+    def outcome(self) -> Landed:
+        if self._error is not None:
+            raise self._error
+        assert self._landed is not None, "a landing's outcome before it ran"
+        return self._landed
 
 
 def batch_id_now(prefix: str = "stream") -> str:

@@ -9,13 +9,16 @@ record to quarantine with the reason.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from ingestion.contracts import Contract, as_column_value, value_type, widens
+from ingestion.contracts import Contract, as_column_value, out_of_range, value_type, widens
+
+log = logging.getLogger(__name__)
 
 RAW_METADATA = [
     pa.field("_source", pa.string(), metadata={"doc": "Source name in e360.yaml"}),
@@ -47,6 +50,11 @@ QUARANTINE_STREAM_SCHEMA = pa.schema(
 
 TopicPartition = tuple[str, int]
 
+# A record is master data, not a blob: a message over 8 MiB is quarantined unread (Kafka's own
+# default limit is 1 MB; a broker configured for more still cannot push e360 to parse more).
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+MAX_REASON_CHARS = 1000  # a contract's message can quote the whole (huge) value
+
 
 @dataclass(frozen=True)
 class Message:
@@ -72,9 +80,37 @@ class Decoded:
     reason: str | None = None
 
 
-def decode(message: Message, contract: Contract, value_format: str, wire_format: str) -> Decoded:
+def decode(
+    message: Message,
+    contract: Contract,
+    value_format: str,
+    wire_format: str,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> Decoded:
+    """A message's column values, or the reason it goes to quarantine; never an exception.
+
+    The known bounds (size, depth, number ranges, Unicode) are checked explicitly with a
+    reason each; anything else a payload could still provoke is caught here as a last resort
+    and quarantined with the exception. Decoding is pure (no broker, no catalog), so no
+    infrastructure error is hidden by the guard.
+    """
+    try:
+        return _decode(message, contract, value_format, wire_format, max_bytes)
+    except Exception as exc:
+        return Decoded(message, reason=f"undecodable: {type(exc).__name__}: {exc}")
+
+
+def _decode(
+    message: Message, contract: Contract, value_format: str, wire_format: str, max_bytes: int
+) -> Decoded:
     if message.value is None:
         return Decoded(message, reason="empty message (a tombstone): no value to land")
+    if len(message.value) > max_bytes:
+        return Decoded(
+            message,
+            reason=f"message of {len(message.value):,} bytes is over the limit of "
+            f"{max_bytes:,} bytes",
+        )
     if value_format == "avro":
         record, reason = contract.decode_avro(message.value, wire_format)
     else:
@@ -83,12 +119,16 @@ def decode(message: Message, contract: Contract, value_format: str, wire_format:
         return Decoded(message, reason=reason or "undecodable")
     values: dict[str, Any] = {}
     types: dict[str, pa.DataType] = {}
+    folded: dict[str, str] = {}
     for name, value in record.items():
         name = str(name)
         if not name.strip():
             return Decoded(message, reason="a field has an empty name")
         if name in RAW_METADATA_NAMES:
             return Decoded(message, reason=f"field '{name}' collides with a metadata column")
+        if (other := folded.setdefault(name.casefold(), name)) != name:
+            # Iceberg tells them apart, SQL engines downstream (DuckDB, dbt) do not.
+            return Decoded(message, reason=f"fields '{other}' and '{name}' differ only in case")
         declared = contract.columns.get(name)
         kind = declared.type if declared is not None else value_type(value)
         if isinstance(value, dict | list) and declared is None:
@@ -96,6 +136,8 @@ def decode(message: Message, contract: Contract, value_format: str, wire_format:
         if kind is not None:
             types[name] = kind
             values[name] = as_column_value(value, kind)
+            if problem := out_of_range(values[name], kind):
+                return Decoded(message, reason=f"field '{name}': {problem}")
         else:
             values[name] = None
     return Decoded(message, values=values, types=types)
@@ -163,11 +205,22 @@ def shape(
                 columns[name] = known.with_type(kind)
                 changes.append(f"column {name} widened {known.type} -> {kind}")
         good.append(record)
-    return Shaped(
-        raw=_raw_table(good, columns, source, batch_id, ingested_at),
-        schema_changes=changes,
-        poison=poison,
-    )
+    try:
+        raw = _raw_table(good, columns, source, batch_id, ingested_at)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+        # A value the checks above let through still does not convert: find the records that
+        # do not, quarantine them with the error, land the rest (slow path, rare).
+        log.warning("%s: a value of batch %s does not convert (%s)", source, batch_id, exc)
+        kept = []
+        for record in good:
+            try:
+                _raw_table([record], columns, source, batch_id, ingested_at)
+            except (pa.ArrowException, ValueError, TypeError, OverflowError) as error:
+                poison.append((record.message, f"unstorable: {type(error).__name__}: {error}"))
+            else:
+                kept.append(record)
+        raw = _raw_table(kept, columns, source, batch_id, ingested_at)
+    return Shaped(raw=raw, schema_changes=changes, poison=poison)
 
 
 def arrow_schema(table: Any) -> pa.Schema:
@@ -230,10 +283,17 @@ def quarantine_table(
             pa.array([text(m.key) for m in messages], pa.string()),
             pa.array([text(m.value) for m in messages], pa.string()),
             pa.array([m.value for m in messages], pa.binary()),
-            pa.array([reason for _, reason in poison], pa.string()),
+            pa.array([_reason_text(reason) for _, reason in poison], pa.string()),
         ],
         schema=QUARANTINE_STREAM_SCHEMA,
     )
+
+
+def _reason_text(reason: str) -> str:
+    """A reason as storable text: bounded, and valid UTF-8 whatever the payload put in it."""
+    if len(reason) > MAX_REASON_CHARS:
+        reason = f"{reason[: MAX_REASON_CHARS - 20]}... ({len(reason):,} chars)"
+    return reason.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def text(value: bytes | None) -> str | None:

@@ -67,7 +67,7 @@ def test_records_land_with_offsets_and_poison_goes_to_quarantine(tmp_path, kafka
     reasons = [q["_reason"] for q in quarantine]
     assert reasons[0].startswith("invalid JSON")
     assert "$.seq" in reasons[1] and "'nine' is not of type 'integer'" in reasons[1]
-    assert reasons[2] == "expected a JSON object, got list"
+    assert reasons[2] == "expected a JSON object, got an array"
     assert "tombstone" in reasons[3]
     assert "$.status" in reasons[4] and "'LOST' is not one of" in reasons[4]
     assert quarantine[0]["_raw_bytes"] == b"{not json" and quarantine[0]["_key"] == "bad1"

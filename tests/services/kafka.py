@@ -42,8 +42,14 @@ class Broker:
     def producer(self) -> Producer:
         # One record per batch: tansu's memory engine reports a partition's high watermark as
         # its last batch's base offset + 1, which is only right for single-record batches.
+        # Messages up to 32 MiB: the poison corpus sends some over e360's own limit.
         return Producer(
-            {"bootstrap.servers": self.bootstrap, "batch.num.messages": 1, "linger.ms": 0}
+            {
+                "bootstrap.servers": self.bootstrap,
+                "batch.num.messages": 1,
+                "linger.ms": 0,
+                "message.max.bytes": 32 * 1024 * 1024,
+            }
         )
 
     def produce(

@@ -31,6 +31,7 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 from e360.config import BlockingRule, ComparisonConfig, E360Config, MatchingConfig
 from e360.errors import MatchError
 from matching.comparisons import model_number, token_jaccard
+from matching.customer_comparisons import CUSTOMER_COMPARISONS
 from matching.engine import register
 
 UNIQUE_ID = "record_id"
@@ -79,6 +80,8 @@ def comparison(spec: ComparisonConfig) -> ComparisonCreator:
         created: ComparisonCreator = cl.ForenameSurnameComparison(
             *spec.input_columns, **spec.params
         )
+    elif spec.type in CUSTOMER_COMPARISONS:
+        created = CUSTOMER_COMPARISONS[spec.type](*spec.input_columns, **spec.params)
     elif spec.type == "date_of_birth":
         created = cl.DateOfBirthComparison(spec.column, input_is_string=False, **spec.params)
     else:
@@ -264,9 +267,7 @@ def train_and_save(
             model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), matching)
             linker = Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
         extra["labels"] = labels.as_pyarrow_table().num_rows
-    version = save_model(
-        linker, config.models_dir, entity, matching_fingerprint(matching), extra
-    )
+    version = save_model(linker, config.models_dir, entity, matching_fingerprint(matching), extra)
     register_term_frequencies(linker, version)
     write_model_charts(linker, version)
     return version

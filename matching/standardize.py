@@ -21,8 +21,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import jellyfish
 import phonenumbers
 import pyarrow as pa
+from cleanco import basename as _legal_basename
 from phonenumbers import PhoneNumberFormat
 from unidecode import unidecode
 
@@ -33,6 +35,8 @@ __all__ = [
     "STANDARDIZED_PRODUCT_COLUMNS",
     "clean_text",
     "colour",
+    "company_name",
+    "company_name_tokens",
     "country",
     "currency",
     "date",
@@ -45,6 +49,7 @@ __all__ = [
     "model_number",
     "name",
     "phone",
+    "phonetic",
     "postcode",
     "price",
     "split_full_name",
@@ -232,6 +237,60 @@ def split_full_name(value: Any) -> tuple[str | None, str | None, str | None]:
     """
     s = _as_str(value)
     return (None, None, None) if s is None else _split_full_name_str(s)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _phonetic_str(cleaned: str) -> str | None:
+    return " ".join(jellyfish.metaphone(t) for t in cleaned.split()) or None
+
+
+def _phonetic(cleaned: str | None) -> str | None:
+    return None if cleaned is None else _phonetic_str(cleaned)
+
+
+def phonetic(value: Any) -> str | None:
+    """Metaphone key of a person name in name() form, word by word ("Smyth" -> "SM0").
+
+    A key of the sound survives the typos and spelling variants that break exact equality,
+    so blocking and a comparison level can use it where the spelling differs.
+    """
+    return _phonetic(name(value))
+
+
+# ---------------------------------------------------------------------------------------
+# Organisation names
+# ---------------------------------------------------------------------------------------
+
+_COMPANY_JUNK_RE = re.compile(r"[^a-z0-9\s]+")
+_COMPANY_STOPWORDS = frozenset({"the"})
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _company_name_str(s: str) -> str | None:
+    cleaned = _clean_str(_APOSTROPHES_RE.sub("", s))
+    if cleaned is None:
+        return None
+    cleaned = _APOSTROPHES_RE.sub("", cleaned.replace("&", " and ").replace("+", " and "))
+    # cleanco reads legal forms with their punctuation ("s.a.", "co. kg"), so it runs before
+    # punctuation is dropped; a name that is nothing but a legal form ("Co-op") is kept.
+    base = _legal_basename(cleaned) or cleaned
+    tokens = [t for t in _COMPANY_JUNK_RE.sub(" ", base).split() if t not in _COMPANY_STOPWORDS]
+    return " ".join(tokens) or None
+
+
+def company_name(value: Any) -> str | None:
+    """An organisation's name for matching: lower-case ASCII, legal form removed (Ltd, Inc,
+    GmbH, S.A.), '&' read as 'and', punctuation and 'the' dropped.
+
+    "The Müller & Sons GmbH" -> "muller and sons"; "apple pan, the" -> "apple pan".
+    """
+    s = _as_str(value)
+    return None if s is None else _company_name_str(s)
+
+
+def company_name_tokens(name_value: str | None) -> str | None:
+    """The distinct words of a company_name() form, sorted: word order aside."""
+    return None if name_value is None else " ".join(sorted(set(name_value.split()))) or None
 
 
 # ---------------------------------------------------------------------------------------
@@ -1287,6 +1346,10 @@ STANDARDIZED_CUSTOMER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("postcode_area", pa.string()),
     ("dob_year", pa.int32()),
     ("name_sort", pa.string()),
+    ("first_name_phonetic", pa.string()),
+    ("last_name_phonetic", pa.string()),
+    ("company_name", pa.string()),
+    ("company_name_tokens", pa.string()),
 )
 """Output keys of standardize_customer(), in order, with their Arrow types."""
 
@@ -1341,6 +1404,7 @@ def standardize_customer(
     email_value = email(get("email"))
     pc = postcode(get("postcode"), country_code)
     dob = date(get("date_of_birth"), dayfirst=dayfirst)
+    company = company_name(get("company_name"))
 
     return {
         "first_name": first,
@@ -1363,6 +1427,10 @@ def standardize_customer(
         "postcode_area": _postcode_area(pc, country_code),
         "dob_year": None if dob is None else dob.year,
         "name_sort": _name_sort(first, last),
+        "first_name_phonetic": _phonetic(first),
+        "last_name_phonetic": _phonetic(last),
+        "company_name": company,
+        "company_name_tokens": company_name_tokens(company),
     }
 
 

@@ -270,10 +270,16 @@ def _company_name_str(s: str) -> str | None:
     cleaned = _clean_str(_APOSTROPHES_RE.sub("", s))
     if cleaned is None:
         return None
-    cleaned = _APOSTROPHES_RE.sub("", cleaned.replace("&", " and ").replace("+", " and "))
-    # cleanco reads legal forms with their punctuation ("s.a.", "co. kg"), so it runs before
-    # punctuation is dropped; a name that is nothing but a legal form ("Co-op") is kept.
-    base = _legal_basename(cleaned) or cleaned
+    cleaned = _APOSTROPHES_RE.sub("", cleaned)
+    # cleanco reads legal forms with their punctuation ("s.a.", "gmbh & co. kg"), so it runs
+    # before '&' and punctuation are replaced; a name that is only a legal form ("Co-op") stays.
+    base = cleaned
+    for _ in range(3):  # stacked forms: "co. ltd"
+        stripped = _legal_basename(base)
+        if not stripped or stripped == base:
+            break
+        base = stripped
+    base = base.replace("&", " and ").replace("+", " and ")
     tokens = [t for t in _COMPANY_JUNK_RE.sub(" ", base).split() if t not in _COMPANY_STOPWORDS]
     return " ".join(tokens) or None
 

@@ -43,9 +43,12 @@ CUSTOMER_ALL = _same(
         "date_of_birth",
         "email",
         "phone",
+        "address_line1",
+        "city",
         "postcode",
         "gender",
         "national_id",
+        "company_name",
     ]
 )
 
@@ -66,7 +69,10 @@ def test_rules_and_comparisons_on_unmapped_columns_are_dropped(tmp_path: Path) -
     assert {"email"} not in used and {"phone"} in used
     assert all("email" not in c.input_columns for c in plan.matching.comparisons)
     training = plan.matching.training
-    assert training.deterministic_rules == ["l.phone = r.phone and l.last_name = r.last_name"]
+    assert training.deterministic_rules == [
+        "l.phone = r.phone and l.last_name = r.last_name",
+        "l.phone = r.phone and l.company_name = r.company_name",
+    ]
     assert ["email"] not in training.em_blocking_rules
     assert plan.unused["blocking_rules"] == [["email"]]
     assert plan.unused["comparisons"] == [["email"]]

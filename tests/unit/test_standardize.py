@@ -564,6 +564,7 @@ def test_standardize_customer_full_record() -> None:
             "region": "Greater  London",
             "country": "United Kingdom",
             "national_id": "ab 12 34 56 c",
+            "company_name": "The Acme Widget Co. Ltd.",
         }
     )
     assert list(out) == _CUSTOMER_KEYS
@@ -588,6 +589,10 @@ def test_standardize_customer_full_record() -> None:
         "postcode_area": "SW1A",
         "dob_year": 1990,
         "name_sort": "obrien william",
+        "first_name_phonetic": "WLM",
+        "last_name_phonetic": "OBRN",
+        "company_name": "acme widget",
+        "company_name_tokens": "acme widget",
     }
 
 

@@ -1314,14 +1314,23 @@ def _identifier(value: Any) -> str | None:
     return None if cleaned is None else _IDENTIFIER_JUNK_RE.sub("", cleaned.upper()) or None
 
 
+# Where a country's postal area is not its codes' first three characters (ZIP3 in the US,
+# the FSA in Canada, the routing key of an Eircode, a German or Australian delivery region).
+_POSTCODE_AREA_LENGTH = {"NL": 4}
+_POSTCODE_SEPARATORS_RE = re.compile(r"[\s\-.]+")
+
+
 def _postcode_area(pc: str | None, country_code: str | None) -> str | None:
+    """The postcode's area, the part a small typo or a move within the town keeps: the
+    outward code of a UK postcode, else the country's prefix of the code."""
     if pc is None:
         return None
     if " " in pc and (country_code in _UK_POSTCODE_COUNTRIES or country_code is None):
         outward = pc.split(" ", 1)[0]
         if _UK_POSTCODE_RE.match(pc.replace(" ", "")):
             return outward
-    return pc.replace(" ", "")[:3] or None
+    length = _POSTCODE_AREA_LENGTH.get(country_code or "", 3)
+    return _POSTCODE_SEPARATORS_RE.sub("", pc)[:length] or None
 
 
 def _name_sort(first: str | None, last: str | None) -> str | None:

@@ -104,7 +104,7 @@ def test_deterministic_rules_fall_back_when_no_default_fits(tmp_path: Path) -> N
 
 
 def test_every_comparison_is_estimated_by_some_em_rule(tmp_path: Path) -> None:
-    # Defaults train on [date_of_birth], [email], [postcode]; without them EM must block on
+    # Defaults train on [date_of_birth], [email], [phone]; without them EM must block on
     # something else, and never only on the columns a comparison reads.
     plan = plan_for(_mapping(tmp_path, "customer", _same(["full_name", "phone", "gender"])))
     rules = plan.matching.training.em_blocking_rules

@@ -15,9 +15,10 @@ from stewardship.users import UserStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "steward-test-password"
-# Small data; the customer review band is widened so a few hundred customers still leave
-# pairs for a steward (the default band needs thousands to fill).
-CUSTOMERS = 300
+# Small data; the customer review band is widened so a thousand customers still leave pairs
+# for a steward (the default band needs thousands to fill; with phonetic, swapped-name and
+# whole-address evidence, a few hundred demo customers leave no pair in doubt).
+CUSTOMERS = 1000
 OVERRIDES = {"entities.customer.matching.review_band": [0.1, 0.9]}
 USERS = {"alice": "admin", "sam": "steward", "sue": "steward", "vic": "viewer"}
 

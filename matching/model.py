@@ -267,7 +267,9 @@ def train_and_save(
             model = with_fixed_m_probabilities(linker.misc.save_model_to_json(None), matching)
             linker = Linker(records, model, log_level=_SPLINK_LOG_LEVEL)
         extra["labels"] = labels.as_pyarrow_table().num_rows
-    version = save_model(linker, config.models_dir, entity, matching_fingerprint(matching), extra)
+    version = save_model(
+        linker, config.models_dir, entity, matching_fingerprint(matching), extra
+    )
     register_term_frequencies(linker, version)
     write_model_charts(linker, version)
     return version

@@ -187,7 +187,8 @@ class SourceConfig(_Strict):
 
 class ComparisonConfig(_Strict):
     """One Splink comparison: a `splink.comparison_library` comparison, or one of e360's own
-    (`model_number`, `token_jaccard`) from `matching.comparisons`."""
+    (`model_number`, `token_jaccard`) from `matching.comparisons` or (`person_name`,
+    `birth_date`, `address`, `company_name`) from `matching.customer_comparisons`."""
 
     type: Literal[
         "exact",
@@ -205,6 +206,11 @@ class ComparisonConfig(_Strict):
         "weighted_tokens",
         "units",
         "embedding_cosine",
+        # matching.customer_comparisons, each on its `columns` in order:
+        "person_name",  # [name, the other name part, its phonetic key]
+        "birth_date",  # [date]
+        "address",  # [address_line1, postcode, city, postcode_area]
+        "company_name",  # [company_name, company_name_tokens]
     ]
     column: str | None = None
     columns: list[str] | None = None  # forename_surname takes [forename, surname]

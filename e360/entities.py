@@ -24,6 +24,8 @@ CANONICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "region",
         "country",
         "national_id",
+        # Organisation customers (B2B accounts): the account's legal or trading name.
+        "company_name",
     ),
     "product": (
         "title",

@@ -48,6 +48,7 @@ from matching.comparisons import (
     units,
     weighted_tokens,
 )
+from matching.customer_comparisons import CUSTOMER_COMPARISONS
 from matching.engine import register
 from matching.lsh import EXPLODED_COLUMNS
 from matching.safeguards import (
@@ -130,6 +131,8 @@ def comparison(spec: ComparisonConfig) -> ComparisonCreator:
         created: ComparisonCreator = cl.ForenameSurnameComparison(
             *spec.input_columns, **spec.params
         )
+    elif spec.type in CUSTOMER_COMPARISONS:
+        created = CUSTOMER_COMPARISONS[spec.type](*spec.input_columns, **spec.params)
     elif spec.type == "date_of_birth":
         created = cl.DateOfBirthComparison(spec.column, input_is_string=False, **spec.params)
     else:

@@ -21,8 +21,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import jellyfish
 import phonenumbers
 import pyarrow as pa
+from cleanco import basename as _legal_basename
 from phonenumbers import PhoneNumberFormat
 from unidecode import unidecode
 
@@ -34,6 +36,8 @@ __all__ = [
     "STANDARDIZED_PRODUCT_COLUMNS",
     "clean_text",
     "colour",
+    "company_name",
+    "company_name_tokens",
     "complete_products",
     "country",
     "currency",
@@ -47,6 +51,7 @@ __all__ = [
     "model_number",
     "name",
     "phone",
+    "phonetic",
     "postcode",
     "price",
     "split_full_name",
@@ -235,6 +240,66 @@ def split_full_name(value: Any) -> tuple[str | None, str | None, str | None]:
     """
     s = _as_str(value)
     return (None, None, None) if s is None else _split_full_name_str(s)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _phonetic_str(cleaned: str) -> str | None:
+    return " ".join(jellyfish.metaphone(t) for t in cleaned.split()) or None
+
+
+def _phonetic(cleaned: str | None) -> str | None:
+    return None if cleaned is None else _phonetic_str(cleaned)
+
+
+def phonetic(value: Any) -> str | None:
+    """Metaphone key of a person name in name() form, word by word ("Smyth" -> "SM0").
+
+    A key of the sound survives the typos and spelling variants that break exact equality,
+    so blocking and a comparison level can use it where the spelling differs.
+    """
+    return _phonetic(name(value))
+
+
+# ---------------------------------------------------------------------------------------
+# Organisation names
+# ---------------------------------------------------------------------------------------
+
+_COMPANY_JUNK_RE = re.compile(r"[^a-z0-9\s]+")
+_COMPANY_STOPWORDS = frozenset({"the"})
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _company_name_str(s: str) -> str | None:
+    cleaned = _clean_str(_APOSTROPHES_RE.sub("", s))
+    if cleaned is None:
+        return None
+    cleaned = _APOSTROPHES_RE.sub("", cleaned)
+    # cleanco reads legal forms with their punctuation ("s.a.", "gmbh & co. kg"), so it runs
+    # before '&' and punctuation are replaced; a name that is only a legal form ("Co-op") stays.
+    base = cleaned
+    for _ in range(3):  # stacked forms: "co. ltd"
+        stripped = _legal_basename(base)
+        if not stripped or stripped == base:
+            break
+        base = stripped
+    base = base.replace("&", " and ").replace("+", " and ")
+    tokens = [t for t in _COMPANY_JUNK_RE.sub(" ", base).split() if t not in _COMPANY_STOPWORDS]
+    return " ".join(tokens) or None
+
+
+def company_name(value: Any) -> str | None:
+    """An organisation's name for matching: lower-case ASCII, legal form removed (Ltd, Inc,
+    GmbH, S.A.), '&' read as 'and', punctuation and 'the' dropped.
+
+    "The Müller & Sons GmbH" -> "muller and sons"; "apple pan, the" -> "apple pan".
+    """
+    s = _as_str(value)
+    return None if s is None else _company_name_str(s)
+
+
+def company_name_tokens(name_value: str | None) -> str | None:
+    """The distinct words of a company_name() form, sorted: word order aside."""
+    return None if name_value is None else " ".join(sorted(set(name_value.split()))) or None
 
 
 # ---------------------------------------------------------------------------------------
@@ -1263,14 +1328,23 @@ def _identifier(value: Any) -> str | None:
     return None if cleaned is None else _IDENTIFIER_JUNK_RE.sub("", cleaned.upper()) or None
 
 
+# Where a country's postal area is not its codes' first three characters (ZIP3 in the US,
+# the FSA in Canada, the routing key of an Eircode, a German or Australian delivery region).
+_POSTCODE_AREA_LENGTH = {"NL": 4}
+_POSTCODE_SEPARATORS_RE = re.compile(r"[\s\-.]+")
+
+
 def _postcode_area(pc: str | None, country_code: str | None) -> str | None:
+    """The postcode's area, the part a small typo or a move within the town keeps: the
+    outward code of a UK postcode, else the country's prefix of the code."""
     if pc is None:
         return None
     if " " in pc and (country_code in _UK_POSTCODE_COUNTRIES or country_code is None):
         outward = pc.split(" ", 1)[0]
         if _UK_POSTCODE_RE.match(pc.replace(" ", "")):
             return outward
-    return pc.replace(" ", "")[:3] or None
+    length = _POSTCODE_AREA_LENGTH.get(country_code or "", 3)
+    return _POSTCODE_SEPARATORS_RE.sub("", pc)[:length] or None
 
 
 def _name_sort(first: str | None, last: str | None) -> str | None:
@@ -1301,6 +1375,10 @@ STANDARDIZED_CUSTOMER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("postcode_area", pa.string()),
     ("dob_year", pa.int32()),
     ("name_sort", pa.string()),
+    ("first_name_phonetic", pa.string()),
+    ("last_name_phonetic", pa.string()),
+    ("company_name", pa.string()),
+    ("company_name_tokens", pa.string()),
 )
 """Output keys of standardize_customer(), in order, with their Arrow types."""
 
@@ -1361,6 +1439,7 @@ def standardize_customer(
     email_value = email(get("email"))
     pc = postcode(get("postcode"), country_code)
     dob = date(get("date_of_birth"), dayfirst=dayfirst)
+    company = company_name(get("company_name"))
 
     return {
         "first_name": first,
@@ -1383,6 +1462,10 @@ def standardize_customer(
         "postcode_area": _postcode_area(pc, country_code),
         "dob_year": None if dob is None else dob.year,
         "name_sort": _name_sort(first, last),
+        "first_name_phonetic": _phonetic(first),
+        "last_name_phonetic": _phonetic(last),
+        "company_name": company,
+        "company_name_tokens": company_name_tokens(company),
     }
 
 

@@ -24,6 +24,7 @@ from splink.internals.comparison_creator import ComparisonCreator
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
 from matching.adhoc.mapping import ExtraKind, Mapping
+from matching.customer_comparisons import ANY_COLUMN_COMPARISONS
 from matching.lsh import EXPLODED_COLUMNS
 from matching.model import comparison
 from matching.standardized import STANDARDIZED_COLUMNS
@@ -43,6 +44,9 @@ SOURCES_OF: dict[str, dict[str, frozenset[str]]] = {
         "email_user": frozenset({"email"}),
         "postcode_area": frozenset({"postcode"}),
         "country": frozenset({"country", "phone"}),
+        "first_name_phonetic": frozenset({"first_name", "full_name"}),
+        "last_name_phonetic": frozenset({"last_name", "full_name"}),
+        "company_name_tokens": frozenset({"company_name"}),
     },
     "product": {
         "model_number": frozenset({"model_number", "title"}),
@@ -149,7 +153,7 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
         return rule_columns(rule) <= usable
 
     blocking = [r for r in matching.blocking_rules if fits(r)]
-    comparisons = [c for c in matching.comparisons if set(c.input_columns) <= usable]
+    comparisons = [c for c in matching.comparisons if _comparable(c, usable)]
     extras = [ExtraComparison(c, k) for c, k in sorted(mapping.extra_columns().items())]
     where = f"{mapping.file}: {entity}"
     if not blocking:
@@ -189,6 +193,13 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
         }
     )
     return Plan(entity, cut, extras, usable, {k: v for k, v in unused.items() if v})
+
+
+def _comparable(spec: Any, usable: set[str]) -> bool:
+    """Whether the mapping fills what a comparison reads (an address needs any of its
+    columns: line, postcode or city each carry evidence on their own)."""
+    columns = set(spec.input_columns)
+    return bool(columns & usable) if spec.type in ANY_COLUMN_COMPARISONS else columns <= usable
 
 
 def _em_rules(

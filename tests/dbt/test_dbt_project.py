@@ -30,7 +30,8 @@ DDL = {
         master_id varchar, first_name varchar, middle_name varchar, last_name varchar,
         full_name varchar, date_of_birth date, gender varchar, email varchar, phone varchar,
         address_line1 varchar, address_line2 varchar, city varchar, postcode varchar,
-        region varchar, country varchar, national_id varchar, member_count bigint,
+        region varchar, country varchar, national_id varchar, company_name varchar,
+        member_count bigint,
         sources varchar, provenance varchar, first_seen_at timestamp, updated_at timestamp,
         run_id varchar""",
     "product_golden": """
@@ -75,12 +76,12 @@ ROWS: dict[str, list[tuple]] = {
     "customer_golden": [
         ("CUS-A", "Alice", None, "Smith", "Alice Smith", dt.date(1985, 3, 2), "F",
          "alice@example.com", "+447700900001", "1 High St", None, "London", "N1 1AA",
-         "Greater London", "GB", "AB123456C", 2, "crm,web", PROV, T0, T0, RUN),
+         "Greater London", "GB", "AB123456C", None, 2, "crm,web", PROV, T0, T0, RUN),
         ("CUS-B", "Bob", "J", "Jones", "Bob J Jones", dt.date(1979, 11, 30), "M",
          "bob@example.com", "+12025550123", "2 Main St", "Apt 4", "Springfield", "12345",
-         "IL", "US", None, 1, "crm", PROV, T0, T0, RUN),
+         "IL", "US", None, "Jones Plumbing", 1, "crm", PROV, T0, T0, RUN),
         ("CUS-C", "Chris", None, "Lee", "Chris Lee", None, "X",
-         "chris@example.com", None, None, None, "Dublin", None, None, "IE", None, 2,
+         "chris@example.com", None, None, None, "Dublin", None, None, "IE", None, None, 2,
          "pos,web", PROV, T0, T0, RUN),
     ],
     "product_golden": [

@@ -36,7 +36,7 @@ SCHEMAS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("full_name", S), ("date_of_birth", pa.date32()), ("gender", S), ("email", S),
         ("phone", S), ("address_line1", S), ("address_line2", S), ("city", S),
         ("postcode", S), ("region", S), ("country", S), ("national_id", S),
-        ("member_count", INT), ("sources", S), ("provenance", S), ("first_seen_at", TS),
+        ("company_name", S), ("member_count", INT), ("sources", S), ("provenance", S), ("first_seen_at", TS),
         ("updated_at", TS), ("run_id", S),
     ],
     "product_golden": [
@@ -73,7 +73,7 @@ def _customer(master_id: str, first: str, address: str, city: str, members: int,
               run: str, at: dt.datetime) -> tuple:  # fmt: skip
     return (master_id, first, None, "Smith", f"{first} Smith", dt.date(1980, 1, 2), "F",
             f"{first.lower()}@example.com", "+447700900001", address, None, city, "N1 1AA",
-            None, "GB", None, members, sources, "{}", AT1, at, run)  # fmt: skip
+            None, "GB", None, None, members, sources, "{}", AT1, at, run)  # fmt: skip
 
 
 def _product(master_id: str, title: str, price: float, run: str, at: dt.datetime) -> tuple:

@@ -102,10 +102,17 @@ def test_customers_resolve_and_evaluate_through_the_cli(data: Path, capsys) -> N
     mapping = yaml.safe_load((data / "customers.yaml").read_text())
     masters, report = _check_outputs(out, mapping)
     assert report["rejected"] > 0  # the generator's malformed CRM rows
-    # Every default comparison is mapped but the national id, which the example lacks.
+    # Every default comparison is mapped but the national id and the organisation name,
+    # which the example lacks.
+    company_rules = [
+        ["company_name_tokens"],
+        "l.city = r.city and substr(l.company_name, 1, 4) = substr(r.company_name, 1, 4)",
+        "l.postcode = r.postcode and substr(l.company_name, 1, 4) = substr(r.company_name, 1, 4)",
+    ]
     assert report["settings"]["unused_defaults"] == {
-        "blocking_rules": [["national_id"]],
-        "comparisons": [["national_id"]],
+        "blocking_rules": [["national_id"], *company_rules],
+        "comparisons": [["national_id"], ["company_name", "company_name_tokens"]],
+        "deterministic_rules": ["l.phone = r.phone and l.company_name = r.company_name"],
     }
     scores = _scores(data, masters, "truth_customers.csv")
     assert scores["pairwise"]["f1"] >= 0.97, scores

@@ -15,10 +15,22 @@ from stewardship.users import UserStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "steward-test-password"
-# Small data; the customer review band is widened so a few hundred customers still leave
-# pairs for a steward (the default band needs thousands to fill).
+# Small data; the customer review band is widened and the customer model kept to plain
+# comparisons so a few hundred customers still leave pairs in doubt for a steward (the
+# defaults, with phonetic, swapped-name and whole-address evidence, leave none in doubt here).
 CUSTOMERS = 300
-OVERRIDES = {"entities.customer.matching.review_band": [0.1, 0.9]}
+OVERRIDES = {
+    "entities.customer.matching.review_band": [0.1, 0.9],
+    "entities.customer.matching.comparisons": [
+        {"type": "name", "column": "first_name", "term_frequency": True},
+        {"type": "name", "column": "last_name", "term_frequency": True},
+        {"type": "date_of_birth", "column": "date_of_birth"},
+        {"type": "email", "column": "email"},
+        {"type": "exact", "column": "phone"},
+        {"type": "postcode", "column": "postcode"},
+        {"type": "exact", "column": "gender"},
+    ],
+}
 USERS = {"alice": "admin", "sam": "steward", "sue": "steward", "vic": "viewer"}
 
 

@@ -74,7 +74,7 @@ def test_explicit_overrides_win_over_environment(tmp_path: Path) -> None:
             lambda d: d["entities"]["customer"]["matching"]["comparisons"].append(
                 {"type": "exact", "column": "favourite_colour"}
             ),
-            "entities.customer.matching.comparisons.8",
+            "entities.customer.matching.comparisons.9",
             "favourite_colour",
         ),
         (

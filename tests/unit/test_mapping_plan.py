@@ -44,9 +44,12 @@ CUSTOMER_ALL = _same(
         "date_of_birth",
         "email",
         "phone",
+        "address_line1",
+        "city",
         "postcode",
         "gender",
         "national_id",
+        "company_name",
     ]
 )
 
@@ -67,7 +70,10 @@ def test_rules_and_comparisons_on_unmapped_columns_are_dropped(tmp_path: Path) -
     assert {"email"} not in used and {"phone"} in used
     assert all("email" not in c.input_columns for c in plan.matching.comparisons)
     training = plan.matching.training
-    assert training.deterministic_rules == ["l.phone = r.phone and l.last_name = r.last_name"]
+    assert training.deterministic_rules == [
+        "l.phone = r.phone and l.last_name = r.last_name",
+        "l.phone = r.phone and l.company_name = r.company_name",
+    ]
     assert ["email"] not in training.em_blocking_rules
     assert plan.unused["blocking_rules"] == [["email"]]
     assert plan.unused["comparisons"] == [["email"]]
@@ -99,7 +105,7 @@ def test_deterministic_rules_fall_back_when_no_default_fits(tmp_path: Path) -> N
 
 
 def test_every_comparison_is_estimated_by_some_em_rule(tmp_path: Path) -> None:
-    # Defaults train on [date_of_birth], [email], [postcode]; without them EM must block on
+    # Defaults train on [date_of_birth], [email], [phone]; without them EM must block on
     # something else, and never only on the columns a comparison reads.
     plan = plan_for(_mapping(tmp_path, "customer", _same(["full_name", "phone", "gender"])))
     rules = plan.matching.training.em_blocking_rules
@@ -176,3 +182,45 @@ def test_product_without_gtin_keeps_model_number_matching(tmp_path: Path) -> Non
     # The fixed m-probabilities of the defaults travel with their comparisons.
     fixed = {c.input_columns[0]: c.m_probabilities for c in plan.matching.comparisons}
     assert fixed["colour"] == [0.97, 0.03]
+
+
+def test_an_organisation_mapping_keeps_company_address_and_phone_evidence(tmp_path: Path) -> None:
+    accounts = _same(["company_name", "address_line1", "city", "phone"])
+    plan = plan_for(_mapping(tmp_path, "customer", accounts, accounts))
+    types = [c.type for c in plan.matching.comparisons]
+    assert types == ["damerau_levenshtein", "address", "company_name"]
+    blocked_on = [rule_columns(r) for r in plan.matching.blocking_rules]
+    assert {"company_name_tokens"} in blocked_on and {"phone"} in blocked_on
+    assert {"city", "company_name"} in blocked_on and {"address_line1", "city"} in blocked_on
+    assert all(not ({"first_name", "last_name"} & columns) for columns in blocked_on)
+    assert plan.matching.training.deterministic_rules == [
+        "l.phone = r.phone and l.company_name = r.company_name"
+    ]
+
+
+def test_an_address_is_compared_on_whichever_of_its_parts_are_mapped(tmp_path: Path) -> None:
+    plan = plan_for(_mapping(tmp_path, "customer", _same(["full_name", "postcode"])))
+    assert "address" in [c.type for c in plan.matching.comparisons]
+    # the name comparisons read the phonetic keys full_name fills
+    assert [c.type for c in plan.matching.comparisons].count("person_name") == 2
+    blocked_on = [rule_columns(r) for r in plan.matching.blocking_rules]
+    assert {"first_name_phonetic", "last_name_phonetic"} in blocked_on
+    assert {"postcode_area", "first_name"} in blocked_on
+
+
+def test_blocking_defaults_survive_a_typo_in_any_single_field() -> None:
+    # For every column, some rule reads neither it nor the columns derived from it.
+    derived = {
+        "first_name": {"first_name", "first_name_phonetic", "name_sort"},
+        "last_name": {"last_name", "last_name_phonetic", "name_sort"},
+        "date_of_birth": {"date_of_birth", "dob_year"},
+        "postcode": {"postcode", "postcode_area"},
+    }
+    person_rules = [
+        rule_columns(r)
+        for r in default_entity("customer").matching.blocking_rules
+        if not {"company_name", "company_name_tokens", "email", "phone", "national_id"}
+        & rule_columns(r)
+    ]
+    for column, spoiled in derived.items():
+        assert any(not (rule & spoiled) for rule in person_rules), column

@@ -570,6 +570,7 @@ def test_standardize_customer_full_record() -> None:
             "region": "Greater  London",
             "country": "United Kingdom",
             "national_id": "ab 12 34 56 c",
+            "company_name": "The Acme Widget Co. Ltd.",
         }
     )
     assert list(out) == _CUSTOMER_KEYS
@@ -594,6 +595,10 @@ def test_standardize_customer_full_record() -> None:
         "postcode_area": "SW1A",
         "dob_year": 1990,
         "name_sort": "obrien william",
+        "first_name_phonetic": "WLM",
+        "last_name_phonetic": "OBRN",
+        "company_name": "acme widget",
+        "company_name_tokens": "acme widget",
     }
 
 
@@ -844,3 +849,59 @@ def test_multi_argument_functions_never_raise_on_garbage() -> None:
         product = s.standardize_product(dict.fromkeys(_PRODUCT_KEYS, value))
         assert list(product) == _PRODUCT_KEYS
         s.standardize_customer({"phone": "07700 900123"}, default_region=value)
+
+
+@pytest.mark.parametrize(
+    ("postcode", "country", "area"),
+    [
+        ("SW1A 1AA", "GB", "SW1A"),
+        ("94105-1234", "US", "941"),
+        ("2615", "AU", "261"),
+        ("10115", "DE", "101"),
+        ("1234 AB", "NL", "1234"),
+        ("K1A 0B6", "CA", "K1A"),
+        ("00-950", "PL", "009"),
+    ],
+)
+def test_postcode_area_fits_the_country(postcode: str, country: str, area: str) -> None:
+    out = s.standardize_customer({"postcode": postcode, "country": country})
+    assert out["postcode_area"] == area
+
+
+def test_phonetic_keys_survive_spelling_variants() -> None:
+    assert s.phonetic("Smyth") == s.phonetic("Smith") == "SM0"
+    assert s.phonetic("Catherine") == s.phonetic("Kathryn")
+    assert s.phonetic("Mary-Jane O'Neil") == "MRJN ONL"
+    assert s.phonetic("Jones") != s.phonetic("James")
+    assert s.phonetic(None) is None and s.phonetic("  ") is None and s.phonetic(3.5) is None
+    out = s.standardize_customer({"full_name": "SMYTH, Jon"})
+    assert (out["first_name_phonetic"], out["last_name_phonetic"]) == ("JN0N", "SM0")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Acme Widgets Ltd.", "acme widgets"),
+        ("ACME WIDGETS LIMITED", "acme widgets"),
+        ("The Acme Widget Co. Ltd.", "acme widget"),
+        ("Müller GmbH & Co. KG", "muller"),
+        ("Smith & Sons, Inc.", "smith and sons"),
+        ("Société Générale S.A.", "societe generale"),
+        ("apple pan, the", "apple pan"),
+        ("Arnie Morton's of Chicago", "arnie mortons of chicago"),
+        ("Co-op", "co op"),  # nothing but a legal form: kept, not emptied
+        ("  ", None),
+        (None, None),
+        (42, "42"),
+    ],
+)
+def test_company_name_drops_legal_form_and_punctuation(raw: object, expected: str | None) -> None:
+    assert s.company_name(raw) == expected
+
+
+def test_company_name_tokens_ignore_word_order() -> None:
+    assert s.company_name_tokens(s.company_name("The Pan Apple")) == "apple pan"
+    assert s.company_name_tokens(s.company_name("Apple Pan & Pan")) == "and apple pan"
+    assert s.company_name_tokens(None) is None
+    out = s.standardize_customer({"company_name": "Cafe Bizou Inc"})
+    assert (out["company_name"], out["company_name_tokens"]) == ("cafe bizou", "bizou cafe")

@@ -17,6 +17,7 @@ renamed as (
         middle_name,
         last_name,
         full_name,
+        company_name,
 
         ----------  demographics
         cast(date_of_birth as date) as date_of_birth,

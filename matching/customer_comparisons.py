@@ -1,0 +1,151 @@
+"""Customer comparisons Splink's library lacks: people under heavy noise, addresses as one
+piece of evidence, organisation names.
+
+Built from Splink's own levels (which render per dialect) or DuckDB SQL with
+`base_dialect_str`, so Splink translates them for Spark. Each takes its columns in the order
+a configuration's `columns:` lists them (see `matching.model.comparison`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+
+def _q(column: str, side: str) -> str:
+    return f'"{column}_{side}"'
+
+
+def _custom(sql: str, label: str) -> ComparisonLevelCreator:
+    return cll.CustomLevel(sql, label, base_dialect_str="duckdb")
+
+
+def person_name(column: str, other: str, phonetic: str) -> ComparisonCreator:
+    """A given name or surname: exact; a typo (Jaro-Winkler >= 0.92); the same sound
+    (metaphone key: Catherine / Kathryn); exchanged with the other name part (first and last
+    swapped); looser spelling (>= 0.88, >= 0.7); else."""
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column),
+            cll.JaroWinklerLevel(column, 0.92),
+            cll.ExactMatchLevel(phonetic).configure(label_for_charts="same sound"),
+            cll.ColumnsReversedLevel(column, other, symmetrical=True),
+            cll.JaroWinklerLevel(column, 0.88),
+            cll.JaroWinklerLevel(column, 0.7),
+            cll.ElseLevel(),
+        ],
+        output_column_name=column,
+        comparison_description="name: exact, typo, same sound, swapped, similar, else",
+    )
+
+
+def birth_date(column: str) -> ComparisonCreator:
+    """A date (of birth) as people mistype it: exact; day and month transposed (03/04 read
+    as 04/03); one of year, month, day differs (a typo in one part); within a year; else."""
+    left, right = _q(column, "l"), _q(column, "r")
+
+    def same(part: str) -> str:
+        return f"{part}({left}) = {part}({right})"
+
+    transposed = f"day({left}) = month({right}) and month({left}) = day({right}) and {same('year')}"
+    two_of_three = (
+        f"(case when {same('year')} then 1 else 0 end + case when {same('month')} then 1 "
+        f"else 0 end + case when {same('day')} then 1 else 0 end) = 2"
+    )
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column),
+            _custom(transposed, "day and month transposed"),
+            _custom(two_of_three, "one of year, month, day differs"),
+            cll.AbsoluteDateDifferenceLevel(
+                column, input_is_string=False, threshold=1, metric="year"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name=column,
+        comparison_description="date: exact, day/month transposed, one part differs, 1 year",
+    )
+
+
+def address(line1: str, postcode: str, city: str, postcode_area: str) -> ComparisonCreator:
+    """Street line, postcode and city as one piece of evidence, so that a person who moved
+    pays once, not once per field: same address; similar line in the same place; similar line
+    elsewhere; same postcode; same area (postcode area or city); else. The postcode area is
+    the country's own prefix (UK outward code, US ZIP3, ...), see standardize."""
+
+    def line_close() -> ComparisonLevelCreator:
+        return cll.JaroWinklerLevel(line1, 0.9)
+
+    def postcode_same() -> ComparisonLevelCreator:
+        return cll.ExactMatchLevel(postcode)
+
+    def city_same() -> ComparisonLevelCreator:
+        return cll.ExactMatchLevel(city)
+
+    def known(column: str) -> ComparisonLevelCreator:
+        return cll.Not(cll.NullLevel(column))
+
+    nothing_comparable = cll.Not(cll.Or(known(line1), known(postcode), known(city)))
+    return cl.CustomComparison(
+        comparison_levels=[
+            nothing_comparable.configure(is_null_level=True),
+            cll.And(cll.ExactMatchLevel(line1), cll.Or(postcode_same(), city_same())).configure(
+                label_for_charts="same address"
+            ),
+            cll.And(
+                line_close(),
+                cll.Or(postcode_same(), city_same(), cll.ExactMatchLevel(postcode_area)),
+            ).configure(label_for_charts="similar street line, same place"),
+            line_close().configure(label_for_charts="similar street line"),
+            postcode_same().configure(label_for_charts="same postcode"),
+            cll.Or(cll.ExactMatchLevel(postcode_area), city_same()).configure(
+                label_for_charts="same area or city"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="address",
+        comparison_description="address: line, postcode and city as one",
+    )
+
+
+def company_name(column: str, tokens: str) -> ComparisonCreator:
+    """An organisation name (company_name() form): exact; the same words in another order;
+    a typo (Jaro-Winkler >= 0.92); most words shared (token Jaccard >= 0.5); similar (>= 0.8);
+    else."""
+    left = f"str_split({_q(tokens, 'l')}, ' ')"
+    right = f"str_split({_q(tokens, 'r')}, ' ')"
+    shared = (
+        f"cast(array_length(array_intersect({left}, {right})) as double) / "
+        f"array_length(array_distinct(array_concat({left}, {right})))"
+    )
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column),
+            cll.ExactMatchLevel(tokens).configure(label_for_charts="same words"),
+            cll.JaroWinklerLevel(column, 0.92),
+            _custom(f"{shared} >= 0.5", "most words shared"),
+            cll.JaroWinklerLevel(column, 0.8),
+            cll.ElseLevel(),
+        ],
+        output_column_name=column,
+        comparison_description="company name: exact, same words, typo, shared words, else",
+    )
+
+
+# Comparison type -> builder taking the configured `columns` in order.
+CUSTOMER_COMPARISONS: dict[str, Callable[..., ComparisonCreator]] = {
+    "person_name": person_name,
+    "birth_date": birth_date,
+    "address": address,
+    "company_name": company_name,
+}
+# Types that still weigh evidence when only some of their columns are mapped (the others
+# stay null and their levels never fire), so a mapping keeps them if any column is usable.
+ANY_COLUMN_COMPARISONS = frozenset({"address"})

@@ -97,10 +97,19 @@ class WarehouseSettings(_Strict):
     redshift: RedshiftWarehouse = RedshiftWarehouse()
 
 
+class LockSettings(_Strict):
+    """The project lock serialising ingest, match and publish on one lake (`e360.locks`)."""
+
+    # default: <lake>/.e360.lock on the embedded catalog, <root>/.e360.lock on Glue
+    path: Path | None = None
+    wait_seconds: float = Field(default=600, ge=0)  # then exit naming the holder
+
+
 class DeploymentSettings(_Strict):
     catalog: CatalogSettings = CatalogSettings()
     engine: EngineSettings = EngineSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
+    lock: LockSettings = LockSettings()
 
 
 class EventSettings(_Strict):
@@ -354,6 +363,16 @@ class E360Config(_Strict):
     @property
     def models_dir(self) -> Path:
         return self._under_root(self.paths.models)
+
+    @property
+    def lock_file(self) -> Path:
+        """The project lock: in the lake folder, or the project root when the lake is remote."""
+        settings = self.deployment.lock
+        if settings.path is not None:
+            return self._under_root(settings.path)
+        if self.deployment.catalog.type == "sql":
+            return self.lake_dir / ".e360.lock"
+        return self.root / ".e360.lock"
 
     @property
     def warehouse_path(self) -> Path:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import dagster as dg
 from e360.config import E360Config
 from e360.errors import E360Error, IngestError, MatchError
 from e360.ids import new_run_id
+from e360.locks import project_lock
 from e360.progress import Progress, SilentProgress
 from e360.report import RunReport
 from e360.warehouse import environment
@@ -42,14 +45,44 @@ class RunFailed(E360Error):
 
 
 def dagster_home(config: E360Config) -> Path:
-    """The project's Dagster storage: run history, event logs, schedule and sensor state."""
+    """The project's Dagster storage: run history, event logs, schedule and sensor state.
+
+    Created once, under a lock of its own: two processes creating Dagster's SQLite storages
+    at the same time can stamp two alembic heads, after which every run fails.
+    """
     home = config.root / ".dagster"
+    marker = home / ".initialised"
+    if marker.exists():
+        return home
     home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    if not settings.exists():
-        # No usage telemetry: e360 runs where nothing may call out.
-        settings.write_text("telemetry:\n  enabled: false\n")
+    with project_lock(home / ".init.lock", wait_seconds=config.deployment.lock.wait_seconds):
+        if not marker.exists():
+            settings = home / "dagster.yaml"
+            # No usage telemetry: e360 runs where nothing may call out.
+            settings.write_text("telemetry:\n  enabled: false\n")
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                # each storage creates (and stamps) its database when first touched
+                instance.get_runs(limit=1)
+                instance.get_asset_keys()
+                instance.schedule_storage.all_instigator_state()  # type: ignore[union-attr]
+            marker.touch()
     return home
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def holding_project_lock(config: E360Config) -> Iterator[None]:
+    """The lake's project lock for the block: one ingest, match or publish at a time."""
+    with project_lock(
+        config.lock_file,
+        wait_seconds=config.deployment.lock.wait_seconds,
+        on_wait=lambda message: print(message, file=sys.stderr, flush=True),
+        on_stale=_warn,
+    ):
+        yield
 
 
 def selection_for(
@@ -123,6 +156,23 @@ def _execute(
     selection: dg.AssetSelection | None = None,
     rerun_of: str | None = None,
     full: bool = False,
+) -> RunReport:
+    # The lock first: a run that never got it leaves no run folder behind.
+    with holding_project_lock(config):
+        return _execute_locked(
+            config, stages, progress, retrain, selection=selection, rerun_of=rerun_of, full=full
+        )
+
+
+def _execute_locked(
+    config: E360Config,
+    stages: list[str],
+    progress: Progress | None,
+    retrain: bool,
+    *,
+    selection: dg.AssetSelection | None,
+    rerun_of: str | None,
+    full: bool,
 ) -> RunReport:
     run_id = new_run_id()
     run_dir = config.runs_dir / run_id

@@ -30,6 +30,9 @@ from orchestration.assets.matching import EVENTS_KEY, master_key
 from orchestration.assets.standardization import standardized_key
 from orchestration.definitions import e360_run_job
 from orchestration.resources import RUN_ID_TAG, showing_progress
+from orchestration.storage import dagster_home
+
+__all__ = ["STAGES", "RunFailed", "dagster_home", "rerun_from_failure", "run_pipeline"]
 
 STAGES = ("ingest", "standardize", "match", "publish")
 _LOGGERS = ("e360", "splink")
@@ -42,31 +45,6 @@ class RunFailed(E360Error):
         super().__init__(report.error or "the run failed")
         self.report = report
         self.report_path = report_path
-
-
-def dagster_home(config: E360Config) -> Path:
-    """The project's Dagster storage: run history, event logs, schedule and sensor state.
-
-    Created once, under a lock of its own: two processes creating Dagster's SQLite storages
-    at the same time can stamp two alembic heads, after which every run fails.
-    """
-    home = config.root / ".dagster"
-    marker = home / ".initialised"
-    if marker.exists():
-        return home
-    home.mkdir(parents=True, exist_ok=True)
-    with project_lock(home / ".init.lock", wait_seconds=config.deployment.lock.wait_seconds):
-        if not marker.exists():
-            settings = home / "dagster.yaml"
-            # No usage telemetry: e360 runs where nothing may call out.
-            settings.write_text("telemetry:\n  enabled: false\n")
-            with dg.DagsterInstance.from_config(str(home)) as instance:
-                # each storage creates (and stamps) its database when first touched
-                instance.get_runs(limit=1)
-                instance.get_asset_keys()
-                instance.schedule_storage.all_instigator_state()  # type: ignore[union-attr]
-            marker.touch()
-    return home
 
 
 def _warn(message: str) -> None:

@@ -408,6 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         return 1
+    except OSError as exc:
+        # A folder that cannot be created, a file without permission: the path says which.
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {escape(_os_error(exc))}", highlight=False, soft_wrap=True
+        )
+        return 1
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -421,6 +427,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         raise
     return 0
+
+
+def _os_error(exc: OSError) -> str:
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or str(exc)
+    return f"{paths}: {reason}" if paths else reason
 
 
 def entrypoint() -> None:

@@ -89,7 +89,16 @@ class Lake:
                     "S3 warehouse (s3://bucket/prefix)"
                 )
             props = {"type": "glue", "warehouse": warehouse}
-        return cls(_load_catalog(config.project.name, {**props, **settings.properties}))
+        try:
+            catalog = _load_catalog(config.project.name, {**props, **settings.properties})
+        except Exception as exc:  # a wrong uri, driver or path: name the setting, no trace
+            where = props.get("uri") or props["warehouse"]
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise LakeError(
+                f"{config.file}: deployment.catalog: cannot open the {settings.type} catalog "
+                f"({where}): {detail}"
+            ) from exc
+        return cls(catalog)
 
     def create_table(
         self,

@@ -234,7 +234,8 @@ class RelocatedFileIO(PyArrowFileIO):
 def relocation(lake_dir: Path) -> dict[str, str]:
     """Catalog properties for an embedded lake: none where it was created; elsewhere, its
     canonical location (new tables are named there too) and the FileIO mapping it here."""
-    here = str((lake_dir / "warehouse").resolve())
+    # as the default warehouse names it (not resolved: table locations carry this spelling)
+    here = str(lake_dir / "warehouse")
     canonical = _canonical_location(lake_dir, here)
     if canonical == here:
         return {}

@@ -247,11 +247,13 @@ def train(
     """Train a new model version on the standardized records; later runs use it (unless a
     version is pinned) and carry master ids over by member overlap."""
     from e360.lake import Lake
+    from e360.locks import holding_project_lock
     from matching.training import train_entity
 
     loaded = _load(config)
     console = _console()
-    with console.status(f"training the {entity} model"):
+    # one model version at a time: a concurrent `match --retrain` numbers its own
+    with holding_project_lock(loaded), console.status(f"training the {entity} model"):
         trained = train_entity(loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions)
     console.print(
         f"trained [bold]{trained.model.label}[/] on {trained.records:,} records"

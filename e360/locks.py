@@ -1,4 +1,4 @@
-"""The project lock: one writer per lake at a time (ingest, match, publish, `e360 run`).
+"""The project lock: one writer per lake at a time (ingest, match, publish, run, train).
 
 A file lock (`flock`) on `<lake>/.e360.lock`. The kernel releases it when its holder ends,
 however it ends (kill -9 included), so a lock is never left held by a dead process; the
@@ -26,9 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from e360.errors import E360Error
+
+if TYPE_CHECKING:
+    from e360.config import E360Config
 
 LOCK_FILE = ".e360.lock"
 POLL_SECONDS = 0.2
@@ -170,3 +173,20 @@ def _write_holder(fd: int, holder: Holder) -> None:
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, json.dumps(holder.__dict__).encode())
     os.fsync(fd)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def holding_project_lock(config: E360Config) -> Iterator[None]:
+    """The project's lock for the block, as configured (`deployment.lock`); waiting and stale
+    locks are told on stderr."""
+    with project_lock(
+        config.lock_file,
+        wait_seconds=config.deployment.lock.wait_seconds,
+        on_wait=_say,
+        on_stale=lambda message: _say(f"warning: {message}"),
+    ):
+        yield

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import dagster as dg
 from e360.config import E360Config
 from e360.errors import E360Error, IngestError, MatchError
 from e360.ids import new_run_id
-from e360.locks import project_lock
+from e360.locks import holding_project_lock
 from e360.progress import Progress, SilentProgress
 from e360.report import RunReport
 from e360.warehouse import environment
@@ -45,22 +43,6 @@ class RunFailed(E360Error):
         super().__init__(report.error or "the run failed")
         self.report = report
         self.report_path = report_path
-
-
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def holding_project_lock(config: E360Config) -> Iterator[None]:
-    """The lake's project lock for the block: one ingest, match or publish at a time."""
-    with project_lock(
-        config.lock_file,
-        wait_seconds=config.deployment.lock.wait_seconds,
-        on_wait=lambda message: print(message, file=sys.stderr, flush=True),
-        on_stale=_warn,
-    ):
-        yield
 
 
 def selection_for(

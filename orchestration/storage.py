@@ -24,8 +24,9 @@ def dagster_home(config: E360Config) -> Path:
     with project_lock(home / ".init.lock", wait_seconds=config.deployment.lock.wait_seconds):
         if not marker.exists():
             settings = home / "dagster.yaml"
-            # No usage telemetry: e360 runs where nothing may call out.
-            settings.write_text("telemetry:\n  enabled: false\n")
+            if not settings.exists():  # a deployment's own settings (e.g. its storage) stay
+                # No usage telemetry: e360 runs where nothing may call out.
+                settings.write_text("telemetry:\n  enabled: false\n")
             with dg.DagsterInstance.from_config(str(home)) as instance:
                 # each storage creates (and stamps) its database when first touched
                 instance.get_runs(limit=1)

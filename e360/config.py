@@ -11,7 +11,7 @@ import codecs
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,7 +26,7 @@ from e360.entities import (
     RECORD_LINEAGE_COLUMNS,
 )
 from e360.errors import ConfigError
-from e360.sqlcheck import pair_rule_problem, record_expression_problem
+from e360.sqlcheck import DuckDBBinder, pair_rule_problem, record_expression_problem
 
 ENV_PREFIX = "E360__"
 
@@ -559,10 +559,11 @@ def _check_references(
         problems.append(
             f"entities: configure both customer and product (missing {missing_entities})"
         )
-    standardized = {
-        "customer": {name for name, _ in STANDARDIZED_CUSTOMER_COLUMNS},
-        "product": {name for name, _ in STANDARDIZED_PRODUCT_COLUMNS},
+    typed_columns = {
+        "customer": STANDARDIZED_CUSTOMER_COLUMNS,
+        "product": STANDARDIZED_PRODUCT_COLUMNS,
     }
+    standardized = {entity: {name for name, _ in cols} for entity, cols in typed_columns.items()}
     for name, source in config.sources.items():
         key = f"sources.{name}"
         if "__" in name or not name.replace("_", "").isalnum() or not name.islower():
@@ -605,16 +606,39 @@ def _check_references(
                     f"{key}.survivorship.source_priority: '{source_name}' is not a {entity} source"
                 )
         problems.extend(_check_thresholds(f"{key}.matching", settings.matching))
-        problems.extend(_check_sql(key, settings, standardized[entity]))
+        problems.extend(_check_sql(key, settings, typed_columns[entity], config.deployment))
     if problems:
         raise ConfigError(
             "\n".join(f"{_blamed(path, p.split(':', 1)[0], origins or {})}: {p}" for p in problems)
         )
 
 
-def _check_sql(key: str, settings: EntityConfig, attributes: set[str]) -> list[str]:
-    """Every SQL fragment parses and reads only columns the standardized records have."""
-    record_columns = attributes | set(RECORD_KEY_COLUMNS)
+def _check_sql(
+    key: str, settings: EntityConfig, attributes: Sequence[tuple[str, Any]], deployment: Any
+) -> list[str]:
+    """Every SQL fragment parses and reads only columns the standardized records have; on the
+    DuckDB engine, DuckDB can also plan it (functions exist, types fit)."""
+    import pyarrow as pa
+
+    typed = [
+        *attributes,
+        *((name, pa.string()) for name in RECORD_KEY_COLUMNS),
+        ("source_updated_at", pa.timestamp("us")),
+        ("_batch_id", pa.string()),
+        ("_ingested_at", pa.timestamp("us")),
+    ]
+    record_columns = {name for name, _ in attributes} | set(RECORD_KEY_COLUMNS)
+    member_columns = record_columns | set(RECORD_LINEAGE_COLUMNS)
+    binder = DuckDBBinder.for_columns(typed) if deployment.engine.type == "duckdb" else None
+
+    def pair(sql: str) -> str | None:
+        problem = pair_rule_problem(sql, record_columns)
+        return problem or (binder.pair_rule(sql) if binder else None)
+
+    def record(sql: str, columns: set[str]) -> str | None:
+        problem = record_expression_problem(sql, columns)
+        return problem or (binder.record_expression(sql) if binder else None)
+
     problems = []
     matching = settings.matching
     rule_lists = {
@@ -625,17 +649,16 @@ def _check_sql(key: str, settings: EntityConfig, attributes: set[str]) -> list[s
     for name, rules in rule_lists.items():
         for i, rule in enumerate(rules):
             if isinstance(rule, str):
-                found = [(f"{key}.{name}.{i}", pair_rule_problem(rule, record_columns))]
+                found = [(f"{key}.{name}.{i}", pair(rule))]
             else:
                 found = [
-                    (f"{key}.{name}.{i}.{j}", record_expression_problem(part, record_columns))
+                    (f"{key}.{name}.{i}.{j}", record(part, record_columns))
                     for j, part in enumerate(rule)
                 ]
             problems.extend(f"{where}: {problem}" for where, problem in found if problem)
-    member_columns = record_columns | set(RECORD_LINEAGE_COLUMNS)
     for attribute, rule in settings.survivorship.attributes.items():
         if isinstance(rule, CustomRule):
-            problem = record_expression_problem(rule.expression, member_columns)
+            problem = record(rule.expression, member_columns)
             if problem:
                 problems.append(f"{key}.survivorship.attributes.{attribute}.expression: {problem}")
     return problems

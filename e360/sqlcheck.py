@@ -4,12 +4,15 @@ Blocking, deterministic and EM rules compare two records (`l.` and `r.` columns;
 form names plain columns); survivorship expressions read one member record. Each is parsed
 with sqlglot (DuckDB dialect) and its column references are bound against the entity's
 standardized columns, so a typo fails `load_config` naming the key, not `match` 40 s later
-with a raw engine error.
+with a raw engine error. On the DuckDB engine `DuckDBBinder` then has DuckDB plan each
+fragment over empty tables of those columns: unknown functions and impossible types too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import threading
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -89,3 +92,52 @@ def record_expression_problem(sql: str, allowed: Collection[str]) -> str | None:
     if prefixed:
         return f"columns {prefixed}: name the record's columns without a prefix"
     return _unknown([c.name for c in columns], allowed, "columns")
+
+
+class DuckDBBinder:
+    """DuckDB's own binder over empty tables (`records`: one record's columns): a fragment it
+    cannot plan would fail the same way at run time. One per column set, answers cached:
+    configurations are loaded often and their fragments rarely change."""
+
+    def __init__(self, columns: Sequence[tuple[str, Any]]) -> None:
+        import duckdb
+        import pyarrow as pa
+
+        self._con = duckdb.connect()
+        self._con.register("records", pa.schema(list(columns)).empty_table())
+        self._guard = threading.Lock()
+        self._answers: dict[str, str | None] = {}
+
+    @classmethod
+    def for_columns(cls, columns: Sequence[tuple[str, Any]]) -> DuckDBBinder:
+        key = tuple((name, str(kind)) for name, kind in columns)
+        with _BINDERS_GUARD:
+            binder = _BINDERS.get(key)
+            if binder is None:
+                binder = _BINDERS[key] = cls(columns)
+            return binder
+
+    def _problem(self, select: str) -> str | None:
+        import duckdb
+
+        with self._guard:
+            if select in self._answers:
+                return self._answers[select]
+            try:
+                self._con.execute(f"explain {select}")
+                answer = None
+            except duckdb.Error as exc:
+                lines = str(exc).strip().splitlines() or [type(exc).__name__]
+                answer = f"DuckDB cannot run it: {lines[0]}"
+            self._answers[select] = answer
+            return answer
+
+    def pair_rule(self, sql: str) -> str | None:
+        return self._problem(f"select 1 from records as l, records as r where ({sql})")
+
+    def record_expression(self, sql: str) -> str | None:
+        return self._problem(f"select ({sql}) from records")
+
+
+_BINDERS: dict[tuple[tuple[str, str], ...], DuckDBBinder] = {}
+_BINDERS_GUARD = threading.Lock()

@@ -198,10 +198,47 @@ def test_sql_fragments_are_parsed_and_bound_at_load(tmp_path, mutate, key, reaso
     assert "\x1b[" not in message  # no terminal colour codes from the parser
 
 
+@pytest.mark.parametrize(
+    ("mutate", "key", "reason"),
+    [
+        (
+            lambda d: _customer(d)["matching"]["blocking_rules"].append(
+                "levenshtien(l.email, r.email) < 2"
+            ),
+            "entities.customer.matching.blocking_rules.8",
+            "DuckDB cannot run it: Catalog Error: Scalar Function with name levenshtien",
+        ),
+        (
+            lambda d: _customer(d)["survivorship"]["attributes"].update(
+                email={"expression": "date_of_birth + interval 3 day > email_user * 2"}
+            ),
+            "entities.customer.survivorship.attributes.email.expression",
+            "DuckDB cannot run it: Binder Error",
+        ),
+    ],
+)
+def test_sql_fragments_duckdb_cannot_plan_fail_at_load(tmp_path, mutate, key, reason) -> None:
+    path = _write(tmp_path, mutate)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    (line,) = str(error.value).splitlines()
+    assert line.startswith(f"{path}: {key}: {reason}"), line
+
+
+def test_on_spark_the_fragments_are_parsed_but_not_planned_by_duckdb(tmp_path: Path) -> None:
+    def mutate(d: dict) -> None:  # a Spark function DuckDB does not have
+        _customer(d)["matching"]["blocking_rules"].append("soundex(l.last_name) = r.name_sort")
+        d["deployment"]["engine"] = {"type": "spark"}
+
+    load_config(_write(tmp_path, mutate), environ={})
+    with pytest.raises(ConfigError, match="soundex"):
+        load_config(_write(tmp_path, mutate), environ={"E360__DEPLOYMENT__ENGINE__TYPE": "duckdb"})
+
+
 def test_sql_fragments_that_bind_pass(tmp_path: Path) -> None:
     def mutate(d: dict) -> None:
         _customer(d)["matching"]["blocking_rules"].append(
-            "list_has_any(list_transform(split(l.email, '@'), x -> lower(x)), [r.email])"
+            "list_has_any(list_transform(split(l.email, '@'), lambda x: lower(x)), [r.email_user])"
         )
         _customer(d)["survivorship"]["attributes"].update(
             email={"expression": "coalesce(length(email), 0) + (source = 'crm')::int"}

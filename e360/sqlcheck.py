@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ParseError, SqlglotError
 
 PAIR_PREFIXES = ("l", "r")
 
@@ -35,7 +35,7 @@ def _parse(sql: str) -> exp.Expression | str:
         if not line:
             return f"not valid SQL: {description}"
         return f"not valid SQL: {description} near column {column}{where}"
-    except TokenError as exc:
+    except SqlglotError as exc:  # tokenizer and other parser failures
         return f"not valid SQL: {exc}"
     statements = [statement for statement in parsed if statement is not None]
     if len(statements) != 1:

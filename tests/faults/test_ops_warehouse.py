@@ -102,3 +102,34 @@ def test_the_dbt_summary_counts_skipped_nodes_as_skipped_not_failed(tmp_path: Pa
     assert summary["models"] == 0 and summary["models_skipped"] > 0
     assert len(summary["failures"]) == 1
     assert "stg_e360_lake__customers" in summary["failures"][0]
+
+
+def test_a_failed_publish_leaves_the_published_file_and_the_next_starts_afresh(
+    tmp_path: Path, demo_config_path: Path
+) -> None:
+    from e360.warehouse import staging
+
+    config = load_config(demo_config_path, overrides={"project.root": str(tmp_path)}, environ={})
+    published = config.warehouse_path
+    published.parent.mkdir(parents=True)
+    with duckdb.connect(str(published)) as con:
+        con.execute("create table layer as select 1 as version")
+    staged = staging.start(config)
+    assert staged.warehouse_path == staging.staging_path(config) != published
+    with duckdb.connect(str(staged.warehouse_path)) as con:
+        con.execute("update layer set version = 2")
+    # the build failed here: nothing renamed, the published file as it was
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select version from layer").fetchall() == [(1,)]
+    # a re-executed build continues on its copy; a new publish starts from the published file
+    assert staging.resume(config).warehouse_path == staged.warehouse_path
+    with duckdb.connect(str(staging.resume(config).warehouse_path), read_only=True) as con:
+        assert con.execute("select version from layer").fetchall() == [(2,)]
+    fresh = staging.start(config)
+    with duckdb.connect(str(fresh.warehouse_path)) as con:
+        assert con.execute("select version from layer").fetchall() == [(1,)]
+        con.execute("update layer set version = 3")
+    staging.finish(config)
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select version from layer").fetchall() == [(3,)]
+    assert not staging.staging_path(config).exists()

@@ -239,9 +239,12 @@ def dbt_enterprise_assets() -> dg.AssetsDefinition:
                 # the audit failed: report the checks, publish nothing
                 yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
                 failures = "\n  ".join(summary["failures"]) or "see the dbt log"
+                kept = f"the *{wap.WAP_SUFFIX} schemas"
+                if settings.target == "duckdb":
+                    kept += f" of {config.warehouse_path}"  # the staging copy
                 error = PublishError(
                     "dbt build failed its audit; nothing was published (the rejected build "
-                    f"is in the *{wap.WAP_SUFFIX} schemas):\n  {failures}"
+                    f"is in {kept}):\n  {failures}"
                 )
                 # the data will fail the same way again: no retry
                 raise dg.Failure(description=str(error), allow_retries=False) from error

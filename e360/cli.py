@@ -247,11 +247,13 @@ def train(
     """Train a new model version on the standardized records; later runs use it (unless a
     version is pinned) and carry master ids over by member overlap."""
     from e360.lake import Lake
+    from e360.locks import holding_project_lock
     from matching.training import train_entity
 
     loaded = _load(config)
     console = _console()
-    with console.status(f"training the {entity} model"):
+    # one model version at a time: a concurrent `match --retrain` numbers its own
+    with holding_project_lock(loaded), console.status(f"training the {entity} model"):
         trained = train_entity(loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions)
     console.print(
         f"trained [bold]{trained.model.label}[/] on {trained.records:,} records"
@@ -408,6 +410,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         return 1
+    except OSError as exc:
+        # A folder that cannot be created, a file without permission: the path says which.
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {escape(_os_error(exc))}", highlight=False, soft_wrap=True
+        )
+        return 1
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -421,6 +429,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         raise
     return 0
+
+
+def _os_error(exc: OSError) -> str:
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or str(exc)
+    return f"{paths}: {reason}" if paths else reason
 
 
 def entrypoint() -> None:

@@ -11,15 +11,22 @@ import codecs
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from e360.entities import CANONICAL_ATTRIBUTES, CONFORMED_EVENT_TYPES, DEFAULT_ID_PREFIX
+from e360.entities import (
+    CANONICAL_ATTRIBUTES,
+    CONFORMED_EVENT_TYPES,
+    DEFAULT_ID_PREFIX,
+    RECORD_KEY_COLUMNS,
+    RECORD_LINEAGE_COLUMNS,
+)
 from e360.errors import ConfigError
+from e360.sqlcheck import DuckDBBinder, pair_rule_problem, record_expression_problem
 
 ENV_PREFIX = "E360__"
 
@@ -97,10 +104,19 @@ class WarehouseSettings(_Strict):
     redshift: RedshiftWarehouse = RedshiftWarehouse()
 
 
+class LockSettings(_Strict):
+    """The project lock serialising ingest, match and publish on one lake (`e360.locks`)."""
+
+    # default: <lake>/.e360.lock on the embedded catalog, <root>/.e360.lock on Glue
+    path: Path | None = None
+    wait_seconds: float = Field(default=600, ge=0)  # then exit naming the holder
+
+
 class DeploymentSettings(_Strict):
     catalog: CatalogSettings = CatalogSettings()
     engine: EngineSettings = EngineSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
+    lock: LockSettings = LockSettings()
 
 
 class EventSettings(_Strict):
@@ -379,6 +395,16 @@ class E360Config(_Strict):
         return self._under_root(self.paths.models)
 
     @property
+    def lock_file(self) -> Path:
+        """The project lock: in the lake folder, or the project root when the lake is remote."""
+        settings = self.deployment.lock
+        if settings.path is not None:
+            return self._under_root(settings.path)
+        if self.deployment.catalog.type == "sql":
+            return self.lake_dir / ".e360.lock"
+        return self.root / ".e360.lock"
+
+    @property
     def warehouse_path(self) -> Path:
         return self._under_root(self.deployment.warehouse.path)
 
@@ -416,29 +442,80 @@ def load_config(
     """Read, override and validate a configuration file.
 
     `overrides` take dotted keys (`{"project.root": "/tmp/x"}`) and win over the environment,
-    which wins over the file.
+    which wins over the file. A mistake in an overridden value is blamed on its variable.
     """
     path = Path(path)
     raw = _read_yaml(path)
     env = os.environ if environ is None else environ
+    origins: dict[str, str] = {}  # dotted key -> where its value came from, if not the file
     for key, value in env.items():
         if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX):
             dotted = ".".join(part.lower() for part in key[len(ENV_PREFIX) :].split("__"))
-            _set_dotted(raw, dotted, yaml.safe_load(value), origin=f"environment variable {key}")
+            origin = f"environment variable {key}"
+            _set_dotted(raw, dotted, _env_value(origin, value), origin=origin)
+            origins[dotted] = origin
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value, origin=f"override {dotted}")
+        origins[dotted] = f"override {dotted}"
 
     try:
         config = E360Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(path, exc)) from None
+        raise ConfigError(_format_validation_error(path, exc, origins)) from None
     config._file = path.resolve()
     config._overrides = dict(overrides or {})
     config._fingerprint = hashlib.sha256(
         json.dumps(raw, sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
-    _check_references(path, config)
+    _check_references(path, config, origins)
     return config
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the
+    last one silently, so half a section could be ignored unnoticed)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` then an explicit key: the explicit one wins
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base loader reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key '{key}' (first given on line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as data, duplicate keys refused: the one parser of e360's YAML files."""
+    return yaml.load(text, Loader=UniqueKeyLoader)
+
+
+def yaml_error_location(exc: yaml.YAMLError) -> str:
+    """`line L, column C: ` of a YAML error, when it knows."""
+    mark = getattr(exc, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+
+
+def _env_value(origin: str, value: str) -> Any:
+    try:
+        return parse_yaml(value)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"{origin}: not a valid YAML value ({yaml_error_location(exc)}{problem}): "
+            f"{value[:80]!r}"
+        ) from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -448,12 +525,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: configuration file not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise ConfigError(f"{path}: {where}: invalid YAML: {exc.problem}") from None
+        data = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: {yaml_error_location(exc)}invalid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     return data
@@ -470,15 +548,30 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, *, origin: str) -
     node[parts[-1]] = value
 
 
-def _format_validation_error(path: Path, exc: ValidationError) -> str:
+def _blamed(path: Path, dotted: str, origins: Mapping[str, str]) -> str:
+    """Who set `dotted`: the override or environment variable that set it (or a section
+    holding it), else the file."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        origin = origins.get(".".join(parts[:end]))
+        if origin is not None:
+            return origin
+    return str(path)
+
+
+def _format_validation_error(
+    path: Path, exc: ValidationError, origins: Mapping[str, str] | None = None
+) -> str:
     lines = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        lines.append(f"{path}: {key}: {error['msg']}")
+        lines.append(f"{_blamed(path, key, origins or {})}: {key}: {error['msg']}")
     return "\n".join(lines)
 
 
-def _check_references(path: Path, config: E360Config) -> None:
+def _check_references(
+    path: Path, config: E360Config, origins: Mapping[str, str] | None = None
+) -> None:
     """Checks across sections that a schema alone cannot express."""
     from matching.standardize import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 
@@ -489,10 +582,11 @@ def _check_references(path: Path, config: E360Config) -> None:
         problems.append(
             f"entities: configure both customer and product (missing {missing_entities})"
         )
-    standardized = {
-        "customer": {name for name, _ in STANDARDIZED_CUSTOMER_COLUMNS},
-        "product": {name for name, _ in STANDARDIZED_PRODUCT_COLUMNS},
+    typed_columns = {
+        "customer": STANDARDIZED_CUSTOMER_COLUMNS,
+        "product": STANDARDIZED_PRODUCT_COLUMNS,
     }
+    standardized = {entity: {name for name, _ in cols} for entity, cols in typed_columns.items()}
     for name, source in config.sources.items():
         key = f"sources.{name}"
         if "__" in name or not name.replace("_", "").isalnum() or not name.islower():
@@ -535,8 +629,62 @@ def _check_references(path: Path, config: E360Config) -> None:
                     f"{key}.survivorship.source_priority: '{source_name}' is not a {entity} source"
                 )
         problems.extend(_check_thresholds(f"{key}.matching", settings.matching))
+        problems.extend(_check_sql(key, settings, typed_columns[entity], config.deployment))
     if problems:
-        raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
+        raise ConfigError(
+            "\n".join(f"{_blamed(path, p.split(':', 1)[0], origins or {})}: {p}" for p in problems)
+        )
+
+
+def _check_sql(
+    key: str, settings: EntityConfig, attributes: Sequence[tuple[str, Any]], deployment: Any
+) -> list[str]:
+    """Every SQL fragment parses and reads only columns the standardized records have; on the
+    DuckDB engine, DuckDB can also plan it (functions exist, types fit)."""
+    import pyarrow as pa
+
+    typed = [
+        *attributes,
+        *((name, pa.string()) for name in RECORD_KEY_COLUMNS),
+        ("source_updated_at", pa.timestamp("us")),
+        ("_batch_id", pa.string()),
+        ("_ingested_at", pa.timestamp("us")),
+    ]
+    record_columns = {name for name, _ in attributes} | set(RECORD_KEY_COLUMNS)
+    member_columns = record_columns | set(RECORD_LINEAGE_COLUMNS)
+    binder = DuckDBBinder.for_columns(typed) if deployment.engine.type == "duckdb" else None
+
+    def pair(sql: str) -> str | None:
+        problem = pair_rule_problem(sql, record_columns)
+        return problem or (binder.pair_rule(sql) if binder else None)
+
+    def record(sql: str, columns: set[str]) -> str | None:
+        problem = record_expression_problem(sql, columns)
+        return problem or (binder.record_expression(sql) if binder else None)
+
+    problems = []
+    matching = settings.matching
+    rule_lists = {
+        "matching.blocking_rules": matching.blocking_rules,
+        "matching.training.deterministic_rules": matching.training.deterministic_rules,
+        "matching.training.em_blocking_rules": matching.training.em_blocking_rules,
+    }
+    for name, rules in rule_lists.items():
+        for i, rule in enumerate(rules):
+            if isinstance(rule, str):
+                found = [(f"{key}.{name}.{i}", pair(rule))]
+            else:
+                found = [
+                    (f"{key}.{name}.{i}.{j}", record(part, record_columns))
+                    for j, part in enumerate(rule)
+                ]
+            problems.extend(f"{where}: {problem}" for where, problem in found if problem)
+    for attribute, rule in settings.survivorship.attributes.items():
+        if isinstance(rule, CustomRule):
+            problem = record(rule.expression, member_columns)
+            if problem:
+                problems.append(f"{key}.survivorship.attributes.{attribute}.expression: {problem}")
+    return problems
 
 
 def _check_thresholds(key: str, matching: MatchingConfig) -> list[str]:

@@ -119,6 +119,7 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
         console.print(
             f"Published: {dbt['models']} dbt models, {dbt['tests_passed']} dbt tests passed, "
             f"{dbt['tests_failed']} failed"
+            + (f", {dbt['tests_skipped']} skipped" if dbt.get("tests_skipped") else "")
         )
     if report.checks:
         failed = [name for name, check in report.checks.items() if not check["passed"]]

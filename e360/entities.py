@@ -63,3 +63,9 @@ CONFORMED_EVENT_TYPES = ("purchase", "order_cancelled", "product_view", "add_to_
 def record_id(source: str, source_key: str) -> str:
     """The lake-wide identity of one source record."""
     return f"{source}:{source_key}"
+
+
+# Columns every standardized record carries beside its attributes (`matching.standardized`
+# builds its schema from the same names): configuration checks bind SQL fragments to them.
+RECORD_KEY_COLUMNS: tuple[str, ...] = ("record_id", "source", "source_key")
+RECORD_LINEAGE_COLUMNS: tuple[str, ...] = ("source_updated_at", "_batch_id", "_ingested_at")

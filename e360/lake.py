@@ -2,14 +2,25 @@
 
 Embedded: an Iceberg SQL catalog on SQLite with a local warehouse folder. Production: the AWS
 Glue Data Catalog with an S3 warehouse. Only `Lake.from_config` knows the difference.
+
+Iceberg records absolute locations (catalog, metadata, manifests), so a copied project folder
+would go on reading and writing the original's files. The embedded lake therefore keeps the
+location it was created at (`lake.json`, its canonical location) and, found anywhere else,
+maps every file the catalog names from there to where the lake now is (`RelocatedFileIO`):
+a copy reads and writes only its own files, and a copy of a copy too, as all keep naming the
+canonical location.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog, load_catalog
@@ -19,6 +30,7 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
     TableAlreadyExistsError,
 )
+from pyiceberg.io.pyarrow import PyArrowFileIO
 
 from e360.errors import ConfigError, E360Error
 
@@ -32,6 +44,9 @@ ZONES: tuple[Zone, ...] = ("raw", "quarantine", "standardized", "master", "confo
 # Writers that handle commit conflicts themselves (the stream ingestion re-checks its offsets
 # before retrying) switch off pyiceberg's blind retry, which would re-apply a stale ledger.
 NO_COMMIT_RETRY = {"commit.retry.num-retries": "0"}
+LAKE_MARKER = "lake.json"  # the embedded lake's canonical location
+RELOCATED_FROM = "e360.relocated-from"
+RELOCATED_TO = "e360.relocated-to"
 
 
 class LakeError(E360Error):
@@ -65,6 +80,8 @@ class Lake:
             (lake_dir / "warehouse").mkdir(exist_ok=True)
             uri = settings.uri or f"sqlite:///{lake_dir / 'catalog.db'}"
             props = {"type": "sql", "uri": uri, "warehouse": warehouse}
+            if settings.uri is None and settings.warehouse is None:
+                props.update(relocation(lake_dir))
         else:
             if not settings.warehouse:
                 raise ConfigError(
@@ -72,7 +89,16 @@ class Lake:
                     "S3 warehouse (s3://bucket/prefix)"
                 )
             props = {"type": "glue", "warehouse": warehouse}
-        return cls(_load_catalog(config.project.name, {**props, **settings.properties}))
+        try:
+            catalog = _load_catalog(config.project.name, {**props, **settings.properties})
+        except Exception as exc:  # a wrong uri, driver or path: name the setting, no trace
+            where = props.get("uri") or props["warehouse"]
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise LakeError(
+                f"{config.file}: deployment.catalog: cannot open the {settings.type} catalog "
+                f"({where}): {detail}"
+            ) from exc
+        return cls(catalog)
 
     def create_table(
         self,
@@ -185,6 +211,78 @@ class Lake:
                 update.union_by_name(schema)
             table = self.catalog.load_table((zone, name))
         return table
+
+
+class RelocatedFileIO(PyArrowFileIO):
+    """Local files named under the lake's canonical folder, read and written where it is now.
+
+    pyiceberg resolves every location it reads, writes or deletes through `parse_location`
+    (with the catalog's properties), data files included: mapping it there maps them all.
+    """
+
+    @staticmethod
+    def parse_location(location: str, properties: Any = None) -> tuple[str, str, str]:
+        properties = properties or {}
+        scheme, netloc, path = PyArrowFileIO.parse_location(location, properties)
+        source, target = properties.get(RELOCATED_FROM), properties.get(RELOCATED_TO)
+        under = bool(source) and (path == source or path.startswith(f"{source}/"))
+        if scheme == "file" and under and target:
+            path = target + path[len(source) :]
+        return scheme, netloc, path
+
+
+def relocation(lake_dir: Path) -> dict[str, str]:
+    """Catalog properties for an embedded lake: none where it was created; elsewhere, its
+    canonical location (new tables are named there too) and the FileIO mapping it here."""
+    # as the default warehouse names it (not resolved: table locations carry this spelling)
+    here = str(lake_dir / "warehouse")
+    canonical = _canonical_location(lake_dir, here)
+    if canonical == here:
+        return {}
+    return {
+        "warehouse": Path(canonical).as_uri(),
+        "py-io-impl": f"{RelocatedFileIO.__module__}.{RelocatedFileIO.__qualname__}",
+        RELOCATED_FROM: canonical,
+        RELOCATED_TO: here,
+    }
+
+
+def _canonical_location(lake_dir: Path, here: str) -> str:
+    marker = lake_dir / LAKE_MARKER
+    try:
+        return str(json.loads(marker.read_text(encoding="utf-8"))["warehouse"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LakeError(
+            f"{marker}: unreadable lake location ({exc}); restore or delete it"
+        ) from None
+    # A lake from before the marker: its catalog tells where its tables were created.
+    canonical = _location_in_catalog(lake_dir / "catalog.db") or here
+    temporary = marker.with_name(f".{marker.name}.{os.getpid()}")
+    temporary.write_text(json.dumps({"warehouse": canonical}), encoding="utf-8")
+    os.replace(temporary, marker)  # two first processes write the same content
+    return canonical
+
+
+def _location_in_catalog(catalog_db: Path) -> str | None:
+    """The warehouse folder a SQL catalog's tables were created under (`<it>/<zone>/<table>`)."""
+    if not catalog_db.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{catalog_db}?mode=ro", uri=True) as con:
+            row = con.execute(
+                "select table_namespace, table_name, metadata_location from iceberg_tables "
+                "where metadata_location like 'file:%' limit 1"
+            ).fetchone()
+    except sqlite3.Error:  # no tables yet
+        return None
+    if row is None:
+        return None
+    namespace, name, location = row
+    scheme, _, path = PyArrowFileIO.parse_location(location)
+    folder, found, _ = path.rpartition(f"/{namespace}/{name}/metadata/")
+    return folder if found and scheme == "file" else None
 
 
 def _load_catalog(name: str, properties: dict[str, str], attempts: int = 5) -> Catalog:

@@ -19,6 +19,7 @@ import dagster as dg
 from e360.config import E360Config
 from e360.errors import E360Error, IngestError, MatchError
 from e360.ids import new_run_id
+from e360.locks import holding_project_lock
 from e360.progress import Progress, SilentProgress
 from e360.report import RunReport
 from e360.warehouse import environment
@@ -27,6 +28,9 @@ from orchestration.assets.matching import EVENTS_KEY, master_key
 from orchestration.assets.standardization import standardized_key
 from orchestration.definitions import e360_run_job
 from orchestration.resources import RUN_ID_TAG, showing_progress
+from orchestration.storage import dagster_home
+
+__all__ = ["STAGES", "RunFailed", "dagster_home", "rerun_from_failure", "run_pipeline"]
 
 STAGES = ("ingest", "standardize", "match", "publish")
 _LOGGERS = ("e360", "splink")
@@ -39,17 +43,6 @@ class RunFailed(E360Error):
         super().__init__(report.error or "the run failed")
         self.report = report
         self.report_path = report_path
-
-
-def dagster_home(config: E360Config) -> Path:
-    """The project's Dagster storage: run history, event logs, schedule and sensor state."""
-    home = config.root / ".dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    if not settings.exists():
-        # No usage telemetry: e360 runs where nothing may call out.
-        settings.write_text("telemetry:\n  enabled: false\n")
-    return home
 
 
 def selection_for(
@@ -123,6 +116,23 @@ def _execute(
     selection: dg.AssetSelection | None = None,
     rerun_of: str | None = None,
     full: bool = False,
+) -> RunReport:
+    # The lock first: a run that never got it leaves no run folder behind.
+    with holding_project_lock(config):
+        return _execute_locked(
+            config, stages, progress, retrain, selection=selection, rerun_of=rerun_of, full=full
+        )
+
+
+def _execute_locked(
+    config: E360Config,
+    stages: list[str],
+    progress: Progress | None,
+    retrain: bool,
+    *,
+    selection: dg.AssetSelection | None,
+    rerun_of: str | None,
+    full: bool,
 ) -> RunReport:
     run_id = new_run_id()
     run_dir = config.runs_dir / run_id

@@ -7,7 +7,7 @@ from what is published. Audit: every dbt test runs on the `__wap` build (contrac
 relationships, row-count reconciliation with the loaded master zone). Publish: only when all
 passed, `publish` swaps each `<schema>__wap` in for `<schema>` in one transaction. A failed
 audit publishes nothing; the rejected build stays in `<schema>__wap` for inspection until the
-next run.
+next run (on DuckDB in the staging copy of the file, `staging`).
 
 The swap per target: PostgreSQL and Redshift rename schemas (tables keep their grants,
 comments and masking policies; readers see the old or the new layer, never a mix). DuckDB

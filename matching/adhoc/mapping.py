@@ -30,6 +30,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from e360.config import parse_yaml
 from e360.entities import CANONICAL_ATTRIBUTES
 from e360.errors import ConfigError
 
@@ -107,7 +108,7 @@ def load_mapping(path: str | Path) -> Mapping:
     """Read and validate a mapping file; every problem found is reported, one per line."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))  # duplicate keys refused
     except FileNotFoundError:
         raise ConfigError(f"{path}: mapping file not found") from None
     except OSError as exc:

@@ -20,7 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from e360.errors import PublishError
 from e360.lake import Lake
-from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, environment, wap
+from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, environment, staging, wap
 from e360.warehouse.loaders import load_lake
 from e360.warehouse.targets import dbt_environment, dbt_role_vars
 from orchestration.assets.ingestion import NETWORK_RETRY
@@ -124,8 +124,12 @@ def warehouse_load() -> dg.AssetsDefinition:
         e360 = context.resources.e360
         config = e360.config
         with e360.step(context, "publish", "load"):
+            # DuckDB: into a copy of the warehouse file, so readers of it never block publish
             loaded = load_lake(
-                config, e360.lake, _pinned_snapshots(context, e360), e360.run_id(context)
+                staging.start(config),
+                e360.lake,
+                _pinned_snapshots(context, e360),
+                e360.run_id(context),
             )
         e360.record(context, "publish", "loaded", loaded)
         for name, rows in loaded.items():
@@ -193,7 +197,8 @@ def dbt_enterprise_assets() -> dg.AssetsDefinition:
     )
     def _enterprise(context: AssetExecutionContext):
         e360 = context.resources.e360
-        config, run_dir = e360.config, e360.run_dir(context)
+        published_config, run_dir = e360.config, e360.run_dir(context)
+        config = staging.resume(published_config)  # where the load step loaded (DuckDB)
         settings = config.deployment.warehouse
         # the configuration names the warehouse; the resource supplies the project
         dbt = DbtCliResource(
@@ -234,14 +239,18 @@ def dbt_enterprise_assets() -> dg.AssetsDefinition:
                 # the audit failed: report the checks, publish nothing
                 yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
                 failures = "\n  ".join(summary["failures"]) or "see the dbt log"
+                kept = f"the *{wap.WAP_SUFFIX} schemas"
+                if settings.target == "duckdb":
+                    kept += f" of {config.warehouse_path}"  # the staging copy
                 error = PublishError(
                     "dbt build failed its audit; nothing was published (the rejected build "
-                    f"is in the *{wap.WAP_SUFFIX} schemas):\n  {failures}"
+                    f"is in {kept}):\n  {failures}"
                 )
                 # the data will fail the same way again: no retry
                 raise dg.Failure(description=str(error), allow_retries=False) from error
         with e360.step(context, "publish", "swap"), environment(dbt_environment(config)):
             published = wap.publish(config)
+            staging.finish(published_config)
         e360.record(context, "publish", "published_schemas", published)
         yield from events
 
@@ -249,17 +258,35 @@ def dbt_enterprise_assets() -> dg.AssetsDefinition:
 
 
 def _summarise(run_results: Mapping[str, Any]) -> dict[str, Any]:
-    """Models built, tests passed and failed, and what failed, from dbt's run results."""
-    summary: dict[str, Any] = {"models": 0, "tests_passed": 0, "tests_failed": 0, "failures": []}
+    """Models built, tests passed, failed and skipped, and what failed, from dbt's run results.
+
+    A node dbt skipped (its upstream failed) did not fail: it is counted as skipped, so one
+    failed model does not read as dozens of failed tests.
+    """
+    summary: dict[str, Any] = {
+        "models": 0,
+        "models_skipped": 0,
+        "tests_passed": 0,
+        "tests_failed": 0,
+        "tests_skipped": 0,
+        "failures": [],
+    }
     for result in run_results.get("results", []):
         unique_id, status = result["unique_id"], result["status"]
         kind = unique_id.split(".", 1)[0]
+        built = kind in ("model", "snapshot", "seed")
+        if status == "skipped":
+            if kind == "test":
+                summary["tests_skipped"] += 1
+            elif built:
+                summary["models_skipped"] += 1
+            continue
         if kind == "test":
             ok = status in ("pass", "warn")
             summary["tests_passed" if ok else "tests_failed"] += 1
         else:
-            summary["models"] += kind in ("model", "snapshot", "seed")
             ok = status in ("success", "no-op")
+            summary["models"] += built and ok
         if not ok:
             summary["failures"].append(f"{unique_id}: {result.get('message') or status}")
     return summary

@@ -64,3 +64,55 @@ def test_publish_before_match_fails_at_the_gate_with_one_clean_line(project: Pat
     err = capsys.readouterr().err
     assert "referential_integrity" in err and "run `e360 match` first" in err
     assert "Traceback" not in err
+
+
+def _error_lines(err: str) -> list[str]:
+    assert "Traceback" not in err
+    return [line for line in err.splitlines() if line.strip()]
+
+
+def test_an_override_that_is_not_yaml_is_one_line_naming_the_variable(
+    project: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("E360__DEPLOYMENT__ENGINE", "{type: duckdb")
+    assert main(["ingest", "--config", str(project)]) == 1
+    (line,) = _error_lines(capsys.readouterr().err)
+    assert line.startswith("error: environment variable E360__DEPLOYMENT__ENGINE: not a valid")
+    assert not (project.parent / "runs").exists()
+
+
+def test_a_blocking_rule_on_a_missing_column_fails_before_anything_runs(
+    project: Path, capsys
+) -> None:
+    data = yaml.safe_load(project.read_text())
+    data["entities"]["customer"]["matching"]["blocking_rules"].append("l.emial = r.email")
+    project.write_text(yaml.safe_dump(data))
+    assert main(["match", "--config", str(project)]) == 1
+    lines = _error_lines(capsys.readouterr().err)
+    assert lines == [
+        f"error: {project}: entities.customer.matching.blocking_rules.8: unknown columns "
+        f"['emial']; the columns are {lines[0].split('the columns are ')[1]}"
+    ]
+    assert "'email'" in lines[0] and "\x1b[" not in lines[0]
+    assert not (project.parent / "runs").exists()
+
+
+def test_a_lake_folder_that_cannot_be_created_is_one_line_naming_it(
+    project: Path, capsys, monkeypatch
+) -> None:
+    blocker = project.parent / "not_a_folder"
+    blocker.write_text("a file where the lake's parent folder should be")
+    monkeypatch.setenv("E360__PATHS__LAKE", str(blocker / "lake"))
+    assert main(["ingest", "--config", str(project)]) == 1
+    (line,) = _error_lines(capsys.readouterr().err)
+    assert line.startswith(f"error: {blocker / 'lake'}")
+
+
+def test_a_catalog_that_cannot_be_opened_names_the_setting(
+    project: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("E360__DEPLOYMENT__CATALOG__URI", "nonsense://catalog")
+    assert main(["ingest", "status", "--config", str(project)]) == 1
+    (line,) = _error_lines(capsys.readouterr().err)
+    assert line.startswith(f"error: {project}: deployment.catalog: cannot open the sql catalog")
+    assert "nonsense://catalog" in line

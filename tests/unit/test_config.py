@@ -129,3 +129,185 @@ def test_yaml_syntax_errors_give_line_and_column(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="configuration file not found"):
         load_config(tmp_path / "absent.yaml", environ={})
+
+
+def _customer(d: dict) -> dict:
+    return d["entities"]["customer"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "reasons"),
+    [
+        (
+            lambda d: _customer(d)["matching"]["blocking_rules"].append(
+                "l.emial = r.email and l.phone = r.phone"
+            ),
+            "entities.customer.matching.blocking_rules.8",
+            ["unknown columns ['emial']", "'email'", "'record_id'"],
+        ),
+        (
+            lambda d: _customer(d)["matching"]["blocking_rules"].append(["email", "postocde"]),
+            "entities.customer.matching.blocking_rules.8.1",
+            ["unknown columns ['postocde']", "'postcode'"],
+        ),
+        (
+            lambda d: _customer(d)["matching"]["training"]["deterministic_rules"].append(
+                "l.email = = r.email"
+            ),
+            "entities.customer.matching.training.deterministic_rules.2",
+            ["not valid SQL"],
+        ),
+        (
+            lambda d: _customer(d)["matching"]["training"]["deterministic_rules"].append(
+                "email = r.email"
+            ),
+            "entities.customer.matching.training.deterministic_rules.2",
+            ["['email'] need an l. or r. prefix"],
+        ),
+        (
+            lambda d: _customer(d)["matching"]["training"]["em_blocking_rules"].append(
+                ["substr(shoe_size, 1, 2)"]
+            ),
+            "entities.customer.matching.training.em_blocking_rules.3.0",
+            ["unknown columns ['shoe_size']"],
+        ),
+        (
+            lambda d: _customer(d)["survivorship"]["attributes"].update(
+                email={"expression": "case when emali like '%@example.com' then 0 else 1 end"}
+            ),
+            "entities.customer.survivorship.attributes.email.expression",
+            ["unknown columns ['emali']", "'source_updated_at'"],
+        ),
+        (
+            lambda d: _customer(d)["survivorship"]["attributes"].update(
+                email={"expression": "select 1"}
+            ),
+            "entities.customer.survivorship.attributes.email.expression",
+            ["an expression, not a statement"],
+        ),
+    ],
+)
+def test_sql_fragments_are_parsed_and_bound_at_load(tmp_path, mutate, key, reasons) -> None:
+    path = _write(tmp_path, mutate)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    message = str(error.value)
+    assert f"{path}: {key}: " in message, message
+    for reason in reasons:
+        assert reason in message, message
+    assert "\x1b[" not in message  # no terminal colour codes from the parser
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "reason"),
+    [
+        (
+            lambda d: _customer(d)["matching"]["blocking_rules"].append(
+                "levenshtien(l.email, r.email) < 2"
+            ),
+            "entities.customer.matching.blocking_rules.8",
+            "DuckDB cannot run it: Catalog Error: Scalar Function with name levenshtien",
+        ),
+        (
+            lambda d: _customer(d)["survivorship"]["attributes"].update(
+                email={"expression": "date_of_birth + interval 3 day > email_user * 2"}
+            ),
+            "entities.customer.survivorship.attributes.email.expression",
+            "DuckDB cannot run it: Binder Error",
+        ),
+    ],
+)
+def test_sql_fragments_duckdb_cannot_plan_fail_at_load(tmp_path, mutate, key, reason) -> None:
+    path = _write(tmp_path, mutate)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    (line,) = str(error.value).splitlines()
+    assert line.startswith(f"{path}: {key}: {reason}"), line
+
+
+def test_on_spark_the_fragments_are_parsed_but_not_planned_by_duckdb(tmp_path: Path) -> None:
+    def mutate(d: dict) -> None:  # a Spark function DuckDB does not have
+        _customer(d)["matching"]["blocking_rules"].append("soundex(l.last_name) = r.name_sort")
+        d["deployment"]["engine"] = {"type": "spark"}
+
+    load_config(_write(tmp_path, mutate), environ={})
+    with pytest.raises(ConfigError, match="soundex"):
+        load_config(_write(tmp_path, mutate), environ={"E360__DEPLOYMENT__ENGINE__TYPE": "duckdb"})
+
+
+def test_sql_fragments_that_bind_pass(tmp_path: Path) -> None:
+    def mutate(d: dict) -> None:
+        _customer(d)["matching"]["blocking_rules"].append(
+            "list_has_any(list_transform(split(l.email, '@'), lambda x: lower(x)), [r.email_user])"
+        )
+        _customer(d)["survivorship"]["attributes"].update(
+            email={"expression": "coalesce(length(email), 0) + (source = 'crm')::int"}
+        )
+
+    load_config(_write(tmp_path, mutate), environ={})
+
+
+def test_record_columns_agree_with_the_standardized_schema() -> None:
+    from e360.entities import RECORD_KEY_COLUMNS, RECORD_LINEAGE_COLUMNS
+    from matching.standardized import KEY_COLUMNS, LINEAGE_COLUMNS
+
+    assert tuple(name for name, _ in KEY_COLUMNS) == RECORD_KEY_COLUMNS
+    assert tuple(name for name, _ in LINEAGE_COLUMNS) == RECORD_LINEAGE_COLUMNS
+
+
+def test_a_duplicate_key_names_the_file_the_line_and_the_key(tmp_path: Path) -> None:
+    text = DEMO.read_text()
+    path = tmp_path / "e360.yaml"
+    # a second `engine` in the deployment section, 4 lines below the first
+    text = text.replace("  engine: {type: duckdb}\n", "  engine: {type: duckdb}\n" * 2, 1)
+    path.write_text(text)
+    line = text.splitlines().index("  engine: {type: duckdb}") + 1
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    assert str(error.value) == (
+        f"{path}: line {line + 1}, column 3: invalid YAML: duplicate key 'engine' "
+        f"(first given on line {line})"
+    )
+
+
+def test_merge_keys_may_be_overridden_without_a_duplicate_error(tmp_path: Path) -> None:
+    from e360.config import parse_yaml
+
+    data = parse_yaml("base: &b {a: 1, b: 2}\nother:\n  <<: *b\n  b: 3\n")
+    assert data["other"] == {"a": 1, "b": 3}
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'a'"):
+        parse_yaml("x:\n  a: 1\n  a: 2\n")
+
+
+def test_a_duplicate_key_in_a_resolve_mapping_is_refused(tmp_path: Path) -> None:
+    from matching.adhoc.mapping import load_mapping
+
+    path = tmp_path / "m.yaml"
+    path.write_text("entity: customer\nentity: product\nsources: []\n")
+    with pytest.raises(ConfigError, match=rf"{path}: line 2, column 1: .*duplicate key 'entity'"):
+        load_mapping(path)
+
+
+def test_an_override_that_is_not_yaml_names_the_variable_in_one_line() -> None:
+    variable = "E360__ENTITIES__CUSTOMER__MATCHING__REVIEW_BAND"
+    with pytest.raises(ConfigError) as error:
+        load_config(DEMO, environ={variable: "[0.5, 0.9"})
+    message = str(error.value)
+    assert message.startswith(f"environment variable {variable}: not a valid YAML value")
+    assert "\n" not in message
+
+
+def test_a_bad_override_value_is_blamed_on_its_variable_not_the_file() -> None:
+    variable = "E360__DEPLOYMENT__ENGINE__THREADS"
+    with pytest.raises(ConfigError) as error:
+        load_config(DEMO, environ={variable: "-3"})
+    assert str(error.value).startswith(
+        f"environment variable {variable}: deployment.engine.threads: "
+    )
+    variable = "E360__ENTITIES__CUSTOMER__MATCHING__PAIRS_MIN_PROBABILITY"
+    with pytest.raises(ConfigError) as error:
+        load_config(DEMO, environ={variable: "0.7"})
+    assert str(error.value).startswith(
+        f"environment variable {variable}: entities.customer.matching.pairs_min_probability: "
+    )
+    assert str(DEMO) not in str(error.value)

@@ -139,36 +139,36 @@ def _customer(d: dict) -> dict:
     ("mutate", "key", "reasons"),
     [
         (
-            lambda d: _customer(d)["matching"]["blocking_rules"].append(
-                "l.emial = r.email and l.phone = r.phone"
+            lambda d: _customer(d)["matching"]["blocking_rules"].insert(
+                0, "l.emial = r.email and l.phone = r.phone"
             ),
-            "entities.customer.matching.blocking_rules.8",
+            "entities.customer.matching.blocking_rules.0",
             ["unknown columns ['emial']", "'email'", "'record_id'"],
         ),
         (
-            lambda d: _customer(d)["matching"]["blocking_rules"].append(["email", "postocde"]),
-            "entities.customer.matching.blocking_rules.8.1",
+            lambda d: _customer(d)["matching"]["blocking_rules"].insert(0, ["email", "postocde"]),
+            "entities.customer.matching.blocking_rules.0.1",
             ["unknown columns ['postocde']", "'postcode'"],
         ),
         (
-            lambda d: _customer(d)["matching"]["training"]["deterministic_rules"].append(
-                "l.email = = r.email"
+            lambda d: _customer(d)["matching"]["training"]["deterministic_rules"].insert(
+                0, "l.email = = r.email"
             ),
-            "entities.customer.matching.training.deterministic_rules.2",
+            "entities.customer.matching.training.deterministic_rules.0",
             ["not valid SQL"],
         ),
         (
-            lambda d: _customer(d)["matching"]["training"]["deterministic_rules"].append(
-                "email = r.email"
+            lambda d: _customer(d)["matching"]["training"]["deterministic_rules"].insert(
+                0, "email = r.email"
             ),
-            "entities.customer.matching.training.deterministic_rules.2",
+            "entities.customer.matching.training.deterministic_rules.0",
             ["['email'] need an l. or r. prefix"],
         ),
         (
-            lambda d: _customer(d)["matching"]["training"]["em_blocking_rules"].append(
-                ["substr(shoe_size, 1, 2)"]
+            lambda d: _customer(d)["matching"]["training"]["em_blocking_rules"].insert(
+                0, ["substr(shoe_size, 1, 2)"]
             ),
-            "entities.customer.matching.training.em_blocking_rules.3.0",
+            "entities.customer.matching.training.em_blocking_rules.0.0",
             ["unknown columns ['shoe_size']"],
         ),
         (
@@ -202,10 +202,10 @@ def test_sql_fragments_are_parsed_and_bound_at_load(tmp_path, mutate, key, reaso
     ("mutate", "key", "reason"),
     [
         (
-            lambda d: _customer(d)["matching"]["blocking_rules"].append(
-                "levenshtien(l.email, r.email) < 2"
+            lambda d: _customer(d)["matching"]["blocking_rules"].insert(
+                0, "levenshtien(l.email, r.email) < 2"
             ),
-            "entities.customer.matching.blocking_rules.8",
+            "entities.customer.matching.blocking_rules.0",
             "DuckDB cannot run it: Catalog Error: Scalar Function with name levenshtien",
         ),
         (

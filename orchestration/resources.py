@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,9 +74,21 @@ class E360Resource(dg.ConfigurableResource):
         self.record(context, "timings", f"{group}/{name}", seconds)
 
 
+def dbt_executable() -> str:
+    """dbt beside the running interpreter: `.venv/bin/e360` runs without an activated
+    environment, so its dbt is seldom on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("dbt") or "dbt"
+
+
 def dbt_resource(target: str) -> DbtCliResource:
     return DbtCliResource(
-        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), target=target
+        project_dir=str(DBT_PROJECT_DIR),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        target=target,
+        dbt_executable=dbt_executable(),
     )
 
 

@@ -205,6 +205,7 @@ def dbt_enterprise_assets() -> dg.AssetsDefinition:
             project_dir=context.resources.dbt.project_dir,
             profiles_dir=context.resources.dbt.profiles_dir,
             target=settings.target,
+            dbt_executable=context.resources.dbt.dbt_executable,
         )
         # One instant per run: history rows become valid and recency is measured at it.
         # E360_VALID_AT pins it (reproducible builds, backfills); else the run's clock.

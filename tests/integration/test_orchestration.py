@@ -165,3 +165,17 @@ def test_e360_ui_serves_the_dagster_ui(tmp_path: Path, demo_config_path: Path) -
         # Whatever the server started (Dagster's code server) goes with it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_dbt_is_found_beside_the_interpreter_without_path(monkeypatch) -> None:
+    # `.venv/bin/e360` runs with no activated environment: dbt must not depend on PATH.
+    from orchestration.resources import dbt_resource
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    dbt = dbt_resource("duckdb")
+    executable = Path(dbt.dbt_executable)
+    assert executable.parent == Path(sys.executable).parent
+    version = subprocess.run(
+        [str(executable), "--version"], capture_output=True, text=True, timeout=300
+    )
+    assert version.returncode == 0 and "Core" in version.stdout + version.stderr

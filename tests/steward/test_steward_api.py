@@ -85,9 +85,14 @@ def test_sign_in_checks_the_password_and_returns_to_the_page_asked_for(
     page = client.get("/queue/product")
     assert page.status_code == 200 and "Product review queue" in page.text
     # The session cookie is signed: tampering with it signs the user out.
-    cookie = client.cookies.get("e360_steward")
+    (signed,) = [c for c in client.cookies.jar if c.name == "e360_steward"]
+    cookie = signed.value or ""
+    # Replace the cookie where it lives: a second one of the name would be sent beside it.
     client.cookies.set(
-        "e360_steward", cookie[:-4] + ("AAAA" if not cookie.endswith("AAAA") else "BBBB")
+        "e360_steward",
+        cookie[:-4] + ("AAAA" if not cookie.endswith("AAAA") else "BBBB"),
+        domain=signed.domain,
+        path=signed.path,
     )
     assert client.get("/queue/product", follow_redirects=False).status_code == 303
 

@@ -13,6 +13,15 @@ Constraints, strongest first:
 3. pairs Splink scored as clear non-matches (below `cannot_link_below`) keep records apart,
    unless a steward already joined them;
 4. exclusive groups (`one_per_source`): two records of one group never share a cluster.
+
+With exclusive groups the records of a group are the masters' references (a catalogue's one
+record per product): a link to a reference is direct evidence of a record's master, a link
+between two other records only second-hand, so links touching a reference are accepted
+first, strongest first, and each record joins the reference it scores best against before
+record-to-record links can chain it elsewhere. The references' exclusivity then keeps
+masters apart, so the model's clear non-matches (3.) are not applied there: two listings of
+one product described in unlike words would otherwise veto what each scored with the
+reference.
 A cannot-link therefore splits a component at its weakest links: the strong links are
 accepted first, and the first link that would join the two records is the one refused.
 """
@@ -109,10 +118,11 @@ def cluster(
     for a, b in present(steward_cannot_links):
         clusters.keep_apart(a, b)
     refused = [(a, b) for a, b in present(must_links) if not clusters.union(a, b, force=True)]
-    for a, b in present(cannot_links):
-        if clusters.find(a) != clusters.find(b):
-            clusters.keep_apart(a, b)
-    for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
+    if exclusive_groups is None:
+        for a, b in present(cannot_links):
+            if clusters.find(a) != clusters.find(b):
+                clusters.keep_apart(a, b)
+    for a, b, _ in sorted(links, key=_link_order(exclusive_groups)):
         clusters.union(a, b)
     smallest: dict[str, str] = {}
     for record in clusters.parent:
@@ -122,6 +132,17 @@ def cluster(
     return Clustering(
         {record: smallest[clusters.find(record)] for record in clusters.parent}, refused
     )
+
+
+def _link_order(references: Mapping[str, str] | None):
+    """Sort key: links touching a reference first (module docstring), then strongest first."""
+    refs = references or {}
+
+    def key(link: tuple[str, str, float]) -> tuple[bool, float, str, str]:
+        a, b, probability = link
+        return (a not in refs and b not in refs, -probability, a, b)
+
+    return key
 
 
 def cluster_with_constraints(

@@ -99,3 +99,31 @@ def test_many_offers_to_one_exclusive_catalogue_record() -> None:
         frozenset({"cat:tv", "off:1", "off:2"}),
         frozenset({"cat:tv2", "off:3", "off:4"}),
     }
+
+
+def test_an_offer_joins_the_reference_it_scores_best_before_offers_chain_it() -> None:
+    """A strong link between two offers of look-alike products does not carry one of them
+    off to the other's catalogue record: links to a reference are accepted first."""
+    records = ["cat:a", "cat:b", "off:1", "off:2"]
+    groups = {"cat:a": "cat", "cat:b": "cat"}
+    links = [
+        ("off:1", "off:2", 0.99),  # look-alikes, stronger than either's own reference
+        ("off:1", "cat:a", 0.9),
+        ("off:2", "cat:b", 0.8),
+    ]
+    clusters = cluster_records(records, links, exclusive_groups=groups).clusters
+    assert _groups(clusters) == {frozenset({"cat:a", "off:1"}), frozenset({"cat:b", "off:2"})}
+
+
+def test_with_references_the_model_non_matches_do_not_split_a_product() -> None:
+    """Two offers of one product in unlike words (a clear non-match to each other) both join
+    their reference; without references the same non-match keeps them apart."""
+    records = ["cat:a", "off:1", "off:2"]
+    links = [("off:1", "cat:a", 0.9), ("off:2", "cat:a", 0.8)]
+    non_match = [("off:1", "off:2")]
+    referenced = cluster_records(
+        records, links, non_match, exclusive_groups={"cat:a": "cat"}
+    ).clusters
+    assert _groups(referenced) == {frozenset(records)}
+    free = cluster_records(records, links, non_match).clusters
+    assert _groups(free) == {frozenset({"cat:a", "off:1"}), frozenset({"off:2"})}

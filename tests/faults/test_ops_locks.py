@@ -31,6 +31,13 @@ def _project(tmp_path: Path, demo_config_path: Path, **deployment: object) -> Pa
     data = yaml.safe_load(demo_config_path.read_text())
     data["project"]["root"] = str(tmp_path)
     data["deployment"].update(deployment)
+    # Only the columns these tests write: a mapped column a file lacks stops the source.
+    data["sources"]["crm"]["mapping"] = {
+        "first_name": "first_name",
+        "last_name": "last_name",
+        "email": "email",
+        "postcode": "zip",
+    }
     config = tmp_path / "e360.yaml"
     config.write_text(yaml.safe_dump(data))
     return config

@@ -24,12 +24,22 @@ def _listing(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def _add_crm_file(root: Path, rows: int) -> None:
-    path = root / "landing" / "crm" / "crm_copy_only.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["customer_id", "first_name", "last_name", "email", "updated_at"])
+    folder = root / "landing" / "crm"
+    with next(folder.glob("*.csv")).open(newline="") as handle:
+        header = next(csv.reader(handle))  # every mapped column, as the demo files have them
+    with (folder / "crm_copy_only.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, header, restval="")
+        writer.writeheader()
         for i in range(rows):
-            writer.writerow([f"COPY{i:04d}", f"Ann{i}", "Smith", f"ann{i}@copy.org", "01/02/2024"])
+            writer.writerow(
+                {
+                    "customer_id": f"COPY{i:04d}",
+                    "first_name": f"Ann{i}",
+                    "last_name": "Smith",
+                    "email": f"ann{i}@copy.org",
+                    "updated_at": "01/02/2024",
+                }
+            )
 
 
 def test_a_copied_project_runs_on_its_own_files_and_leaves_the_original_untouched(

@@ -85,12 +85,12 @@ def test_a_blocking_rule_on_a_missing_column_fails_before_anything_runs(
     project: Path, capsys
 ) -> None:
     data = yaml.safe_load(project.read_text())
-    data["entities"]["customer"]["matching"]["blocking_rules"].append("l.emial = r.email")
+    data["entities"]["customer"]["matching"]["blocking_rules"].insert(0, "l.emial = r.email")
     project.write_text(yaml.safe_dump(data))
     assert main(["match", "--config", str(project)]) == 1
     lines = _error_lines(capsys.readouterr().err)
     assert lines == [
-        f"error: {project}: entities.customer.matching.blocking_rules.8: unknown columns "
+        f"error: {project}: entities.customer.matching.blocking_rules.0: unknown columns "
         f"['emial']; the columns are {lines[0].split('the columns are ')[1]}"
     ]
     assert "'email'" in lines[0] and "\x1b[" not in lines[0]

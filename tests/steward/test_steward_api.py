@@ -279,11 +279,17 @@ def test_simultaneous_decisions_on_one_pair_keep_exactly_one(steward_app: Stewar
 
 def test_deciding_moves_on_to_the_next_open_pair(steward_app: StewardApp) -> None:
     client = steward_app.client("sam")
-    queue = view(steward_app, "product").queue
-    pair = queue_pair(steward_app, "product", 0)
+    # The queue as the page shows it: strongest first, equal scores by record id.
+    shown = sorted(
+        (
+            (float(row["match_probability"]), *ordered(row["record_id_l"], row["record_id_r"]))
+            for row in view(steward_app, "product").queue
+        ),
+        reverse=True,
+    )
+    pair, following = shown[0][1:], shown[1][1:]
     response = decide(client, "product", pair, "unsure", comment="colour unclear")
     assert response.status_code == 303
-    following = ordered(queue[1]["record_id_l"], queue[1]["record_id_r"])
     location = unescape(response.headers["location"])
     assert location.startswith("/review/product?")
     assert f"l={following[0]}".replace(":", "%3A") in location

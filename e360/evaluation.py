@@ -53,7 +53,7 @@ class Scores:
     fn: int
 
 
-def _scores(tp: int, fp: int, fn: int) -> Scores:
+def scores_from_counts(tp: int, fp: int, fn: int) -> Scores:
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -83,7 +83,7 @@ def pairwise_scores(predicted: Mapping[str, str], truth: Mapping[str, str]) -> S
     tp = sum(_pairs(n) for n in joint.values())
     predicted_pairs = sum(_pairs(n) for n in predicted_sizes.values())
     true_pairs = sum(_pairs(n) for n in true_sizes.values())
-    return _scores(tp, predicted_pairs - tp, true_pairs - tp)
+    return scores_from_counts(tp, predicted_pairs - tp, true_pairs - tp)
 
 
 def cluster_scores(predicted: Mapping[str, str], truth: Mapping[str, str]) -> Scores:
@@ -104,7 +104,7 @@ def cluster_scores(predicted: Mapping[str, str], truth: Mapping[str, str]) -> Sc
     for p, labels in labels_in_cluster.items():
         if len(labels) == 1 and true_sizes[next(iter(labels))] == predicted_sizes[p]:
             exact += 1
-    return _scores(exact, len(predicted_sizes) - exact, len(true_sizes) - exact)
+    return scores_from_counts(exact, len(predicted_sizes) - exact, len(true_sizes) - exact)
 
 
 @dataclass(frozen=True)

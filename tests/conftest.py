@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pyiceberg.catalog import load_catalog
+
+from e360.lake import Lake
 
 # Session-scoped real services (Kafka-protocol broker, moto for S3 and Glue).
 pytest_plugins = ["services.kafka", "services.aws"]
@@ -18,3 +21,16 @@ DEMO_CONFIG = REPO / "examples" / "demo" / "e360.yaml"
 @pytest.fixture(scope="session")
 def demo_config_path() -> Path:
     return DEMO_CONFIG
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    """An embedded lake of the test's own: Iceberg SQL catalog on SQLite, local warehouse."""
+    (tmp_path / "wh").mkdir()
+    catalog = load_catalog(
+        "test",
+        type="sql",
+        uri=f"sqlite:///{tmp_path / 'cat.db'}",
+        warehouse=(tmp_path / "wh").as_uri(),
+    )
+    return Lake(catalog)

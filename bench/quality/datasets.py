@@ -18,7 +18,7 @@ import pandas as pd
 
 from bench.resolve import EXAMPLE as EXAMPLE_DIR
 from bench.resolve import write_example
-from e360.evaluation import _scores, bcubed_scores, evaluate, load_truth
+from e360.evaluation import bcubed_scores, evaluate, load_truth, scores_from_counts
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = BENCH_DIR.parent
@@ -105,7 +105,7 @@ def labelled_pairs_scores(
     records = {r for a, b, _ in scored for r in (a, b)}
     truth = components(records, [(a, b) for a, b, m in scored if m])
     return {
-        "pairwise": asdict(_scores(tp, fp, fn)),
+        "pairwise": asdict(scores_from_counts(tp, fp, fn)),
         "bcubed": asdict(bcubed_scores(predicted, truth)),
     }
 

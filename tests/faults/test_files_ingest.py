@@ -14,7 +14,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pyiceberg.catalog import load_catalog
 
 from e360.config import SourceConfig
 from e360.errors import IngestError
@@ -27,18 +26,6 @@ def _source(fmt: str = "csv", path: str = "crm/*", **extra) -> SourceConfig:
     extra.setdefault("mapping", {"email": "email"})
     extra.setdefault("settle_seconds", 0)
     return SourceConfig(entity="customer", format=fmt, path=path, key="id", **extra)
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    (tmp_path / "wh").mkdir()
-    catalog = load_catalog(
-        "test",
-        type="sql",
-        uri=f"sqlite:///{tmp_path / 'cat.db'}",
-        warehouse=(tmp_path / "wh").as_uri(),
-    )
-    return Lake(catalog)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pyiceberg.catalog import load_catalog
 
 from e360.config import SourceConfig
 from e360.lake import Lake
@@ -14,18 +13,6 @@ from ingestion.batch import FILE_HASH_PROPERTY, ingest_source
 CRM = SourceConfig(
     entity="customer", format="csv", path="crm/*.csv", key="id", mapping={"email": "email"}
 )
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    (tmp_path / "wh").mkdir()
-    catalog = load_catalog(
-        "test",
-        type="sql",
-        uri=f"sqlite:///{tmp_path / 'cat.db'}",
-        warehouse=(tmp_path / "wh").as_uri(),
-    )
-    return Lake(catalog)
 
 
 @pytest.fixture

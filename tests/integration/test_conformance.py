@@ -6,7 +6,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from pyiceberg.catalog import load_catalog
 
 from e360.config import EventSettings, SourceConfig
 from e360.lake import Lake
@@ -27,19 +26,6 @@ ORDERS = SourceConfig(
         customer_source="shop",
     ),
 )
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    (tmp_path / "wh").mkdir()
-    return Lake(
-        load_catalog(
-            "t",
-            type="sql",
-            uri=f"sqlite:///{tmp_path / 'cat.db'}",
-            warehouse=(tmp_path / "wh").as_uri(),
-        )
-    )
 
 
 def _deliver(landing: Path, name: str, text: str) -> None:

@@ -263,6 +263,10 @@ class MatchingConfig(_Strict):
     # Pairs scoring below this are clear non-matches: clustering never puts them together,
     # however the links around them chain (None: plain connected components).
     cannot_link_below: Probability | None = 0.01
+    # Pairs one blocking rule may add: counted before predicting (matching.blocking), a rule
+    # over it is left out and named. 50M pairs is minutes on one machine; beyond that a rule
+    # is not blocking.
+    max_comparisons: int = Field(default=50_000_000, ge=1)
 
     @field_validator("review_band")
     @classmethod

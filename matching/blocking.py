@@ -9,18 +9,19 @@ rule that alone would add more pairs than the budget is left out and named.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import warnings
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-log = logging.getLogger(__name__)
+from e360.config import BlockingRule, MatchingConfig
+from matching.model import prediction_blocking_rules
 
-# Pairs a resolve may score: 50M pairs is minutes on one machine, still seconds per million
-# records on Spark; beyond that a rule is not blocking.
-DEFAULT_MAX_COMPARISONS = 50_000_000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,16 @@ def count_comparisons(
     sample: float = 1.0,
 ) -> list[RuleCount]:
     """Pairs each rule adds (after the rules before it), on the whole data or a sample."""
-    counted = count_comparisons_from_blocking_rules(
-        records,
-        blocking_rules=list(rules),
-        link_type="dedupe_only",
-        unique_id_column_name=unique_id,
-        record_sample_proportion=sample,
-    )
+    with warnings.catch_warnings():
+        # Splink warns of a small sample; whether a count is an estimate is reported instead.
+        warnings.simplefilter("ignore", UserWarning)
+        counted = count_comparisons_from_blocking_rules(
+            records,
+            blocking_rules=list(rules),
+            link_type="dedupe_only",
+            unique_id_column_name=unique_id,
+            record_sample_proportion=sample,
+        )
     return [
         RuleCount(
             rule=c["blocking_rule"],
@@ -57,28 +61,64 @@ def count_comparisons(
     ]
 
 
+# Records counted on each side before the count becomes an estimate from a sample (Splink
+# scales it up): exact counting builds every pair, which is the cost being guarded against.
+EXACT_COUNT_RECORDS = 20_000
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The matching settings to predict with, and what blocking was found to generate."""
+
+    matching: MatchingConfig  # the configured settings without any rule over the budget
+    counts: list[RuleCount]
+    dropped: list[RuleCount]
+    max_comparisons: int
+
+    @property
+    def comparisons(self) -> int:
+        kept = [c for c in self.counts if c not in self.dropped]
+        return sum(c.marginal for c in kept)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "comparisons": self.comparisons,
+            "max_comparisons": self.max_comparisons,
+            "is_estimate": any(c.is_estimate for c in self.counts),
+            "rules": [
+                {"rule": c.rule, "pairs": c.marginal, "left_out": c in self.dropped}
+                for c in self.counts
+            ],
+        }
+
+
 def within_budget(
     records: SplinkDataFrame,
-    rules: Sequence[BlockingRuleCreator | str],
+    matching: MatchingConfig,
     *,
-    max_comparisons: int = DEFAULT_MAX_COMPARISONS,
-    unique_id: str = "record_id",
-    sample: float = 1.0,
-) -> tuple[list[BlockingRuleCreator | str], list[RuleCount], list[RuleCount]]:
-    """The rules to predict with, every rule's count, and the rules left out: a rule whose
-    own pairs exceed the budget goes (the first rule always stays, so a run still scores)."""
-    counts = count_comparisons(records, rules, unique_id=unique_id, sample=sample)
-    kept: list[BlockingRuleCreator | str] = []
+    record_count: int,
+    exclusive_sources: Collection[str] = (),
+) -> Budget:
+    """Count each prediction rule's pairs before predicting; a rule whose own pairs exceed
+    `matching.max_comparisons` is left out and named (the first rule always stays, so a run
+    still scores). Exact up to `EXACT_COUNT_RECORDS` records, estimated from a sample above."""
+    rules = prediction_blocking_rules(matching, exclusive_sources)
+    sample = min(1.0, EXACT_COUNT_RECORDS / record_count) if record_count else 1.0
+    counts = count_comparisons(records, rules, sample=sample)
+    kept: list[BlockingRule] = []
     dropped: list[RuleCount] = []
-    for i, (rule, count) in enumerate(zip(rules, counts, strict=True)):
-        if i > 0 and count.marginal > max_comparisons:
+    budget = matching.max_comparisons
+    for i, (rule, count) in enumerate(zip(matching.blocking_rules, counts, strict=True)):
+        if i > 0 and count.marginal > budget:
             log.warning(
-                "blocking rule %s would add %s pairs (budget %s): left out",
+                "blocking rule %s would add %s pairs (matching.max_comparisons %s): left out",
                 count.rule,
                 f"{count.marginal:,}",
-                f"{max_comparisons:,}",
+                f"{budget:,}",
             )
             dropped.append(count)
             continue
         kept.append(rule)
-    return kept, counts, dropped
+    if dropped:
+        matching = matching.model_copy(update={"blocking_rules": kept})
+    return Budget(matching, counts, dropped, budget)

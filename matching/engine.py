@@ -50,9 +50,7 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     # Splink breaks long lineages with checkpoints; production points this at S3.
-    spark.sparkContext.setCheckpointDir(
-        engine.checkpoint_dir or str(root / "spark-checkpoints")
-    )
+    spark.sparkContext.setCheckpointDir(engine.checkpoint_dir or str(root / "spark-checkpoints"))
     return SparkAPI(spark_session=spark)
 
 

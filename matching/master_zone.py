@@ -47,6 +47,7 @@ class MatchSummary:
     threshold: dict[str, object] | None = None  # the link threshold used, expected P/R at it
     prior: dict[str, object] | None = None  # the model's λ, where it came from, and why
     training_warnings: list[str] = field(default_factory=list)  # fallbacks training took
+    blocking: dict[str, object] | None = None  # pairs per prediction rule, any left out
 
     def as_dict(self) -> dict[str, object]:
         data = {k: v for k, v in self.__dict__.items() if k != "record_masters"}
@@ -255,6 +256,7 @@ def _match_entity(
         threshold=resolution.threshold.as_dict() if resolution.threshold else None,
         prior=(resolution.training or {}).get("prior"),
         training_warnings=(resolution.training or {}).get("warnings") or [],
+        blocking=resolution.blocking,
     )
 
 

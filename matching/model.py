@@ -415,14 +415,17 @@ def linker_from_model(
 
     Splink's JSON holds SQL in the dialect it was trained on; on another backend the settings
     are rebuilt from the configuration (the fingerprint guarantees they are the same) and the
-    trained parameters carried over level by level.
+    trained parameters carried over level by level. The prediction blocking is always that of
+    `matching`, which may leave out a rule over the comparison budget (`matching.blocking`).
     """
     saved = json.loads(model.path.read_text())
     saved.pop("e360", None)
     dialect = records.db_api.sql_dialect.sql_dialect_str
-    if saved.get("sql_dialect") == dialect:
-        return Linker(records, saved, log_level=_SPLINK_LOG_LEVEL)
     rebuilt = settings(matching, exclusive_sources=exclusive).get_settings(dialect).as_dict()
+    if saved.get("sql_dialect") == dialect:
+        rules = rebuilt["blocking_rules_to_generate_predictions"]
+        saved["blocking_rules_to_generate_predictions"] = rules
+        return Linker(records, saved, log_level=_SPLINK_LOG_LEVEL)
     return Linker(records, with_parameters_of(rebuilt, saved), log_level=_SPLINK_LOG_LEVEL)
 
 

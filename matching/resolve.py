@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from e360.config import E360Config, MatchingConfig
 from e360.errors import MatchError
+from matching.blocking import within_budget
 from matching.clustering import affected_records, cluster
 from matching.engine import close_backend, register, splink_backend
 from matching.model import (
@@ -79,6 +80,7 @@ class Resolution:
     threshold: Threshold | None = None  # the link threshold used (configured or auto)
     review_band: tuple[float, float] | None = None  # kept below an auto threshold
     training: dict[str, Any] | None = None  # the model's training report (model.TrainingReport)
+    blocking: dict[str, Any] | None = None  # pairs per prediction rule (blocking.Budget)
 
 
 def resolve(
@@ -112,6 +114,10 @@ def resolve(
             model = train_and_save(
                 config, entity, all_records, records.num_rows, sizes=source_sizes(records)
             )
+        budget = within_budget(
+            all_records, matching, record_count=records.num_rows, exclusive_sources=exclusive
+        )
+        matching = budget.matching
         linker = linker_from_model(all_records, model, matching, exclusive)
         register_term_frequencies(linker, model)
         clock.lap("train" if trained else "load_model")
@@ -224,6 +230,7 @@ def resolve(
         threshold=threshold,
         review_band=review_band(matching.review_band, threshold),
         training=training_report(model),
+        blocking=budget.as_dict(),
     )
 
 
@@ -247,7 +254,11 @@ def record_hashes(records: pa.Table) -> pa.Table:
 
 
 def _scoring_key(model: ModelVersion, matching: MatchingConfig) -> str:
-    return f"{model.label}|{model.fingerprint}|{matching.pairs_min_probability}|{matching.cannot_link_below}"
+    # The rule count: a rule left out over the comparison budget changes which pairs exist.
+    return (
+        f"{model.label}|{model.fingerprint}|{matching.pairs_min_probability}"
+        f"|{matching.cannot_link_below}|{len(matching.blocking_rules)}"
+    )
 
 
 def _clustering_key(threshold: float, matching: MatchingConfig, exclusive: frozenset[str]) -> str:

@@ -5,6 +5,7 @@ columns map onto the entity's canonical attributes.
 entity: customer            # or product
 one_per_source: false       # true: every source has one_per_master
 threshold: auto             # or a probability: where a scored pair becomes a link
+max_comparisons: 50000000   # pairs one blocking rule may add; a rule over it is left out
 sources:
   - name: crm
     path: crm.csv           # CSV or Parquet, relative to the mapping file
@@ -63,6 +64,7 @@ class Mapping(_Strict):
     entity: Literal["customer", "product"]
     one_per_source: bool = False  # shorthand: one_per_master on every source
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["auto"] = "auto"
+    max_comparisons: int | None = Field(default=None, ge=1)  # None: the entity's default
     sources: list[MappedSource] = Field(min_length=1)
 
     _file: Path = PrivateAttr(default=Path("mapping.yaml"))

@@ -190,6 +190,7 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
                 update={"deterministic_rules": deterministic, "em_blocking_rules": em_rules}
             ),
             "threshold": mapping.threshold,
+            "max_comparisons": mapping.max_comparisons or matching.max_comparisons,
         }
     )
     return Plan(entity, cut, extras, usable, {k: v for k, v in unused.items() if v})

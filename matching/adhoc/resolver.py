@@ -40,6 +40,7 @@ from e360.ids import master_id
 from ingestion.readers import read_file
 from matching.adhoc.mapping import ExtraKind, MappedSource, Mapping, extra_column
 from matching.adhoc.plan import Plan, plan_for
+from matching.blocking import within_budget
 from matching.clustering import cluster
 from matching.engine import backend_for, close_backend, register
 from matching.model import UNIQUE_ID, TrainingReport, source_sizes, train
@@ -272,6 +273,7 @@ class _Fitted:
     model: dict[str, Any] | None = None
     training: TrainingReport = field(default_factory=TrainingReport)
     threshold: Threshold | None = None
+    blocking: dict[str, Any] | None = None  # pairs per prediction rule (blocking.Budget)
 
 
 def _score_and_cluster(
@@ -290,6 +292,11 @@ def _score_and_cluster(
     exclusive = mapping.exclusive_sources
     try:
         records = register(backend, table, f"{mapping.entity}_records")
+        budget = within_budget(
+            records, matching, record_count=table.num_rows, exclusive_sources=exclusive
+        )
+        matching, fitted.blocking = budget.matching, budget.as_dict()
+        say(f"blocking: {budget.comparisons:,} candidate pairs")
         say(f"training the {mapping.entity} model on {table.num_rows:,} records (EM, no labels)")
         linker = train(
             records,
@@ -415,6 +422,7 @@ def _report(
         "settings": plan.summary(),
         "threshold": fitted.threshold.as_dict() if fitted.threshold else None,
         "training": fitted.training.as_dict(),
+        "blocking": fitted.blocking,
         "model": _model_summary(fitted.model),
         "timings": timings,
     }

@@ -157,3 +157,26 @@ def test_one_per_master_on_one_source_only(tmp_path: Path) -> None:
     assert max(n for (_, source), n in per_master.items() if source == "feed") >= 2
     for pair in pq.read_table(out / "pairs.parquet").to_pylist():
         assert not (pair["source_l"] == pair["source_r"] == "register")
+
+
+def test_a_blocking_rule_over_the_comparison_budget_is_left_out_and_named(
+    tmp_path: Path,
+) -> None:
+    people = _people(60)
+    _write(tmp_path, "crm", people)
+    _write(tmp_path, "shop", people)
+    sources = {name: {**NAMES, "email": "mail"} for name in ("crm", "shop")}
+
+    assert _resolve(_mapping(tmp_path, sources), tmp_path / "all") == 0
+    counted = _clusters(tmp_path / "all", 120)["blocking"]
+    assert counted["comparisons"] >= 60 and not counted["is_estimate"]
+    assert not any(rule["left_out"] for rule in counted["rules"])
+
+    # A budget below what the costliest later rule adds: it goes, the first always stays.
+    budget = max(rule["pairs"] for rule in counted["rules"][1:]) - 1
+    assert budget > 0
+    assert _resolve(_mapping(tmp_path, sources, max_comparisons=budget), tmp_path / "cut") == 0
+    cut = _clusters(tmp_path / "cut", 120)["blocking"]
+    left_out = [rule["rule"] for rule in cut["rules"] if rule["left_out"]]
+    assert left_out == [r["rule"] for r in cut["rules"][1:] if r["pairs"] > budget]
+    assert left_out and cut["comparisons"] < counted["comparisons"]

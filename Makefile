@@ -25,6 +25,11 @@ APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
 chromium:
 	@test -x /usr/bin/chromium || { $(APT) update -qq && $(APT) install -y -qq chromium; }
 
+# Test processes: one per core, at most 4 (most tests wait on servers, dbt or Spark, so two
+# share two cores well); `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= auto
+PYTEST_ARGS ?= --numprocesses=$(TEST_WORKERS) --maxprocesses=4 --dist=loadgroup --durations=25
+
 test: .venv/.all chromium
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)

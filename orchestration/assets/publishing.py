@@ -9,6 +9,8 @@ publishes them (`e360.warehouse.wap`): a failed test leaves the published layer 
 import contextlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,7 +158,11 @@ class _Translator(DagsterDbtTranslator):
 
 
 def dbt_manifest() -> Path:
-    """The dbt manifest Dagster reads the project's models and tests from; parsed if stale."""
+    """The dbt manifest Dagster reads the project's models and tests from; parsed if stale.
+
+    Parsed into a folder of this process's own and moved into place whole: processes starting
+    together (a run beside `e360 ui`) each see a complete manifest, never one being written.
+    """
     target = DBT_PROJECT_DIR / "target"
     manifest = target / "manifest.json"
     sources = [
@@ -168,20 +174,26 @@ def dbt_manifest() -> Path:
     if not manifest.exists() or manifest.stat().st_mtime < newest:
         from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(
-            [
-                "parse",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(target),
-                "--quiet",
-            ]
-        )
-        if not result.success:
-            raise PublishError(f"dbt parse failed: {result.exception}")
+        target.mkdir(exist_ok=True)
+        own = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+        try:
+            result = dbtRunner().invoke(
+                [
+                    "parse",
+                    "--project-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--profiles-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--target-path",
+                    str(own),
+                    "--quiet",
+                ]
+            )
+            if not result.success:
+                raise PublishError(f"dbt parse failed: {result.exception}")
+            os.replace(own / "manifest.json", manifest)
+        finally:
+            shutil.rmtree(own, ignore_errors=True)
     return manifest
 
 

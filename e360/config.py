@@ -27,6 +27,7 @@ from e360.entities import (
 )
 from e360.errors import ConfigError
 from e360.sqlcheck import DuckDBBinder, pair_rule_problem, record_expression_problem
+from e360.zones import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 
 ENV_PREFIX = "E360__"
 
@@ -577,8 +578,6 @@ def _check_references(
     path: Path, config: E360Config, origins: Mapping[str, str] | None = None
 ) -> None:
     """Checks across sections that a schema alone cannot express."""
-    from matching.standardize import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
-
     problems: list[str] = []
     missing_entities = sorted({"customer", "product"} - set(config.entities))
     if missing_entities:

@@ -24,6 +24,7 @@ from pyiceberg.expressions import EqualTo
 from e360.config import SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake
+from e360.zones import raw_table_name
 from ingestion.readers import FileRows, Reject, as_raw, read_file
 
 FILE_HASH_PROPERTY = "e360.file.sha256"
@@ -74,10 +75,6 @@ class SourceIngest:
 
 
 ProgressCallback = Callable[[str, int], None]
-
-
-def raw_table_name(source: str, source_config: SourceConfig) -> str:
-    return f"{source}__{source_config.entity}"
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from rich.table import Table as RichTable
 from e360.config import E360Config, SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake
+from e360.zones import raw_table_name
 from ingestion.batch import (
     FILE_HASH_PROPERTY,
     FILE_IDENTITY_PROPERTY,
     FILE_NAME_PROPERTY,
     deliveries,
-    raw_table_name,
 )
 from ingestion.stream import ledger
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import jellyfish
 import phonenumbers
-import pyarrow as pa
 from cleanco import basename as _legal_basename
 from phonenumbers import PhoneNumberFormat
 from unidecode import unidecode
@@ -32,8 +31,6 @@ from matching import embeddings, lsh, text
 from matching.nicknames import NICKNAMES
 
 __all__ = [
-    "STANDARDIZED_CUSTOMER_COLUMNS",
-    "STANDARDIZED_PRODUCT_COLUMNS",
     "clean_text",
     "colour",
     "company_name",
@@ -1354,64 +1351,12 @@ def _name_sort(first: str | None, last: str | None) -> str | None:
     return " ".join(sorted(tokens)) or None
 
 
-STANDARDIZED_CUSTOMER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("first_name", pa.string()),
-    ("first_name_raw", pa.string()),
-    ("middle_name", pa.string()),
-    ("last_name", pa.string()),
-    ("full_name", pa.string()),
-    ("date_of_birth", pa.date32()),
-    ("gender", pa.string()),
-    ("email", pa.string()),
-    ("phone", pa.string()),
-    ("address_line1", pa.string()),
-    ("address_line2", pa.string()),
-    ("city", pa.string()),
-    ("postcode", pa.string()),
-    ("region", pa.string()),
-    ("country", pa.string()),
-    ("national_id", pa.string()),
-    ("email_user", pa.string()),
-    ("postcode_area", pa.string()),
-    ("dob_year", pa.int32()),
-    ("name_sort", pa.string()),
-    ("first_name_phonetic", pa.string()),
-    ("last_name_phonetic", pa.string()),
-    ("company_name", pa.string()),
-    ("company_name_tokens", pa.string()),
-)
-"""Output keys of standardize_customer(), in order, with their Arrow types."""
-
-STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("title", pa.string()),
-    ("brand", pa.string()),
-    ("manufacturer", pa.string()),
-    ("model_number", pa.string()),
-    ("gtin", pa.string()),
-    ("sku", pa.string()),
-    ("category", pa.string()),
-    ("description", pa.string()),
-    ("price", pa.float64()),
-    ("currency", pa.string()),
-    ("model_number_from_title", pa.bool_()),
-    ("title_tokens", pa.string()),
-    ("colour", pa.string()),
-    # Free-text evidence (matching.text, matching.lsh, matching.embeddings).
-    ("title_weighted", pa.string()),
-    ("text_tokens", pa.string()),
-    ("units", pa.string()),
-    ("title_lsh", pa.list_(pa.string())),
-    ("title_embedding", pa.list_(pa.float32())),
-)
-"""Output keys of standardize_product(), in order, with their Arrow types."""
-
-
 def standardize_customer(
     record: Mapping[str, Any], default_region: str = "GB", dayfirst: bool = True
 ) -> dict[str, Any]:
     """Standardise one customer record's canonical attributes (any may be missing).
 
-    Returns exactly the keys of STANDARDIZED_CUSTOMER_COLUMNS, in that order.
+    Returns exactly the keys of `e360.zones.STANDARDIZED_CUSTOMER_COLUMNS`, in that order.
     `default_region` is used to read national-format phone numbers when the record has
     no recognisable country.
     """

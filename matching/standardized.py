@@ -17,34 +17,13 @@ import pyarrow as pa
 from e360.config import E360Config, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
-from ingestion.batch import raw_table_name
+from e360.zones import raw_table_name, standardized_schema
 from matching.standardize import (
-    STANDARDIZED_CUSTOMER_COLUMNS,
-    STANDARDIZED_PRODUCT_COLUMNS,
     complete_products,
     standardize_customer,
     standardize_product,
     timestamp,
 )
-
-KEY_COLUMNS = (
-    ("record_id", pa.string()),
-    ("source", pa.string()),
-    ("source_key", pa.string()),
-)
-LINEAGE_COLUMNS = (
-    ("source_updated_at", pa.timestamp("us")),
-    ("_batch_id", pa.string()),
-    ("_ingested_at", pa.timestamp("us")),
-)
-STANDARDIZED_COLUMNS = {
-    "customer": STANDARDIZED_CUSTOMER_COLUMNS,
-    "product": STANDARDIZED_PRODUCT_COLUMNS,
-}
-
-
-def standardized_schema(entity: str) -> pa.Schema:
-    return pa.schema([*KEY_COLUMNS, *STANDARDIZED_COLUMNS[entity], *LINEAGE_COLUMNS])
 
 
 def latest_raw_records(lake: Lake, name: str, source: SourceConfig) -> list[dict[str, Any]]:

@@ -28,7 +28,9 @@ DEMO_CONFIG = REPO / "examples" / "demo" / "e360.yaml"
 _ONE_WORKER_TIERS = ("infra", "steward")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     for item in items:
         tier = Path(item.path).relative_to(REPO / "tests").parts[0]
         group = tier if tier in _ONE_WORKER_TIERS else item.nodeid.split("::", 1)[0]

@@ -23,11 +23,11 @@ from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
+from e360.zones import STANDARDIZED_COLUMNS
 from matching.adhoc.mapping import ExtraKind, Mapping
 from matching.customer_comparisons import ANY_COLUMN_COMPARISONS
 from matching.lsh import EXPLODED_COLUMNS
 from matching.model import comparison
-from matching.standardized import STANDARDIZED_COLUMNS
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
 

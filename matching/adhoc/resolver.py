@@ -37,6 +37,7 @@ from e360.config import EngineSettings, SourceConfig
 from e360.entities import DEFAULT_ID_PREFIX, record_id
 from e360.errors import ConfigError, MatchError
 from e360.ids import master_id
+from e360.zones import KEY_COLUMNS, STANDARDIZED_COLUMNS
 from ingestion.readers import read_file
 from matching.adhoc.mapping import ExtraKind, MappedSource, Mapping, extra_column
 from matching.adhoc.plan import Plan, plan_for
@@ -53,7 +54,6 @@ from matching.standardize import (
     standardize_customer,
     standardize_product,
 )
-from matching.standardized import KEY_COLUMNS, STANDARDIZED_COLUMNS
 from matching.thresholds import Threshold, link_threshold
 from matching.timing import Laps
 

@@ -6,7 +6,8 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from e360.config import E360Config, SourceConfig
-from ingestion.batch import ingest_source, latest_delivery, raw_table_name
+from e360.zones import raw_table_name
+from ingestion.batch import ingest_source, latest_delivery
 from ingestion.stream import ingest_stream
 
 # Landing areas and (in production) S3 and the Glue catalog are across a network.

@@ -249,7 +249,7 @@ def test_sql_fragments_that_bind_pass(tmp_path: Path) -> None:
 
 def test_record_columns_agree_with_the_standardized_schema() -> None:
     from e360.entities import RECORD_KEY_COLUMNS, RECORD_LINEAGE_COLUMNS
-    from matching.standardized import KEY_COLUMNS, LINEAGE_COLUMNS
+    from e360.zones import KEY_COLUMNS, LINEAGE_COLUMNS
 
     assert tuple(name for name, _ in KEY_COLUMNS) == RECORD_KEY_COLUMNS
     assert tuple(name for name, _ in LINEAGE_COLUMNS) == RECORD_LINEAGE_COLUMNS

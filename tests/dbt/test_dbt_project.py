@@ -272,6 +272,30 @@ def test_enterprise_tables_and_row_counts(built: tuple[Path, dict[str, str]]) ->
     assert not any(s.startswith("main_") for s in schemas)
 
 
+def test_business_accounts_carry_their_company_name(built: tuple[Path, dict[str, str]]) -> None:
+    db_path, _ = built
+    rows = dict(
+        query(db_path, "select customer_master_id, company_name from enterprise.dim_customer")
+    )
+    assert rows == {"CUS-A": None, "CUS-B": "Jones Plumbing", "CUS-C": None}
+    # A column added to the fingerprint only counts where set: people's hashes (and so their
+    # history) are what they were before company names were published.
+    people, business = (
+        query(
+            db_path,
+            "select attributes_hash = md5(concat_ws('|', coalesce(full_name, ''), "
+            "coalesce(first_name, ''), coalesce(middle_name, ''), coalesce(last_name, ''), "
+            "coalesce(gender, ''), coalesce(national_id, ''), coalesce(email, ''), "
+            "coalesce(phone, ''), coalesce(address_line1, ''), coalesce(address_line2, ''), "
+            "coalesce(city, ''), coalesce(postcode, ''), coalesce(region, ''), "
+            "coalesce(country_code, ''), coalesce(cast(date_of_birth as varchar), ''))) "
+            f"from enterprise.dim_customer where customer_master_id = '{master}'",
+        )[0][0]
+        for master in ("CUS-A", "CUS-B")
+    )
+    assert people and not business
+
+
 def test_event_attribution(built: tuple[Path, dict[str, str]]) -> None:
     db_path, _ = built
     rows = dict(

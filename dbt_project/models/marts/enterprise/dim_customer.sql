@@ -20,6 +20,7 @@ final as (
         date_of_birth,
         gender,
         national_id,
+        company_name,
 
         email,
         phone,
@@ -41,6 +42,7 @@ final as (
                 'region', 'country_code',
             ],
             other_columns=['date_of_birth'],
+            added_columns=['company_name'],
         ) }} as attributes_hash,
 
         first_seen_at,

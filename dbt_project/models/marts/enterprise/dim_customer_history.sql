@@ -35,6 +35,7 @@ final as (
         versions.date_of_birth,
         versions.gender,
         versions.national_id,
+        versions.company_name,
         versions.email,
         versions.phone,
         versions.address_line1,

@@ -15,7 +15,7 @@ from typing import Any
 
 from matching import lsh
 from matching import text as text_features
-from matching.standardize.text import CACHE_SIZE, as_str, clean_str, clean_text, words
+from matching.standardize.text import CACHE_SIZE, HAS_DIGIT_RE, as_str, clean_str, clean_text, words
 
 
 def gtin_check_digit_ok(digits: str) -> bool:
@@ -102,7 +102,6 @@ _UNIT_RE = re.compile(
 )
 _MODEL_SEPARATORS_RE = re.compile(r"[\-./_']")
 _HAS_ALPHA_RE = re.compile(r"[a-z]")
-_HAS_DIGIT_RE = re.compile(r"\d")
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -118,7 +117,7 @@ def _extract_model_number_str(title: str, brand: str | None) -> str | None:
         compact = _MODEL_SEPARATORS_RE.sub("", token)
         if len(compact) < 3 or token in brand_tokens:
             continue
-        if not (_HAS_ALPHA_RE.search(compact) and _HAS_DIGIT_RE.search(compact)):
+        if not (_HAS_ALPHA_RE.search(compact) and HAS_DIGIT_RE.search(compact)):
             continue
         if _UNIT_RE.match(token) or _UNIT_RE.match(compact):
             continue

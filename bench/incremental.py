@@ -24,7 +24,7 @@ from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from ingestion.batch import ingest_source
 from matching.master_zone import MatchSummary, match_entity
-from matching.standardized import build_standardized
+from matching.standardize.zone import build_standardized
 
 BENCH_DIR = Path(__file__).resolve().parent
 CONFIG = BENCH_DIR.parent / "examples" / "demo" / "e360.yaml"

@@ -65,7 +65,7 @@ def record_id(source: str, source_key: str) -> str:
     return f"{source}:{source_key}"
 
 
-# Columns every standardized record carries beside its attributes (`matching.standardized`
+# Columns every standardized record carries beside its attributes (`matching.standardize.zone`
 # builds its schema from the same names): configuration checks bind SQL fragments to them.
 RECORD_KEY_COLUMNS: tuple[str, ...] = ("record_id", "source", "source_key")
 RECORD_LINEAGE_COLUMNS: tuple[str, ...] = ("source_updated_at", "_batch_id", "_ingested_at")

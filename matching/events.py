@@ -17,7 +17,7 @@ from e360.config import E360Config, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
 from matching.standardize import currency, price, timestamp
-from matching.standardized import latest_raw_records
+from matching.standardize.zone import latest_raw_records
 
 EVENT_SCHEMA = pa.schema(
     [

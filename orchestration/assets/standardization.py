@@ -4,7 +4,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from e360.config import E360Config
-from matching.standardized import build_standardized
+from matching.standardize.zone import build_standardized
 from orchestration.assets.ingestion import raw_key
 
 

@@ -11,7 +11,7 @@ from e360.config import EventSettings, SourceConfig
 from e360.lake import Lake
 from ingestion.batch import ingest_source, latest_delivery
 from matching.events import conform_event
-from matching.standardized import latest_raw_records
+from matching.standardize.zone import latest_raw_records
 
 ORDERS = SourceConfig(
     entity="event",

@@ -19,7 +19,7 @@ from e360.lake import Lake
 from ingestion.batch import ingest_source
 from matching.master_zone import MatchSummary, match_entity
 from matching.model import list_models, matching_fingerprint
-from matching.standardized import build_standardized
+from matching.standardize.zone import build_standardized
 from matching.training import train_entity
 from stewardship.store import DecisionStore
 

@@ -11,7 +11,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 
 from e360.config import SourceConfig
 from e360.lake import Lake
-from matching.standardized import latest_raw_records, standardize_records
+from matching.standardize.zone import latest_raw_records, standardize_records
 
 SOURCE = SourceConfig(
     entity="customer",

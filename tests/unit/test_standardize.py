@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 
 import phonenumbers
@@ -255,6 +257,21 @@ def test_country_table_covers_every_iso_region() -> None:
     regions = phonenumbers.SUPPORTED_REGIONS - {"XK", "AC", "TA"}
     assert {r for r in regions if s.country(r) != r} == set()
     assert {r for r in regions if s.country(r.lower()) != r} == set()
+
+
+def test_country_data_file_reads_every_code_and_name_and_alias() -> None:
+    # The ISO table ships as package data: read it as an installed package would.
+    data = json.loads(
+        resources.files("matching.standardize").joinpath("countries.json").read_text("utf-8")
+    )
+    rows = data["countries"]
+    assert len({alpha2 for alpha2, _, _ in rows}) == len({alpha3 for _, alpha3, _ in rows})
+    assert len(rows) == len({alpha2 for alpha2, _, _ in rows}) > 240
+    unread = [r for r in rows if not s.country(r[1]) == s.country(r[2]) == r[0]]
+    assert unread == []
+    aliases = {key: a2 for group in data["aliases"].values() for key, a2 in group.items()}
+    assert aliases and set(aliases.values()) <= {alpha2 for alpha2, _, _ in rows}
+    assert {key for key, a2 in aliases.items() if s.country(key) != a2} == set()
 
 
 @pytest.mark.parametrize(

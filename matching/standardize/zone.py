@@ -18,11 +18,11 @@ from e360.config import E360Config, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
 from e360.zones import raw_table_name, standardized_schema
-from matching.standardize import (
+from matching.standardize.dates import timestamp
+from matching.standardize.records import (
     complete_products,
     standardize_customer,
     standardize_product,
-    timestamp,
 )
 
 

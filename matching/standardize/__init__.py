@@ -2,7 +2,7 @@
 
 One module per subject, in the order a record is read:
 
-- `text`: coercion of raw values, the clean-text form, identifiers (shared by all others)
+- `clean`: coercion of raw values, the clean-text form, identifiers (shared by all others)
 - `person`: person names, nicknames, full names split, phonetic keys, gender
 - `organisation`: company names
 - `contact`: e-mail addresses, phone numbers
@@ -20,6 +20,7 @@ raises on bad data. This module exports the standardisers other layers use.
 
 from __future__ import annotations
 
+from matching.standardize.clean import clean_text
 from matching.standardize.contact import email, phone
 from matching.standardize.dates import date, timestamp
 from matching.standardize.geo import country, postcode
@@ -45,7 +46,6 @@ from matching.standardize.records import (
     standardize_product,
     standardize_products,
 )
-from matching.standardize.text import clean_text
 
 __all__ = [
     "clean_text",

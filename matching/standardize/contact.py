@@ -10,7 +10,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
-from matching.standardize.text import CACHE_SIZE, HAS_DIGIT_RE, as_str
+from matching.standardize.clean import CACHE_SIZE, HAS_DIGIT_RE, as_str
 
 _EMAIL_DOMAIN_RE = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z][\w-]+$")
 _WHITESPACE_RE = re.compile(r"\s")

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from matching.standardize.text import CACHE_SIZE, as_str
+from matching.standardize.clean import CACHE_SIZE, as_str
 
 _MIN_DATE = _dt.date(1900, 1, 1)
 _MONTHS = {

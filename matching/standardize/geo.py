@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from matching.standardize.text import CACHE_SIZE, HAS_DIGIT_RE, as_str, clean_str
+from matching.standardize.clean import CACHE_SIZE, HAS_DIGIT_RE, as_str, clean_str
 
 
 def _load_countries() -> tuple[list[tuple[str, str, str]], dict[str, str]]:

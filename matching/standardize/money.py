@@ -10,7 +10,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from matching.standardize.text import CACHE_SIZE, as_str, clean_str, words
+from matching.standardize.clean import CACHE_SIZE, as_str, clean_str, words
 
 _PRICE_NUMBER_RE = re.compile(r"[-+]?\d[\d.,\s']*")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from cleanco import basename as _legal_basename
 
-from matching.standardize.text import APOSTROPHES_RE, CACHE_SIZE, as_str, clean_str
+from matching.standardize.clean import APOSTROPHES_RE, CACHE_SIZE, as_str, clean_str
 
 _COMPANY_JUNK_RE = re.compile(r"[^a-z0-9\s]+")
 _COMPANY_STOPWORDS = frozenset({"the"})

@@ -9,9 +9,9 @@ from typing import Any
 
 import phonenumbers
 
-from matching import embeddings
-from matching import text as text_features
+from matching import embeddings, text
 from matching.nicknames import NICKNAMES
+from matching.standardize.clean import clean_text, identifier
 from matching.standardize.contact import email, phone_e164, phone_region
 from matching.standardize.dates import date
 from matching.standardize.geo import address, country, postcode, postcode_area
@@ -32,7 +32,6 @@ from matching.standardize.product import (
     model_number,
     title_tokens,
 )
-from matching.standardize.text import clean_text, identifier
 
 
 def _name_sort(first: str | None, last: str | None) -> str | None:
@@ -157,14 +156,14 @@ def standardize_products(records: Sequence[Mapping[str, Any]]) -> list[dict[str,
 
 def complete_products(products: list[dict[str, Any]]) -> None:
     """Fill, in place, the batch-level columns of standardised products (see above)."""
-    vocabulary = text_features.brand_vocabulary(p["brand"] for p in products)
+    vocabulary = text.brand_vocabulary(p["brand"] for p in products)
     no_brand_column = not vocabulary
     for product in products:
         if product["brand"] is not None:
             continue
-        product["brand"] = text_features.brand_from_title(
+        product["brand"] = text.brand_from_title(
             product["title"], vocabulary, leading_token=no_brand_column
-        ) or text_features.brand_from_title(product["description"], vocabulary, generic=False)
+        ) or text.brand_from_title(product["description"], vocabulary, generic=False)
         if product["brand"] is not None:
             product.update(
                 free_text(

@@ -26,12 +26,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import splink.comparison_library as cl
-from splink import Linker, SettingsCreator, block_on
-from splink.blocking_rule_library import CustomRule
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
-from splink.internals.comparison_creator import ComparisonCreator
-from splink.internals.splink_dataframe import SplinkDataFrame
 
 from e360.config import (
     BlockingRule,
@@ -57,6 +51,16 @@ from matching.safeguards import (
     choose_prior,
     em_prior,
     one_per_master_bound,
+)
+from matching.splink_adapter import (
+    BlockingRuleCreator,
+    ComparisonCreator,
+    CustomRule,
+    Linker,
+    SettingsCreator,
+    SplinkDataFrame,
+    block_on,
+    cl,
 )
 
 UNIQUE_ID = "record_id"

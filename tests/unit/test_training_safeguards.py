@@ -11,7 +11,6 @@ import duckdb
 import pyarrow as pa
 import pytest
 from splink import DuckDBAPI, Linker
-from splink.internals.exceptions import SplinkException
 
 import matching.model as model_module
 from e360.config import MatchingConfig
@@ -26,6 +25,7 @@ from matching.safeguards import (
     total_pairs,
 )
 from matching.scoring import score_all
+from matching.splink_adapter import SplinkException
 from matching.thresholds import auto_threshold, expected_quality, link_threshold, review_band
 
 # The prior.

@@ -26,6 +26,7 @@ from matching.model import (
     source_sizes,
     train_and_save,
 )
+from matching.splink_adapter import retain_intermediate_columns
 
 _RECORDS = "records"
 WATERFALL_PAIRS = 10
@@ -97,7 +98,7 @@ def write_waterfall(config: E360Config, entity: str, model: ModelVersion, record
     exclusive = exclusive_sources(config, entity)
     linker = linker_from_model(records, model, matching, exclusive)  # type: ignore[arg-type]
     # The waterfall reads each comparison's partial weight from the predictions.
-    linker._settings_obj._retain_intermediate_calculation_columns = True
+    retain_intermediate_columns(linker)
     register_term_frequencies(linker, model)
     low, high = matching.review_band
     centre = high if matching.threshold == "auto" else matching.threshold

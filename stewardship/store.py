@@ -8,7 +8,9 @@ run, whatever the model says:
 - a manual merge must-links the members the masters had when it was made;
 - a manual split must-links the records split out and cannot-links them from the rest.
 
-Decisions name records, never master ids: ids move between runs, records do not.
+The store implements `matching.constraints.StewardDecisions`; the caller of matching hands it
+in, so matching never imports stewardship. Decisions name records, never master ids: ids
+move between runs, records do not.
 A pair decision carries a version for optimistic locking: a steward deciding with a stale
 version is told someone else decided first, and nothing is overwritten.
 """

@@ -7,7 +7,7 @@ by the caller as `StewardDecisions`, so matching never imports stewardship.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Constraints:
         return bool(self.must_links or self.cannot_links)
 
 
+@runtime_checkable
 class StewardDecisions(Protocol):
     """The decisions matching reads and acknowledges (implemented by the steward store)."""
 

@@ -30,8 +30,7 @@ chromium:
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?= --numprocesses=$(TEST_WORKERS) --maxprocesses=4 --dist=loadgroup --durations=25
 
-test: .venv/.all chromium
-	$(UV) run --frozen --no-sync ruff check .
+test: lint chromium
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
 
 bench: .venv/.all
@@ -45,9 +44,11 @@ bench: .venv/.all
 bench-quality: .venv/.all
 	$(UV) run --frozen --no-sync python -m bench.quality $(ARGS)
 
+# ruff, and the import contracts of pyproject.toml (the layer rule, the Splink adapter).
 lint: .venv/.all
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
+	$(UV) run --frozen --no-sync lint-imports
 
 format: .venv/.all
 	$(UV) run --frozen --no-sync ruff check --fix .

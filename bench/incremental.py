@@ -14,6 +14,7 @@ import argparse
 import shutil
 import time
 from collections import defaultdict
+from contextlib import closing
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ from e360.lake import Lake
 from ingestion.batch import ingest_source
 from matching.master_zone import MatchSummary, match_entity
 from matching.standardize.zone import build_standardized
+from stewardship.store import DecisionStore
 
 BENCH_DIR = Path(__file__).resolve().parent
 CONFIG = BENCH_DIR.parent / "examples" / "demo" / "e360.yaml"
@@ -62,7 +64,8 @@ def bench_size(customers: int, work: Path) -> dict[str, object]:
         config, project_lake = project(name)
         project_lake.replace("standardized", ENTITY, table)
         started = time.perf_counter()
-        summary = match_entity(config, project_lake, ENTITY, run_id)
+        with closing(DecisionStore.from_config(config)) as decisions:
+            summary = match_entity(config, project_lake, ENTITY, run_id, decisions=decisions)
         return summary, time.perf_counter() - started
 
     _, first_s = timed("incremental", first, "r1")

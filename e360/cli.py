@@ -1,20 +1,33 @@
-"""`e360`: a thin command line over the pipeline. Every E360Error ends as one clean message."""
+"""`e360`: a thin command line over the pipeline. Every E360Error ends as one clean message.
+
+The CLI is the top layer: it may import every other one. The imports inside commands are not
+there to dodge a cycle; each pulls in a heavy library (Dagster, Splink, pyiceberg, dbt,
+FastAPI, SQLAlchemy, confluent-kafka: about a second to several each) that only its
+command needs, so `e360 --help` or `e360 evaluate` does not pay for all of them.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from e360.config import E360Config, load_config
+from e360.console import RichProgress, print_summary
 from e360.errors import E360Error
+from e360.evaluation import evaluate_files, format_evaluation
+from e360.locks import holding_project_lock
+from matching.adhoc.mapping import load_mapping
 
 app = typer.Typer(
     name="e360",
@@ -55,8 +68,7 @@ def _run(
     retrain: bool = False,
     full: bool = False,
 ) -> None:
-    from e360.console import RichProgress, print_summary
-    from orchestration.runner import RunFailed, run_pipeline
+    from orchestration.runner import RunFailed, run_pipeline  # start-up: Dagster
 
     console = _console()
     try:
@@ -108,9 +120,7 @@ def run(
     ] = False,
 ) -> None:
     """One pipeline run: ingest -> standardize -> match -> publish."""
-    _run(
-        _load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain, full=full
-    )
+    _run(_load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain, full=full)
 
 
 ingest_app = typer.Typer(
@@ -147,7 +157,7 @@ def ingest(
 
 
 def _ingest_stream(config: E360Config, name: str, follow: bool) -> None:
-    from ingestion.stream import ingest_stream
+    from ingestion.stream import ingest_stream  # start-up: confluent-kafka, pyiceberg
 
     console = _console()
 
@@ -184,7 +194,7 @@ def ingest_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per source: last landed offset or file, lag, landed and quarantined counts."""
-    from ingestion.status import print_status, source_statuses
+    from ingestion.status import print_status, source_statuses  # start-up: pyiceberg
 
     statuses = source_statuses(_load(config), source)
     print_status(_console(), statuses, as_json=as_json)
@@ -229,7 +239,7 @@ def publish(config: ConfigOption = Path("e360.yaml"), target: WarehouseTarget = 
 @app.command()
 def docs(config: ConfigOption = Path("e360.yaml"), target: WarehouseTarget = None) -> None:
     """Generate the dbt documentation site of the enterprise layer."""
-    from e360.warehouse.docs import generate_docs
+    from e360.warehouse.docs import generate_docs  # start-up: dbt
 
     site = generate_docs(_with_target(config, target))
     _console().print(f"dbt docs: {site}")
@@ -246,15 +256,25 @@ def train(
 ) -> None:
     """Train a new model version on the standardized records; later runs use it (unless a
     version is pinned) and carry master ids over by member overlap."""
+    # start-up: pyiceberg, Splink, SQLAlchemy
     from e360.lake import Lake
-    from e360.locks import holding_project_lock
     from matching.training import train_entity
+    from stewardship.store import DecisionStore
 
     loaded = _load(config)
     console = _console()
     # one model version at a time: a concurrent `match --retrain` numbers its own
-    with holding_project_lock(loaded), console.status(f"training the {entity} model"):
-        trained = train_entity(loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions)
+    with (
+        holding_project_lock(loaded),
+        closing(DecisionStore.from_config(loaded)) as store,
+        console.status(f"training the {entity} model"),
+    ):
+        trained = train_entity(
+            loaded,
+            Lake.from_config(loaded),
+            entity,
+            decisions=store if from_decisions else None,
+        )
     console.print(
         f"trained [bold]{trained.model.label}[/] on {trained.records:,} records"
         + (f" and {trained.labels:,} steward decisions" if trained.labels else "")
@@ -274,8 +294,7 @@ def resolve(
     ],
 ) -> None:
     """Resolve any CSV/Parquet files of one entity, described by a mapping file."""
-    from matching.adhoc.mapping import load_mapping
-    from matching.adhoc.resolver import resolve_mapping, summary_lines
+    from matching.adhoc.resolver import resolve_mapping, summary_lines  # start-up: Splink
 
     console = _console()
     report = resolve_mapping(load_mapping(mapping), out, progress=console.print)
@@ -294,10 +313,6 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Pairwise, B-cubed and exact-cluster precision / recall / F1 of clusters against truth."""
-    import json
-
-    from e360.evaluation import evaluate_files, format_evaluation
-
     result = evaluate_files(clusters, truth)
     lines = [json.dumps(result, indent=2)] if as_json else format_evaluation(result)
     for line in lines:
@@ -310,8 +325,7 @@ def rerun(
     config: ConfigOption = Path("e360.yaml"),
 ) -> None:
     """Re-execute a failed run from its failure: the failed steps and what depends on them."""
-    from e360.console import RichProgress, print_summary
-    from orchestration.runner import rerun_from_failure
+    from orchestration.runner import rerun_from_failure  # start-up: Dagster
 
     project = _load(config)
     console = _console()
@@ -326,7 +340,7 @@ def ui(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
 ) -> None:
     """Serve Dagster's web UI on the project: runs, assets, checks, schedule and sensors."""
-    from orchestration.runner import dagster_home
+    from orchestration.runner import dagster_home  # start-up: Dagster
 
     project = _load(config)
     env = {
@@ -366,7 +380,7 @@ def steward_serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8360,
 ) -> None:
     """Serve the steward web app (sign in with a user made by `e360 steward add-user`)."""
-    from stewardship.app.server import serve
+    from stewardship.app.server import serve  # start-up: FastAPI, SQLAlchemy, pyiceberg
 
     project = _load(config)
     _console().print(f"e360 steward app for {project.file} on http://{host}:{port}")
@@ -386,6 +400,7 @@ def steward_add_user(
     ] = "E360_STEWARD_PASSWORD",
 ) -> None:
     """Add a steward app user; the password comes from $E360_STEWARD_PASSWORD or a prompt."""
+    # start-up: SQLAlchemy, argon2
     from stewardship.store import DecisionStore
     from stewardship.users import UserStore
 
@@ -422,8 +437,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         Console(stderr=True).print("aborted")
         return 130
     except Exception as exc:  # click usage errors carry their own formatting
-        import click
-
         if isinstance(exc, click.ClickException):
             exc.show()
             return exc.exit_code

@@ -100,7 +100,6 @@ TRUTH_HEADER = ("source", "source_key", "entity_id")
 # A fixed window keeps output independent of the day the generator runs.
 START = datetime(2018, 1, 1)
 END = datetime(2025, 6, 30, 23, 59, 59)
-_SPAN = int((END - START).total_seconds())
 
 # Events per true customer; the three feeds add up to ~5 so large demos stay fast.
 ORDERS_PER_CUSTOMER = 1.5

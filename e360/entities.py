@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-EntityName = Literal["customer", "product", "event"]
-MasteredEntity = Literal["customer", "product"]
-
 CANONICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "customer": (
         "first_name",
@@ -51,8 +46,6 @@ CANONICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "channel",
     ),
 }
-
-MASTERED_ENTITIES: tuple[MasteredEntity, ...] = ("customer", "product")
 
 # Master ids are opaque: a prefix per entity plus a ULID, never a member record's key.
 DEFAULT_ID_PREFIX = {"customer": "CUS", "product": "PRD"}

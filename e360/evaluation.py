@@ -33,7 +33,6 @@ import pyarrow.parquet as pq
 
 from e360.errors import E360Error
 
-TRUTH_COLUMNS = ("source", "source_key", "entity_id")
 LABEL_COLUMNS = ("entity_id", "master_id", "cluster_id")
 
 

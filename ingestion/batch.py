@@ -25,6 +25,7 @@ from e360.config import SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake
 from e360.zones import raw_table_name
+from ingestion import s3
 from ingestion.readers import FileRows, Reject, as_raw, read_file
 
 FILE_HASH_PROPERTY = "e360.file.sha256"
@@ -92,8 +93,6 @@ def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
     """The source's landing files: under the landing folder, or under its S3 prefix."""
     pattern = source.path or "*"
     if source.s3 is not None:
-        from ingestion import s3
-
         client = s3.s3_client(source.s3)
         objects = s3.list_objects(client, source.s3, pattern)
         keys = s3.list_keys(client, source.s3) if source.ready_marker else set()

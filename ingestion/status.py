@@ -24,9 +24,11 @@ from ingestion.batch import (
     FILE_HASH_PROPERTY,
     FILE_IDENTITY_PROPERTY,
     FILE_NAME_PROPERTY,
+    _sha256,
     deliveries,
 )
 from ingestion.stream import ledger
+from ingestion.stream.kafka_settings import client_settings
 
 
 @dataclass
@@ -86,8 +88,6 @@ def _total(table: Any) -> int:
 def _stream_status(name: str, source: SourceConfig, raw: Any, status: SourceStatus) -> None:
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-    from ingestion.stream.kafka_settings import client_settings
-
     assert source.stream is not None
     offsets = ledger.offsets_of(raw)
     status.last_landed = ", ".join(f"{t}[{p}]@{o}" for (t, p), o in sorted(offsets.items()))
@@ -143,8 +143,6 @@ def _file_status(
 def _landed(delivery: Any, seen: set[str]) -> bool:
     if delivery.identity is not None:
         return delivery.identity in seen
-    from ingestion.batch import _sha256
-
     with delivery.open() as path:
         return _sha256(path) in seen
 

@@ -14,12 +14,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from splink.blocking_analysis import count_comparisons_from_blocking_rules
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
-from splink.internals.splink_dataframe import SplinkDataFrame
-
 from e360.config import BlockingRule, MatchingConfig
 from matching.model import prediction_blocking_rules
+from matching.splink_adapter import (
+    BlockingRuleCreator,
+    SplinkDataFrame,
+    count_comparisons_from_blocking_rules,
+)
 
 log = logging.getLogger(__name__)
 

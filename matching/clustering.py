@@ -145,15 +145,6 @@ def _link_order(references: Mapping[str, str] | None):
     return key
 
 
-def cluster_with_constraints(
-    records: Iterable[str],
-    links: Iterable[tuple[str, str, float]],
-    cannot_links: Iterable[tuple[str, str]] = (),
-) -> dict[str, str]:
-    """record_id -> cluster_id under the model's cannot-links only."""
-    return cluster(records, links, cannot_links).clusters
-
-
 def affected_records(
     touched: Iterable[str],
     old_edges: Iterable[tuple[str, str]],

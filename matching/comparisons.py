@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
-from splink.internals.comparison_creator import ComparisonCreator
-from splink.internals.comparison_level_creator import ComparisonLevelCreator
-from splink.internals.dialects import SplinkDialect
+from e360.sql import quote
+from matching.splink_adapter import (
+    ComparisonCreator,
+    ComparisonLevelCreator,
+    SplinkDialect,
+    cl,
+    cll,
+)
 
 
-def _q(column: str, side: str) -> str:
-    return f'"{column}_{side}"'
+def pair_column(column: str, side: str) -> str:
+    """One side's copy of a column in Splink's pairwise SQL ("name_l", "name_r"), quoted."""
+    return quote(f"{column}_{side}")
 
 
 def model_number(column: str) -> ComparisonCreator:
@@ -25,7 +29,7 @@ def model_number(column: str) -> ComparisonCreator:
 
     A near miss in edit distance (X200 vs X300) is another model, so there is no fuzzy level.
     """
-    left, right = _q(column, "l"), _q(column, "r")
+    left, right = pair_column(column, "l"), pair_column(column, "r")
     prefix = (
         f"(length({left}) >= 3 and length({right}) >= 3) and "
         f"(substr({left}, 1, length({right})) = {right} "
@@ -50,8 +54,8 @@ def model_number(column: str) -> ComparisonCreator:
 
 def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> ComparisonCreator:
     """Jaccard similarity of the space-separated token sets (word overlap, order ignored)."""
-    left = f"string_split({_q(column, 'l')}, ' ')"
-    right = f"string_split({_q(column, 'r')}, ' ')"
+    left = f"string_split({pair_column(column, 'l')}, ' ')"
+    right = f"string_split({pair_column(column, 'r')}, ' ')"
     score = (
         f"(cast(array_length(array_intersect({left}, {right})) as double) / "
         f"nullif(array_length(list_distinct(list_concat({left}, {right}))), 0))"
@@ -70,7 +74,7 @@ def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> Com
 
 
 def _token_list(column: str, side: str) -> str:
-    return f"string_split({_q(column, side)}, ' ')"
+    return f"string_split({pair_column(column, side)}, ' ')"
 
 
 def weighted_tokens(
@@ -157,9 +161,7 @@ def units(column: str) -> ComparisonCreator:
 
 def _unit_kinds(column: str, side: str) -> str:
     # no lambda: DuckDB deprecates `x -> ...`, Spark has no other form
-    return (
-        f"array_distinct(string_split(regexp_replace({_q(column, side)}, '[0-9.]+', '', 'g'), ' '))"
-    )
+    return f"array_distinct(string_split(regexp_replace({pair_column(column, side)}, '[0-9.]+', '', 'g'), ' '))"
 
 
 class CosineLevel(cll.CosineSimilarityLevel):

@@ -10,14 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
-from splink.internals.comparison_creator import ComparisonCreator
-from splink.internals.comparison_level_creator import ComparisonLevelCreator
-
-
-def _q(column: str, side: str) -> str:
-    return f'"{column}_{side}"'
+from matching.comparisons import pair_column
+from matching.splink_adapter import ComparisonCreator, ComparisonLevelCreator, cl, cll
 
 
 def _custom(sql: str, label: str) -> ComparisonLevelCreator:
@@ -47,7 +41,7 @@ def person_name(column: str, other: str, phonetic: str) -> ComparisonCreator:
 def birth_date(column: str) -> ComparisonCreator:
     """A date (of birth) as people mistype it: exact; day and month transposed (03/04 read
     as 04/03); one of year, month, day differs (a typo in one part); within a year; else."""
-    left, right = _q(column, "l"), _q(column, "r")
+    left, right = pair_column(column, "l"), pair_column(column, "r")
 
     def same(part: str) -> str:
         return f"{part}({left}) = {part}({right})"
@@ -118,8 +112,8 @@ def company_name(column: str, tokens: str) -> ComparisonCreator:
     """An organisation name (company_name() form): exact; the same words in another order;
     a typo (Jaro-Winkler >= 0.92); most words shared (token Jaccard >= 0.5); similar (>= 0.8);
     else."""
-    left = f"str_split({_q(tokens, 'l')}, ' ')"
-    right = f"str_split({_q(tokens, 'r')}, ' ')"
+    left = f"str_split({pair_column(tokens, 'l')}, ' ')"
+    right = f"str_split({pair_column(tokens, 'r')}, ' ')"
     shared = (
         f"cast(array_length(array_intersect({left}, {right})) as double) / "
         f"array_length(array_distinct(array_concat({left}, {right})))"

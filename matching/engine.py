@@ -6,11 +6,16 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from splink.internals.database_api import DatabaseAPI
-from splink.internals.splink_dataframe import SplinkDataFrame
 
 from e360.config import E360Config, EngineSettings
 from e360.errors import MatchError
+from matching.splink_adapter import (
+    DatabaseAPI,
+    DuckDBAPI,
+    SplinkDataFrame,
+    spark_backend,
+    spark_similarity_jar,
+)
 
 
 def splink_backend(config: E360Config) -> DatabaseAPI:
@@ -20,8 +25,6 @@ def splink_backend(config: E360Config) -> DatabaseAPI:
 def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
     """A Splink backend for the engine settings; `root` holds Spark's default checkpoints."""
     if engine.type == "duckdb":
-        from splink import DuckDBAPI
-
         con = duckdb.connect()
         if engine.threads:
             con.execute(f"SET threads = {int(engine.threads)}")
@@ -29,9 +32,7 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
             con.execute("SET memory_limit = ?", [engine.memory_limit])
         return DuckDBAPI(con)
     try:
-        from pyspark.sql import SparkSession
-        from splink import SparkAPI
-        from splink.backends.spark import similarity_jar_location
+        from pyspark.sql import SparkSession  # the optional `spark` extra
     except ImportError:
         raise MatchError(
             "deployment.engine.type is 'spark' but pyspark is not installed: "
@@ -42,7 +43,7 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
         "spark.master": "local[*]",
         "spark.ui.enabled": "false",
         # Splink's string similarity UDFs (Jaro-Winkler and friends) ship as a jar.
-        "spark.jars": similarity_jar_location(),
+        "spark.jars": spark_similarity_jar(),
         **engine.spark_conf,
     }
     builder = SparkSession.builder.appName("e360")
@@ -51,7 +52,7 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
     spark = builder.getOrCreate()
     # Splink breaks long lineages with checkpoints; production points this at S3.
     spark.sparkContext.setCheckpointDir(engine.checkpoint_dir or str(root / "spark-checkpoints"))
-    return SparkAPI(spark_session=spark)
+    return spark_backend(spark)
 
 
 def register(backend: DatabaseAPI, table: pa.Table, name: str) -> SplinkDataFrame:

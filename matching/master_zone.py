@@ -13,6 +13,7 @@ from e360.config import E360Config
 from e360.entities import CANONICAL_ATTRIBUTES
 from e360.errors import MatchError
 from e360.lake import Lake
+from matching.constraints import StewardDecisions
 from matching.masters import (
     assign_master_ids,
     golden_table,
@@ -21,7 +22,6 @@ from matching.masters import (
     xref_table,
 )
 from matching.resolve import PreviousRun, resolve
-from stewardship.store import DecisionStore
 
 
 @dataclass
@@ -65,19 +65,17 @@ def match_entity(
     entity: str,
     run_id: str,
     *,
+    decisions: StewardDecisions,
     retrain: bool = False,
     full: bool = False,
 ) -> MatchSummary:
+    """Resolve the entity under the stewards' `decisions` and write its master zone."""
     records = lake.read("standardized", entity)
     if records is None:
         raise MatchError(f"standardized.{entity} does not exist: run the standardize stage first")
-    store = DecisionStore.from_config(config)
-    try:
-        return _match_entity(
-            config, lake, entity, run_id, records, store, retrain=retrain, full=full
-        )
-    finally:
-        store.close()
+    return _match_entity(
+        config, lake, entity, run_id, records, decisions, retrain=retrain, full=full
+    )
 
 
 def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
@@ -123,12 +121,12 @@ def _match_entity(
     entity: str,
     run_id: str,
     records: pa.Table,
-    store: DecisionStore,
+    decisions: StewardDecisions,
     *,
     retrain: bool,
     full: bool,
 ) -> MatchSummary:
-    constraints = store.constraints(entity)
+    constraints = decisions.constraints(entity)
     previous = None if full else previous_run(lake, entity)
     resolution = resolve(
         config,
@@ -227,7 +225,7 @@ def _match_entity(
                 properties=state if kind == "scores" else properties,
                 description=f"{entity}: {description}",
             )
-        store.mark_applied(constraints, run_id)
+        decisions.mark_applied(constraints, run_id)
     event_counts: dict[str, int] = {}
     for _, event, _ in ids.events:
         event_counts[event] = event_counts.get(event, 0) + 1

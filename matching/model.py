@@ -26,12 +26,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import splink.comparison_library as cl
-from splink import Linker, SettingsCreator, block_on
-from splink.blocking_rule_library import CustomRule
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
-from splink.internals.comparison_creator import ComparisonCreator
-from splink.internals.splink_dataframe import SplinkDataFrame
 
 from e360.config import (
     BlockingRule,
@@ -57,6 +51,25 @@ from matching.safeguards import (
     choose_prior,
     em_prior,
     one_per_master_bound,
+)
+from matching.splink_adapter import (
+    BlockingRuleCreator,
+    ComparisonCreator,
+    CustomRule,
+    Linker,
+    SettingsCreator,
+    SplinkDataFrame,
+    apply_trained_values,
+    block_on,
+    cl,
+    comparison_levels,
+    em_iterations,
+    linker_backend,
+    max_em_iterations,
+    prior_of,
+    set_prior,
+    term_frequency_columns,
+    trained_m_probabilities,
 )
 
 UNIQUE_ID = "record_id"
@@ -229,7 +242,7 @@ def train(
     deterministic = _deterministic_prior(linker, training, report)
     bound = one_per_master_bound(sizes) if sizes and set(sizes) <= set(exclusive_sources) else None
     prior = choose_prior(count, deterministic=deterministic, one_per_master=bound)
-    _set_prior(linker, prior.value)
+    set_prior(linker, prior.value)
     try:
         linker.training.estimate_u_using_random_sampling(
             max_pairs=training.u_max_pairs, seed=training.seed
@@ -278,10 +291,6 @@ def _count(linker: Linker, records: SplinkDataFrame) -> int:
     return int(rows[0]["n"])
 
 
-def _set_prior(linker: Linker, value: float) -> None:
-    linker._settings_obj._probability_two_random_records_match = value
-
-
 def _deterministic_prior(
     linker: Linker, training: TrainingConfig, report: TrainingReport
 ) -> float | None:
@@ -299,7 +308,7 @@ def _deterministic_prior(
     except Exception as exc:
         report.warnings.append(f"deterministic rules failed ({_reason(exc)})")
         return None
-    return float(linker._settings_obj._probability_two_random_records_match)
+    return prior_of(linker)
 
 
 def _em_session(linker: Linker, rule: BlockingRule, report: TrainingReport) -> Any:
@@ -314,9 +323,9 @@ def _em_session(linker: Linker, rule: BlockingRule, report: TrainingReport) -> A
         entry.update(status="failed", reason=_reason(exc))
         report.warnings.append(f"EM on {rule} failed ({entry['reason']}): skipped")
         return None
-    iterations = len(session._core_model_settings_history)
+    iterations = em_iterations(session)
     entry["iterations"] = iterations
-    if iterations >= linker._settings_obj.training_settings.max_iterations:
+    if iterations >= max_em_iterations(linker):
         # Splink stops at its iteration limit without saying: the estimates may still move.
         entry["status"] = "not_converged"
         report.warnings.append(
@@ -328,16 +337,10 @@ def _em_session(linker: Linker, rule: BlockingRule, report: TrainingReport) -> A
     return session
 
 
-def _levels(linker: Linker) -> list[Any]:
-    return [
-        level
-        for comparison in linker._settings_obj.comparisons
-        for level in comparison._comparison_levels_excluding_null
-    ]
-
-
 def _trained_m_counts(linker: Linker) -> dict[int, int]:
-    return {i: len(level._trained_m_probabilities) for i, level in enumerate(_levels(linker))}
+    return {
+        i: len(trained_m_probabilities(level)) for i, level in enumerate(comparison_levels(linker))
+    }
 
 
 def _numeric(entries: list[dict[str, Any]]) -> bool:
@@ -350,16 +353,16 @@ def _drop_estimates_of(
     """Forget the m estimates of EM sessions that did not converge, for every level another
     session estimated too (Splink takes the median over sessions); a level only such a
     session estimated keeps its estimate, which the parameter checks still judge."""
-    levels = _levels(linker)
+    levels = comparison_levels(linker)
     dropped = 0
     for ranges in reversed(sessions):  # latest first: earlier index ranges stay valid
         for index, (start, end) in ranges.items():
-            entries = levels[index]._trained_m_probabilities
+            entries = trained_m_probabilities(levels[index])
             if end > start and _numeric(entries[:start] + entries[end:]):
                 del entries[start:end]
                 dropped += 1
     if dropped:
-        linker._populate_m_u_from_trained_values()
+        apply_trained_values(linker)
         report.warnings.append(
             f"m estimates of {dropped} level(s) from EM sessions that did not converge "
             "were dropped in favour of converged sessions"
@@ -378,7 +381,7 @@ def _em_prior(linker: Linker, sessions: list[tuple[BlockingRule, Any]]) -> float
             )
         except Exception:
             continue
-        share = float(linker._settings_obj._probability_two_random_records_match)
+        share = prior_of(linker)
         estimate = em_prior(block_lambda, share)
         if estimate is not None:
             estimates.append(estimate)
@@ -579,11 +582,11 @@ def register_term_frequencies(linker: Linker, model: ModelVersion) -> None:
     """Use the model's frozen term frequencies; freeze them from this data the first time."""
     folder = term_frequency_dir(model)
     # Comparisons ask for term frequencies themselves too (Splink's email comparison does).
-    columns = [c.unquote().name for c in linker._settings_obj._term_frequency_columns]
+    columns = term_frequency_columns(linker)
     for column in columns:
         path = folder / f"{column}.parquet"
         if path.exists():
-            table = register(linker._db_api, pq.read_table(path), f"__e360_tf_{column}")
+            table = register(linker_backend(linker), pq.read_table(path), f"__e360_tf_{column}")
             linker.table_management.register_term_frequency_lookup(table, column)
             continue
         computed = linker.table_management.compute_tf_table(column).as_pyarrow_table()

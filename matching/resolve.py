@@ -20,8 +20,10 @@ import pyarrow.compute as pc
 
 from e360.config import E360Config, MatchingConfig
 from e360.errors import MatchError
+from e360.sql import quote
 from matching.blocking import within_budget
 from matching.clustering import affected_records, cluster
+from matching.constraints import Constraints
 from matching.engine import close_backend, register, splink_backend
 from matching.model import (
     UNIQUE_ID,
@@ -43,7 +45,6 @@ from matching.scoring import (
 )
 from matching.thresholds import Threshold, link_threshold, review_band
 from matching.timing import Laps
-from stewardship.store import Constraints
 
 # Columns that say when or how a record arrived, not what it is: they never trigger rescoring.
 _BOOKKEEPING = frozenset({"source_updated_at"})
@@ -241,7 +242,7 @@ def record_hashes(records: pa.Table) -> pa.Table:
         for c in records.column_names
         if c != UNIQUE_ID and not c.startswith("_") and c not in _BOOKKEEPING
     ]
-    parts = ", ".join(f"coalesce(cast({_q(c)} as varchar), chr(0))" for c in sorted(columns))
+    parts = ", ".join(f"coalesce(cast({quote(c)} as varchar), chr(0))" for c in sorted(columns))
     con = duckdb.connect()
     try:
         con.register("records", records)
@@ -278,7 +279,3 @@ def exclusive_groups(records: pa.Table, exclusive: Collection[str]) -> dict[str,
         )
         if s in exclusive
     }
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

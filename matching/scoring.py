@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from splink import Linker
 
 from e360.config import MatchingConfig
 from matching.engine import register
 from matching.model import UNIQUE_ID
+from matching.splink_adapter import Linker
 
 PAIR_COLUMNS = (
     "record_id_l",

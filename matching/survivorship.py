@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from e360.config import CustomRule, SurvivorshipRule
+from e360.sql import quote
 
 _RECENT = "source_updated_at desc nulls last"
 _PRIORITY = "_source_rank asc"
@@ -31,10 +32,6 @@ _ORDER_BY: dict[str, list[str]] = {
 }
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def rule_name(rule: SurvivorshipRule) -> str:
     return "custom" if isinstance(rule, CustomRule) else rule
 
@@ -45,7 +42,7 @@ def order_by(rule: SurvivorshipRule, column: str) -> str:
         keys = [f"({rule.expression}) {direction} nulls last", _RECENT, _PRIORITY]
     else:
         keys = [
-            key.format(col=_q(column), frequency=_q(column + "__frequency"))
+            key.format(col=quote(column), frequency=quote(column + "__frequency"))
             for key in _ORDER_BY[rule]
         ]
     return ", ".join([*keys, "record_id asc"])
@@ -69,7 +66,7 @@ def ranked_members_sql(
 ) -> str:
     """Members with their source rank and, for most_frequent attributes, value frequencies."""
     frequencies = [
-        f"count({_q(a)}) over (partition by master_id, {_q(a)}) as {_q(a + '__frequency')}"
+        f"count({quote(a)}) over (partition by master_id, {quote(a)}) as {quote(a + '__frequency')}"
         for a in attributes
         if rules[a] == "most_frequent"
     ]
@@ -85,16 +82,16 @@ def golden_records_sql(
     """One row per master: each attribute's surviving value, plus a provenance JSON object."""
     selects, provenance = [], []
     for attribute in attributes:
-        col, ordering = _q(attribute), order_by(rules[attribute], attribute)
+        col, ordering = quote(attribute), order_by(rules[attribute], attribute)
         winner = f"first(record_id order by {ordering}) filter (where {col} is not null)"
         selects.append(
             f"first({col} order by {ordering}) filter (where {col} is not null) as {col}"
         )
-        selects.append(f"{winner} as {_q(attribute + '__record_id')}")
+        selects.append(f"{winner} as {quote(attribute + '__record_id')}")
         provenance.append(
-            f"'{attribute}', case when {_q(attribute + '__record_id')} is null then null else "
-            f"json_object('record_id', {_q(attribute + '__record_id')}, 'source', "
-            f"split_part({_q(attribute + '__record_id')}, ':', 1), 'rule', '{rule_name(rules[attribute])}') end"
+            f"'{attribute}', case when {quote(attribute + '__record_id')} is null then null else "
+            f"json_object('record_id', {quote(attribute + '__record_id')}, 'source', "
+            f"split_part({quote(attribute + '__record_id')}, ':', 1), 'rule', '{rule_name(rules[attribute])}') end"
         )
     survivors = (
         "select master_id,\n    "
@@ -105,7 +102,7 @@ def golden_records_sql(
         + "\n    max(coalesce(source_updated_at, _ingested_at)) as updated_at"
         + f"\nfrom {ranked_members}\ngroup by master_id"
     )
-    outputs = ", ".join(_q(a) for a in attributes)
+    outputs = ", ".join(quote(a) for a in attributes)
     return (
         f"select master_id, {outputs}, member_count, sources,\n"
         f"    cast(json_object({', '.join(provenance)}) as varchar) as provenance,\n"

@@ -15,6 +15,7 @@ import pyarrow as pa
 from e360.config import E360Config
 from e360.errors import MatchError
 from e360.lake import Lake
+from matching.constraints import StewardDecisions
 from matching.engine import close_backend, register, splink_backend
 from matching.model import (
     ModelVersion,
@@ -25,7 +26,7 @@ from matching.model import (
     source_sizes,
     train_and_save,
 )
-from stewardship.store import DecisionStore
+from matching.splink_adapter import retain_intermediate_columns
 
 _RECORDS = "records"
 WATERFALL_PAIRS = 10
@@ -40,9 +41,10 @@ class TrainedModel:
 
 
 def train_entity(
-    config: E360Config, lake: Lake, entity: str, *, from_decisions: bool = False
+    config: E360Config, lake: Lake, entity: str, *, decisions: StewardDecisions | None = None
 ) -> TrainedModel:
-    """Train a new version of the entity's model on its standardized records."""
+    """Train a new version of the entity's model on its standardized records; with
+    `decisions`, m is estimated from the stewards' match decisions too."""
     if entity not in config.entities:
         raise MatchError(f"unknown entity '{entity}'; configured: {sorted(config.entities)}")
     records = lake.read("standardized", entity)
@@ -50,13 +52,17 @@ def train_entity(
         raise MatchError(
             f"standardized.{entity} has fewer than two records: run `e360 match` first"
         )
-    labels = steward_labels(config, entity, set(records.column("record_id").to_pylist()))
-    if from_decisions and labels.num_rows == 0:
-        raise MatchError(f"no steward 'match' decisions on current {entity} records to train on")
+    labels = None
+    if decisions is not None:
+        labels = steward_labels(decisions, entity, set(records.column("record_id").to_pylist()))
+        if labels.num_rows == 0:
+            raise MatchError(
+                f"no steward 'match' decisions on current {entity} records to train on"
+            )
     backend = splink_backend(config)
     try:
         table = register(backend, records, _RECORDS)
-        label_table = register(backend, labels, "steward_labels") if from_decisions else None
+        label_table = register(backend, labels, "steward_labels") if labels is not None else None
         model = train_and_save(
             config, entity, table, records.num_rows, label_table, sizes=source_sizes(records)
         )
@@ -68,20 +74,14 @@ def train_entity(
         raise MatchError(f"{entity}: training failed: {type(exc).__name__}: {exc}") from exc
     finally:
         close_backend(backend)
-    return TrainedModel(model, records.num_rows, (label_table and labels.num_rows) or 0, charts)
+    return TrainedModel(
+        model, records.num_rows, labels.num_rows if labels is not None else 0, charts
+    )
 
 
-def steward_labels(config: E360Config, entity: str, known: set[str]) -> pa.Table:
+def steward_labels(decisions: StewardDecisions, entity: str, known: set[str]) -> pa.Table:
     """Pairs stewards decided are the same entity, in Splink's pairwise-label shape."""
-    store = DecisionStore.from_config(config)
-    try:
-        pairs = [
-            (d.record_l, d.record_r)
-            for d in store.pair_decisions(entity)
-            if d.verdict == "match" and d.record_l in known and d.record_r in known
-        ]
-    finally:
-        store.close()
+    pairs = [(a, b) for a, b in decisions.matched_pairs(entity) if a in known and b in known]
     return pa.table(
         {
             "source_dataset_l": pa.array([_RECORDS] * len(pairs), pa.string()),
@@ -98,7 +98,7 @@ def write_waterfall(config: E360Config, entity: str, model: ModelVersion, record
     exclusive = exclusive_sources(config, entity)
     linker = linker_from_model(records, model, matching, exclusive)  # type: ignore[arg-type]
     # The waterfall reads each comparison's partial weight from the predictions.
-    linker._settings_obj._retain_intermediate_calculation_columns = True
+    retain_intermediate_columns(linker)
     register_term_frequencies(linker, model)
     low, high = matching.review_band
     centre = high if matching.threshold == "auto" else matching.threshold

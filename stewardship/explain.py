@@ -16,10 +16,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from splink import Linker
-from splink.internals.waterfall_chart import records_to_waterfall_data
 
 from e360.config import E360Config
 from e360.errors import E360Error
@@ -34,6 +33,7 @@ from matching.model import (
     register_term_frequencies,
     select_model,
 )
+from matching.splink_adapter import DuckDBAPI, Linker, linker_backend, waterfall_data
 
 MODEL_PROPERTY = "e360.model"  # set on every master table a run writes
 
@@ -127,7 +127,7 @@ class Explainer:
                 rows = scored.as_record_list()
             finally:
                 scored.drop_table_from_database_and_remove_from_cache()
-            data = records_to_waterfall_data(rows, scorer.linker._settings_obj, False)
+            data = waterfall_data(scorer.linker, rows)
         return _waterfall(entity, record_l, record_r, scorer.model.label, data, rows[0])
 
     def _scorer(self, entity: str) -> _Scorer:
@@ -151,13 +151,9 @@ class Explainer:
         return scorer
 
     def _build(self, entity: str, model: ModelVersion) -> _Scorer:
-        from splink import DuckDBAPI
-
         records = self.lake.read("standardized", entity)
         if records is None:
             raise ExplainError(f"standardized.{entity} does not exist yet: run the pipeline first")
-        import duckdb
-
         # Always DuckDB: explaining one pair needs no cluster, whatever engine runs matching.
         backend = DuckDBAPI(duckdb.connect())
         matching = self.config.entities[entity].matching  # type: ignore[index]
@@ -168,7 +164,7 @@ class Explainer:
 
     @staticmethod
     def _close(scorer: _Scorer) -> None:
-        con = getattr(scorer.linker._db_api, "duckdb_con", None)
+        con = getattr(linker_backend(scorer.linker), "duckdb_con", None)
         if con is not None:
             con.close()
 

@@ -8,7 +8,9 @@ run, whatever the model says:
 - a manual merge must-links the members the masters had when it was made;
 - a manual split must-links the records split out and cannot-links them from the rest.
 
-Decisions name records, never master ids: ids move between runs, records do not.
+The store implements `matching.constraints.StewardDecisions`; the caller of matching hands it
+in, so matching never imports stewardship. Decisions name records, never master ids: ids
+move between runs, records do not.
 A pair decision carries a version for optimistic locking: a steward deciding with a stale
 version is told someone else decided first, and nothing is overwritten.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,13 +41,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.orm.exc import StaleDataError
 
 from e360.errors import E360Error
+from matching.constraints import Constraints
 
 if TYPE_CHECKING:
     from e360.config import E360Config
 
 PairVerdict = Literal["match", "no_match", "unsure"]
 VERDICTS: tuple[PairVerdict, ...] = ("match", "no_match", "unsure")
-ChangeKind = Literal["merge", "split"]
 
 
 class StewardError(E360Error):
@@ -122,22 +123,6 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     comment: Mapped[str | None] = mapped_column(Text)
-
-
-@dataclass(frozen=True)
-class Constraints:
-    """What clustering must honour for one entity."""
-
-    must_links: list[tuple[str, str]] = field(default_factory=list)
-    cannot_links: list[tuple[str, str]] = field(default_factory=list)
-    decision_ids: list[int] = field(default_factory=list)
-    change_ids: list[int] = field(default_factory=list)  # revoked ones too, until applied
-    # Records named by decisions no run has applied yet (new, changed or revoked): an
-    # incremental run re-clusters around them.
-    pending_records: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.must_links or self.cannot_links)
 
 
 def ordered(record_a: str, record_b: str) -> tuple[str, str]:
@@ -269,6 +254,12 @@ class DecisionStore:
         record_l, record_r = ordered(record_a, record_b)
         with self.session() as session:
             return session.scalar(_pair_query(entity, record_l, record_r))
+
+    def matched_pairs(self, entity: str) -> list[tuple[str, str]]:
+        """The pairs decided `match` (record_l < record_r), oldest decision first."""
+        return [
+            (d.record_l, d.record_r) for d in self.pair_decisions(entity) if d.verdict == "match"
+        ]
 
     def pair_decisions(self, entity: str | None = None) -> list[PairDecision]:
         query = select(PairDecision).order_by(PairDecision.id)

@@ -31,10 +31,6 @@ LAKE_TABLES: dict[str, tuple[Zone, str]] = {
 LOADS_TABLE = "loads"  # the load ledger: which snapshot of which table, for which run
 
 
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 @contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of the block."""

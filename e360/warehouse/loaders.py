@@ -22,7 +22,8 @@ import pyarrow as pa
 from e360.config import E360Config
 from e360.errors import PublishError
 from e360.lake import Lake
-from e360.warehouse import LAKE_TABLES, LOADS_TABLE, quote
+from e360.sql import quote
+from e360.warehouse import LAKE_TABLES, LOADS_TABLE
 from e360.warehouse import redshift as rs
 from e360.warehouse.arrow_sql import column_definitions, flatten_for_load, sql_type, to_csv
 from e360.warehouse.targets import Connection, connect

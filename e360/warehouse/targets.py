@@ -15,7 +15,6 @@ from e360.config import E360Config
 from e360.errors import PublishError
 
 TargetName = Literal["duckdb", "postgres", "redshift"]
-TARGETS: tuple[TargetName, ...] = ("duckdb", "postgres", "redshift")
 
 
 class Connection(Protocol):

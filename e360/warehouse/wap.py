@@ -23,7 +23,7 @@ from pathlib import Path
 
 from e360.config import E360Config
 from e360.errors import PublishError
-from e360.warehouse import quote
+from e360.sql import quote
 from e360.warehouse import redshift as rs
 from e360.warehouse.targets import Connection, connect
 

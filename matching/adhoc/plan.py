@@ -17,17 +17,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
-from splink.internals.comparison_creator import ComparisonCreator
-
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
 from e360.zones import STANDARDIZED_COLUMNS
 from matching.adhoc.mapping import ExtraKind, Mapping
+from matching.comparisons import pair_column
 from matching.customer_comparisons import ANY_COLUMN_COMPARISONS
 from matching.lsh import EXPLODED_COLUMNS
 from matching.model import comparison
+from matching.splink_adapter import ComparisonCreator, cl, cll
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
 
@@ -229,10 +227,6 @@ def _describe(entity: str, rule: BlockingRule) -> str:
 # Extra columns, compared by kind.
 
 
-def _q(column: str, side: str) -> str:
-    return f'"{column}_{side}"'
-
-
 def extra_comparison(column: str, kind: ExtraKind) -> ComparisonCreator:
     if kind == "exact":
         return cl.ExactMatch(column)
@@ -247,8 +241,8 @@ def extra_comparison(column: str, kind: ExtraKind) -> ComparisonCreator:
 
 def _text(column: str) -> ComparisonCreator:
     """Exact; close spelling (Jaro-Winkler); the same words in another order; loosely alike."""
-    left = f"string_split({_q(column, 'l')}, ' ')"
-    right = f"string_split({_q(column, 'r')}, ' ')"
+    left = f"string_split({pair_column(column, 'l')}, ' ')"
+    right = f"string_split({pair_column(column, 'r')}, ' ')"
     overlap = (
         f"(cast(len(list_intersect({left}, {right})) as double) / "
         f"nullif(len(list_distinct(list_concat({left}, {right}))), 0))"
@@ -269,7 +263,7 @@ def _text(column: str) -> ComparisonCreator:
 
 def _relative_difference(column: str, thresholds: tuple[float, ...]) -> ComparisonCreator:
     """Exact, then within each relative difference |l - r| / max(|l|, |r|)."""
-    left, right = _q(column, "l"), _q(column, "r")
+    left, right = pair_column(column, "l"), pair_column(column, "r")
     difference = f"abs({left} - {right}) / greatest(abs({left}), abs({right}))"
     levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels += [

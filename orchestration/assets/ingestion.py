@@ -31,7 +31,9 @@ def _origin(source: SourceConfig) -> str:
     if source.stream is not None:
         return f"Kafka topics {', '.join(source.stream.topics)}"
     if source.s3 is not None:
-        return f"{source.format} files under s3://{source.s3.bucket}/{source.s3.prefix}{source.path}"
+        return (
+            f"{source.format} files under s3://{source.s3.bucket}/{source.s3.prefix}{source.path}"
+        )
     return f"{source.format} files under {source.path}"
 
 

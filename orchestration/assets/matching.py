@@ -5,6 +5,8 @@ master id used twice, a record without a master, or id churn beyond the configur
 must never reach the warehouse.
 """
 
+from contextlib import closing
+
 import dagster as dg
 from dagster import AssetExecutionContext
 
@@ -15,6 +17,7 @@ from matching.events import build_conformed_events
 from matching.master_zone import match_entity, record_masters
 from orchestration.assets.ingestion import raw_key
 from orchestration.assets.standardization import standardized_key
+from stewardship.store import DecisionStore
 
 
 def master_key(entity: str, table: str) -> dg.AssetKey:
@@ -84,9 +87,18 @@ def _master_asset(entity: str) -> dg.AssetsDefinition:
     def _masters(context: AssetExecutionContext):
         e360 = context.resources.e360
         config, lake = e360.config, e360.lake
-        with e360.step(context, "match", entity):
+        with (
+            e360.step(context, "match", entity),
+            closing(DecisionStore.from_config(config)) as decisions,
+        ):
             summary = match_entity(
-                config, lake, entity, e360.run_id(context), retrain=e360.retrain, full=e360.full
+                config,
+                lake,
+                entity,
+                e360.run_id(context),
+                decisions=decisions,
+                retrain=e360.retrain,
+                full=e360.full,
             )
         e360.record(context, "entities", entity, summary.as_dict())
         evaluation = evaluate_against_truth(config.truth_file(entity), summary.record_masters)

@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from e360.cli import main
+from e360.config import load_config
 from e360.demo_data import generate_demo_data
+from orchestration.runner import run_pipeline
 
 
 @pytest.fixture
@@ -116,3 +118,18 @@ def test_a_catalog_that_cannot_be_opened_names_the_setting(
     (line,) = _error_lines(capsys.readouterr().err)
     assert line.startswith(f"error: {project}: deployment.catalog: cannot open the sql catalog")
     assert "nonsense://catalog" in line
+
+
+def test_train_from_decisions_without_any_is_one_line_naming_the_entity(
+    project: Path, capsys
+) -> None:
+    """`--from-decisions` hands the steward store to training: with no `match` decision on
+    the current records there is nothing to estimate m from, and nothing is trained."""
+    config = load_config(project)
+    run_pipeline(config, ("ingest", "standardize"))
+    assert main(["train", "customer", "--from-decisions", "--config", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "no steward 'match' decisions on current customer records" in err
+    assert "Traceback" not in err
+    assert config.models_dir.is_relative_to(project.parent)
+    assert not (config.models_dir / "customer").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections import defaultdict
+from contextlib import closing
 from pathlib import Path
 
 import pyarrow as pa
@@ -59,7 +60,8 @@ def _project(root: Path, demo_config_path: Path, models: Path, **overrides: obje
 def _run(config: E360Config, records: pa.Table, run_id: str, **options: bool) -> MatchSummary:
     lake = Lake.from_config(config)
     lake.replace("standardized", ENTITY, records)
-    return match_entity(config, lake, ENTITY, run_id, **options)
+    with closing(DecisionStore.from_config(config)) as decisions:
+        return match_entity(config, lake, ENTITY, run_id, decisions=decisions, **options)
 
 
 def _partition(record_masters: dict[str, str]) -> set[frozenset[str]]:
@@ -231,8 +233,8 @@ def test_models_are_pinned_trained_explicitly_and_charted(
     members = [m for m in _members(one).values() if len(m) == 2][:5]
     for left, right in members:
         store.decide_pair(ENTITY, left, right, "match", "ann")
+    trained = train_entity(config, Lake.from_config(config), ENTITY, decisions=store)
     store.close()
-    trained = train_entity(config, Lake.from_config(config), ENTITY, from_decisions=True)
     assert trained.model.label == "customer/v0002" and trained.labels == len(members)
     for chart in trained.charts:
         text = chart.read_text()

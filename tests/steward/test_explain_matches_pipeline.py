@@ -3,6 +3,7 @@ same frozen term frequencies, through runs with changed data and a newer, unused
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,11 +13,12 @@ from e360.config import E360Config, load_config
 from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from ingestion.batch import ingest_source
-from matching.master_zone import match_entity
+from matching.master_zone import MatchSummary, match_entity
 from matching.model import list_models
 from matching.standardize.zone import build_standardized
 from matching.training import train_entity
 from stewardship.explain import Explainer
+from stewardship.store import DecisionStore
 
 ENTITY = "customer"
 
@@ -52,6 +54,11 @@ def _changed(records: pa.Table) -> pa.Table:
     return keep.set_column(index, "last_name", pa.array(rewritten, keep.schema.field(index).type))
 
 
+def _match(config: E360Config, lake: Lake, run_id: str, *, full: bool = False) -> MatchSummary:
+    with closing(DecisionStore.from_config(config)) as decisions:
+        return match_entity(config, lake, ENTITY, run_id, decisions=decisions, full=full)
+
+
 def test_waterfall_probability_equals_the_stored_one(
     tmp_path: Path, demo_config_path: Path
 ) -> None:
@@ -61,13 +68,13 @@ def test_waterfall_probability_equals_the_stored_one(
     for name, source in config.sources_of(ENTITY).items():
         ingest_source(lake, name, source, config.landing_dir, "b1")
     records = build_standardized(config, lake, ENTITY)
-    first = match_entity(config, lake, ENTITY, "run-1")
+    first = _match(config, lake, "run-1")
     assert first.model_version == f"{ENTITY}/v0001"
     _assert_waterfalls_equal_stored(config, f"{ENTITY}/v0001")
 
     # Changed data, same model: an incremental run, and the frozen term frequencies.
     lake.replace("standardized", ENTITY, _changed(records))
-    second = match_entity(config, lake, ENTITY, "run-2")
+    second = _match(config, lake, "run-2")
     assert second.mode == "incremental" and second.model_version == f"{ENTITY}/v0001"
     _assert_waterfalls_equal_stored(config, f"{ENTITY}/v0001")
 
@@ -79,11 +86,11 @@ def test_waterfall_probability_equals_the_stored_one(
     # Pinned to v0001 while v0002 is the newest: a full run scores with v0001, and so does
     # the waterfall.
     pinned = _config(tmp_path, demo_config_path, **{f"entities.{ENTITY}.model_version": 1})
-    third = match_entity(pinned, Lake.from_config(pinned), ENTITY, "run-3", full=True)
+    third = _match(pinned, Lake.from_config(pinned), "run-3", full=True)
     assert third.model_version == f"{ENTITY}/v0001"
     _assert_waterfalls_equal_stored(pinned, f"{ENTITY}/v0001")
 
     # Unpinned, the next run selects v0002; the waterfall follows the stored pairs to it.
-    fourth = match_entity(config, lake, ENTITY, "run-4")
+    fourth = _match(config, lake, "run-4")
     assert fourth.model_version == f"{ENTITY}/v0002"
     _assert_waterfalls_equal_stored(config, f"{ENTITY}/v0002")

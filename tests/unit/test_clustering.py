@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from matching.clustering import cluster as cluster_records
-from matching.clustering import cluster_with_constraints
 
 
 def _groups(clusters: dict[str, str]) -> set[frozenset[str]]:
@@ -19,7 +18,7 @@ def test_without_constraints_it_is_connected_components() -> None:
     rng = random.Random(5)
     records = [f"r{i:03d}" for i in range(200)]
     links = [(rng.choice(records), rng.choice(records), rng.random()) for _ in range(150)]
-    clusters = cluster_with_constraints(records, links)
+    clusters = cluster_records(records, links).clusters
     # Brute-force components by repeated relabelling.
     label = {r: r for r in records}
     changed = True
@@ -39,33 +38,33 @@ def test_without_constraints_it_is_connected_components() -> None:
 
 
 def test_a_listing_between_two_variants_joins_only_the_stronger() -> None:
-    clusters = cluster_with_constraints(
+    clusters = cluster_records(
         ["erp:black", "erp:pink", "mkt:1"],
         [("mkt:1", "erp:black", 0.95), ("mkt:1", "erp:pink", 0.93)],
         cannot_links=[("erp:black", "erp:pink")],
-    )
+    ).clusters
     assert _groups(clusters) == {frozenset({"erp:black", "mkt:1"}), frozenset({"erp:pink"})}
     assert clusters["mkt:1"] == "erp:black"
 
 
 def test_constraints_hold_through_merged_clusters() -> None:
     # a-b and c-d form first; joining the two pairs would bring a and d together.
-    clusters = cluster_with_constraints(
+    clusters = cluster_records(
         "abcde",
         [("a", "b", 0.99), ("c", "d", 0.98), ("b", "c", 0.97), ("d", "e", 0.96)],
         cannot_links=[("a", "d")],
-    )
+    ).clusters
     assert _groups(clusters) == {frozenset("ab"), frozenset("cde")}
 
 
 def test_records_without_links_are_their_own_clusters() -> None:
-    assert cluster_with_constraints(["x", "y"], []) == {"x": "x", "y": "y"}
+    assert cluster_records(["x", "y"], []).clusters == {"x": "x", "y": "y"}
 
 
 def test_long_chains_do_not_hit_the_recursion_limit() -> None:
     records = [f"n{i:06d}" for i in range(50_000)]
     links = [(records[i], records[i + 1], 0.99) for i in range(len(records) - 1)]
-    clusters = cluster_with_constraints(records, links)
+    clusters = cluster_records(records, links).clusters
     assert set(clusters.values()) == {"n000000"}
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-from splink.internals.comparison_creator import ComparisonCreator
 
 from matching.customer_comparisons import address, birth_date, company_name, person_name
+from matching.splink_adapter import ComparisonCreator
 from matching.standardize import company_name as std_company_name
 from matching.standardize import company_name_tokens, phonetic
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from matching.clustering import affected_records, cluster
+from matching.constraints import StewardDecisions
 from stewardship.store import DecisionConflict, DecisionStore, StewardError
 
 
@@ -34,6 +35,20 @@ def test_pair_decisions_become_must_and_cannot_links(store: DecisionStore) -> No
         "pos:1",
         "pos:2",
     }
+
+
+def test_the_store_is_what_matching_is_handed(store: DecisionStore) -> None:
+    """Matching reads the decisions through its own protocol; training takes the pairs
+    decided `match` only, the latest verdict winning, whatever the manual changes say."""
+    assert isinstance(store, StewardDecisions)
+    store.decide_pair("customer", "crm:2", "crm:1", "match", "ann")
+    store.decide_pair("customer", "crm:3", "pos:1", "match", "ann")
+    store.decide_pair("customer", "crm:3", "pos:1", "no_match", "bob")
+    store.decide_pair("customer", "crm:4", "pos:2", "unsure", "ann")
+    store.decide_pair("product", "erp:1", "web:1", "match", "ann")
+    store.merge_masters("customer", {"CUS-1": ["crm:5"], "CUS-2": ["pos:5"]}, "ann", "same")
+    assert store.matched_pairs("customer") == [("crm:1", "crm:2")]
+    assert store.matched_pairs("product") == [("erp:1", "web:1")]
 
 
 def test_a_stale_version_is_refused_and_changes_nothing(store: DecisionStore) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import ComparisonConfig
 from matching import embeddings, lsh, text
 from matching.comparisons import embedding_cosine, model_number, units, weighted_tokens
 from matching.model import blocking_rule, comparison
+from matching.splink_adapter import ComparisonCreator
 from matching.standardize import standardize_product, standardize_products
 
 

@@ -11,7 +11,6 @@ import duckdb
 import pyarrow as pa
 import pytest
 from splink import DuckDBAPI, Linker
-from splink.internals.exceptions import SplinkException
 
 import matching.model as model_module
 from e360.config import MatchingConfig
@@ -26,6 +25,7 @@ from matching.safeguards import (
     total_pairs,
 )
 from matching.scoring import score_all
+from matching.splink_adapter import SplinkException, set_prior
 from matching.thresholds import auto_threshold, expected_quality, link_threshold, review_band
 
 # The prior.
@@ -205,7 +205,7 @@ def test_splink_alone_crashes_on_a_collapsed_prior(emails: str) -> None:
             linker.training.estimate_probability_two_random_records_match(
                 [blocking_rule(["email"])], recall=0.7
             )
-        linker._settings_obj._probability_two_random_records_match = 1.0
+        set_prior(linker, 1.0)
     else:
         linker.training.estimate_probability_two_random_records_match(
             [blocking_rule(["email"])], recall=0.7

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from stewardship.app.pages import context_of, flash, redirect, render
+from stewardship.app.pages import context_of, flash, redirect, render, safe_next
 from stewardship.app.security import current_user, require
 from stewardship.store import MasterChange, StewardError
 from stewardship.users import User
@@ -198,8 +198,6 @@ def revoke(
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
     back: Annotated[str, Form()] = "/",
 ) -> Response:
-    from stewardship.app.pages import safe_next
-
     try:
         context_of(request).store.revoke_change(change_id, user.username, reason)
         flash(request, f"Change {change_id} revoked; the next run no longer applies it.", "success")

@@ -1,0 +1,132 @@
+"""The one door to Splink: every other module imports Splink's names from here.
+
+Splink's public API does not name the types e360 passes around (comparison and blocking-rule
+creators, its dataframes and backends), and those live under `splink.internals`, which may
+move in any release; training and explaining also read and set linker state Splink keeps
+private (λ, the EM history, the trained m estimates). Both sit here, so a Splink upgrade is
+checked in one file; the import contract `splink-adapter` (pyproject.toml) fails any other
+module importing Splink.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_analysis import count_comparisons_from_blocking_rules
+from splink.blocking_rule_library import CustomRule
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.database_api import DatabaseAPI
+from splink.internals.dialects import SplinkDialect
+from splink.internals.exceptions import SplinkException
+from splink.internals.splink_dataframe import SplinkDataFrame
+from splink.internals.waterfall_chart import records_to_waterfall_data
+
+__all__ = [
+    "BlockingRuleCreator",
+    "ComparisonCreator",
+    "ComparisonLevelCreator",
+    "CustomRule",
+    "DatabaseAPI",
+    "DuckDBAPI",
+    "Linker",
+    "SettingsCreator",
+    "SplinkDataFrame",
+    "SplinkDialect",
+    "SplinkException",
+    "apply_trained_values",
+    "block_on",
+    "cl",
+    "cll",
+    "comparison_levels",
+    "count_comparisons_from_blocking_rules",
+    "em_iterations",
+    "linker_backend",
+    "max_em_iterations",
+    "prior_of",
+    "retain_intermediate_columns",
+    "set_prior",
+    "spark_backend",
+    "spark_similarity_jar",
+    "term_frequency_columns",
+    "trained_m_probabilities",
+    "waterfall_data",
+]
+
+
+def spark_backend(spark_session: Any) -> DatabaseAPI:
+    """Splink's Spark backend (ImportError without the `spark` extra: pyspark is optional)."""
+    from splink import SparkAPI
+
+    return SparkAPI(spark_session=spark_session)
+
+
+def spark_similarity_jar() -> str:
+    """The jar of Splink's string similarity UDFs (Jaro-Winkler and friends) for Spark."""
+    from splink.backends.spark import similarity_jar_location
+
+    return similarity_jar_location()
+
+
+# Linker state without a public accessor in Splink 5 --------------------------------------
+
+
+def prior_of(linker: Linker) -> float:
+    """λ: the probability that two records drawn at random match."""
+    return float(linker._settings_obj._probability_two_random_records_match)
+
+
+def set_prior(linker: Linker, value: float) -> None:
+    linker._settings_obj._probability_two_random_records_match = value
+
+
+def max_em_iterations(linker: Linker) -> int:
+    return int(linker._settings_obj.training_settings.max_iterations)
+
+
+def em_iterations(session: Any) -> int:
+    """The iterations one EM training session ran."""
+    return len(session._core_model_settings_history)
+
+
+def comparison_levels(linker: Linker) -> list[Any]:
+    """Every comparison level but the null ones, in the settings' order."""
+    return [
+        level
+        for comparison in linker._settings_obj.comparisons
+        for level in comparison._comparison_levels_excluding_null
+    ]
+
+
+def trained_m_probabilities(level: Any) -> list[dict[str, Any]]:
+    """The level's m estimates, one per training session: Splink's own list, so deleting
+    from it forgets the estimates (then `apply_trained_values`)."""
+    return level._trained_m_probabilities
+
+
+def apply_trained_values(linker: Linker) -> None:
+    """Recompute each level's m and u from its trained estimates."""
+    linker._populate_m_u_from_trained_values()
+
+
+def term_frequency_columns(linker: Linker) -> list[str]:
+    """Every column the model adjusts for term frequency (comparisons ask for some too)."""
+    return [c.unquote().name for c in linker._settings_obj._term_frequency_columns]
+
+
+def linker_backend(linker: Linker) -> DatabaseAPI:
+    return linker._db_api
+
+
+def retain_intermediate_columns(linker: Linker) -> None:
+    """Keep each comparison's partial weight in the predictions (waterfall charts read it)."""
+    linker._settings_obj._retain_intermediate_calculation_columns = True
+
+
+def waterfall_data(linker: Linker, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The match-weight waterfall of scored pairs (`rows` with intermediate columns)."""
+    return records_to_waterfall_data(rows, linker._settings_obj, False)

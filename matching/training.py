@@ -15,6 +15,7 @@ import pyarrow as pa
 from e360.config import E360Config
 from e360.errors import MatchError
 from e360.lake import Lake
+from e360.zones import standardized_table_name
 from matching.engine import close_backend, register, splink_backend
 from matching.model import (
     ModelVersion,
@@ -45,7 +46,7 @@ def train_entity(
     """Train a new version of the entity's model on its standardized records."""
     if entity not in config.entities:
         raise MatchError(f"unknown entity '{entity}'; configured: {sorted(config.entities)}")
-    records = lake.read("standardized", entity)
+    records = lake.read("standardized", standardized_table_name(entity))
     if records is None or records.num_rows < 2:
         raise MatchError(
             f"standardized.{entity} has fewer than two records: run `e360 match` first"

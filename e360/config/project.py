@@ -23,11 +23,15 @@ from e360.entities import DEFAULT_ID_PREFIX
 
 
 class ProjectSettings(Section):
+    """`project`: the project's name and root folder (relative: to the configuration file)."""
+
     name: str = "e360"
     root: Path = Path(".")
 
 
 class PathSettings(Section):
+    """`paths`: the project's folders, relative to the project root."""
+
     landing: Path = Path("landing")
     lake: Path = Path("lake")
     runs: Path = Path("runs")
@@ -35,6 +39,8 @@ class PathSettings(Section):
 
 
 class E360Config(Section):
+    """The whole configuration, one attribute per section of `e360.yaml`."""
+
     project: ProjectSettings = ProjectSettings()
     paths: PathSettings = PathSettings()
     deployment: DeploymentSettings = DeploymentSettings()

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from e360.config import load_config
 from e360.demo_data import generate_demo_data
 from e360.lake import Lake
+from e360.zones import standardized_table_name
 from ingestion.batch import ingest_source
 from matching.master_zone import MatchSummary, match_entity
 from matching.standardize.zone import build_standardized
@@ -62,7 +63,7 @@ def bench_size(customers: int, work: Path) -> dict[str, object]:
 
     def timed(name: str, table: pa.Table, run_id: str) -> tuple[MatchSummary, float]:
         config, project_lake = project(name)
-        project_lake.replace("standardized", ENTITY, table)
+        project_lake.replace("standardized", standardized_table_name(ENTITY), table)
         started = time.perf_counter()
         with closing(DecisionStore.from_config(config)) as decisions:
             summary = match_entity(config, project_lake, ENTITY, run_id, decisions=decisions)

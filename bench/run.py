@@ -25,6 +25,7 @@ from e360.config import load_config
 from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from e360.progress import SilentProgress
+from e360.zones import standardized_table_name
 from matching.model import find_model, linker_from_model, matching_fingerprint
 from orchestration.runner import STAGES, run_pipeline
 
@@ -77,7 +78,7 @@ class MeasuredProgress(SilentProgress):
 def bare_splink_predict(config_path: Path, root: Path, entity: str) -> tuple[float, int]:
     config = load_config(config_path, overrides={"project.root": str(root)}, environ={})
     matching = config.entities[entity].matching
-    records = Lake.from_config(config).read("standardized", entity)
+    records = Lake.from_config(config).read("standardized", standardized_table_name(entity))
     model = find_model(config.models_dir, entity, matching_fingerprint(matching))
     assert model is not None
     started = time.perf_counter()

@@ -1,13 +1,20 @@
 """The registry of zone tables: what each zone's tables are called and what they hold.
 
 Every layer reads and writes the lake through these names and schemas, so a table's name is
-built in one place: `raw.<source>__<entity>` (one per source), `standardized.<entity>_records`
-with the columns below.
+built in one place:
+
+| zone           | table                          | written by                          |
+|----------------|--------------------------------|-------------------------------------|
+| `raw`          | `<source>__<entity>`           | ingestion (files and streams)       |
+| `quarantine`   | `<source>`                     | ingestion: rows refused, the reason |
+| `standardized` | `<entity>`                     | standardisation, columns below      |
+| `master`       | `<entity>_<table>`, per table  | matching: see `MASTER_TABLES`       |
+| `conformed`    | `events`, `event_rejects`      | event conformance                   |
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
@@ -85,6 +92,43 @@ def standardized_schema(entity: str) -> pa.Schema:
     return pa.schema([*KEY_COLUMNS, *STANDARDIZED_COLUMNS[entity], *LINEAGE_COLUMNS])
 
 
-def raw_table_name(source: str, source_config: SourceConfig) -> str:
-    """The raw zone table one source lands into."""
-    return f"{source}__{source_config.entity}"
+def raw_table_name(source: str, entity: SourceConfig | str) -> str:
+    """The raw zone table one source lands into (`entity`: the source's, or its config)."""
+    return f"{source}__{entity if isinstance(entity, str) else entity.entity}"
+
+
+def quarantine_table_name(source: str) -> str:
+    """The quarantine zone table of one source: its refused rows or messages, with reasons."""
+    return source
+
+
+def standardized_table_name(entity: str) -> str:
+    """The standardized zone table of one entity: one row per source record."""
+    return entity
+
+
+MasterTable = Literal[
+    "id_history", "xref", "golden", "pairs", "review_queue", "record_hashes", "scores"
+]
+MASTER_TABLES: tuple[MasterTable, ...] = (
+    "id_history",  # every master id event: created, merged_into, split_from, retired
+    "xref",  # source record -> master id
+    "golden",  # one golden record per master, with provenance
+    "pairs",  # scored record pairs
+    "review_queue",  # pairs in the review band, for data stewards
+    "record_hashes",  # what each record looked like to matching (incremental runs)
+    "scores",  # every pair score the next run builds on (incremental runs)
+)
+PUBLISHED_MASTER_TABLES: tuple[MasterTable, ...] = ("golden", "xref", "id_history", "review_queue")
+"""The master tables the warehouse loads for dbt."""
+
+
+def master_table_name(entity: str, table: MasterTable) -> str:
+    """One of an entity's master zone tables, e.g. `customer_golden`."""
+    return f"{entity}_{table}"
+
+
+CONFORMED_EVENTS = "events"
+"""The conformed zone table of source events, carrying customer and product master ids."""
+CONFORMED_EVENT_REJECTS = "event_rejects"
+"""The conformed zone table of source events that could not be conformed, with the reason."""

@@ -24,7 +24,7 @@ from pyiceberg.expressions import EqualTo
 from e360.config import SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake
-from e360.zones import raw_table_name
+from e360.zones import quarantine_table_name, raw_table_name
 from ingestion import s3
 from ingestion.readers import FileRows, Reject, as_raw, read_file
 
@@ -200,14 +200,14 @@ def ingest_source(
     result = SourceIngest(source=name, entity=source.entity)
     table = raw_table_name(name, source)
     landed_files = _ledger(lake, "raw", table)
-    quarantined_files = _ledger(lake, "quarantine", name)
+    quarantined_files = _ledger(lake, "quarantine", quarantine_table_name(name))
     found = deliveries(source, landing_dir)
     result.files_found = len(found)
     if not found:
         _nothing_found(name, source, landing_dir, bool(landed_files or quarantined_files), result)
     ready, result.unsettled = settled(found, source)
     landed_names = _file_names(lake, "raw", table)
-    quarantined_names = _file_names(lake, "quarantine", name)
+    quarantined_names = _file_names(lake, "quarantine", quarantine_table_name(name))
     columns = _raw_columns(lake, table)
     for delivery in ready:
         relative = delivery.name
@@ -267,7 +267,7 @@ def ingest_source(
         if to_quarantine:
             lake.append(
                 "quarantine",
-                name,
+                quarantine_table_name(name),
                 _quarantine_table(name, batch_id, ingested_at, relative, rows.rejects),
                 properties=ledger,
                 description=f"Records of source '{name}' that failed parsing or their contract",
@@ -429,7 +429,9 @@ def _changed_rows(
         return keep, kept_hashes, unchanged, changed
     quarantined = {
         (r["_raw"], r["_reason"])
-        for r in _file_rows(lake, "quarantine", source, file, ("_raw", "_reason"))
+        for r in _file_rows(
+            lake, "quarantine", quarantine_table_name(source), file, ("_raw", "_reason")
+        )
     }
     for reject in rows.rejects:
         if (reject.raw, reject.reason) in quarantined:
@@ -483,7 +485,10 @@ def latest_delivery(lake: Lake, name: str, source: SourceConfig) -> tuple[int, i
     must see the same bad delivery again rather than an empty, and so passing, batch.
     """
     files: dict[str, dict[str, str]] = {}
-    for zone, table in (("raw", raw_table_name(name, source)), ("quarantine", name)):
+    for zone, table in (
+        ("raw", raw_table_name(name, source)),
+        ("quarantine", quarantine_table_name(name)),
+    ):
         for summary in lake.snapshot_summaries(zone, table):  # type: ignore[arg-type]
             if FILE_HASH_PROPERTY in summary:
                 files[summary[FILE_HASH_PROPERTY]] = summary

@@ -19,7 +19,7 @@ from rich.table import Table as RichTable
 from e360.config import E360Config, SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake
-from e360.zones import raw_table_name
+from e360.zones import quarantine_table_name, raw_table_name
 from ingestion.batch import (
     FILE_HASH_PROPERTY,
     FILE_IDENTITY_PROPERTY,
@@ -61,7 +61,7 @@ def source_statuses(config: E360Config, only: Sequence[str] | None = None) -> li
 
 def source_status(config: E360Config, lake: Lake, name: str, source: SourceConfig) -> SourceStatus:
     raw = lake.table("raw", raw_table_name(name, source))
-    quarantine = lake.table("quarantine", name)
+    quarantine = lake.table("quarantine", quarantine_table_name(name))
     kind = "kafka" if source.stream else ("s3" if source.s3 else "files")
     status = SourceStatus(
         source=name, kind=kind, landed=_total(raw), quarantined=_total(quarantine)
@@ -124,7 +124,10 @@ def _file_status(
 ) -> None:
     seen: set[str] = set()
     last = None
-    for zone, table in (("raw", raw_table_name(name, source)), ("quarantine", name)):
+    for zone, table in (
+        ("raw", raw_table_name(name, source)),
+        ("quarantine", quarantine_table_name(name)),
+    ):
         for summary in lake.snapshot_summaries(zone, table):  # type: ignore[arg-type]
             seen.update(
                 summary[k] for k in (FILE_HASH_PROPERTY, FILE_IDENTITY_PROPERTY) if k in summary

@@ -16,6 +16,7 @@ import pyarrow as pa
 from e360.config import E360Config, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
+from e360.zones import CONFORMED_EVENT_REJECTS, CONFORMED_EVENTS
 from matching.standardize import currency, price, timestamp
 from matching.standardize.zone import latest_raw_records
 
@@ -160,13 +161,13 @@ def build_conformed_events(
         )
     lake.replace(
         "conformed",
-        "events",
+        CONFORMED_EVENTS,
         pa.Table.from_pylist(events, schema=EVENT_SCHEMA),
         description="Conformed events carrying customer and product master ids",
     )
     lake.replace(
         "conformed",
-        "event_rejects",
+        CONFORMED_EVENT_REJECTS,
         pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA),
         description="Source events that could not be conformed, with the reason",
     )

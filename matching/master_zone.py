@@ -13,6 +13,7 @@ from e360.config import E360Config
 from e360.entities import CANONICAL_ATTRIBUTES
 from e360.errors import MatchError
 from e360.lake import Lake
+from e360.zones import MasterTable, master_table_name, standardized_table_name
 from matching.constraints import StewardDecisions
 from matching.masters import (
     assign_master_ids,
@@ -70,7 +71,7 @@ def match_entity(
     full: bool = False,
 ) -> MatchSummary:
     """Resolve the entity under the stewards' `decisions` and write its master zone."""
-    records = lake.read("standardized", entity)
+    records = lake.read("standardized", standardized_table_name(entity))
     if records is None:
         raise MatchError(f"standardized.{entity} does not exist: run the standardize stage first")
     return _match_entity(
@@ -81,14 +82,16 @@ def match_entity(
 def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
     """The state the last accepted run left, or None when it is missing or inconsistent
     (then the run is a full one)."""
-    scores_table = lake.table("master", f"{entity}_scores")
+    scores_table = lake.table("master", master_table_name(entity, "scores"))
     if scores_table is None or scores_table.current_snapshot() is None:
         return None
     summary = scores_table.current_snapshot().summary
     props = dict(summary.additional_properties) if summary is not None else {}
-    scores = lake.read("master", f"{entity}_scores")
-    hashes = lake.read("master", f"{entity}_record_hashes")
-    xref = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id", "run_id"))
+    scores = lake.read("master", master_table_name(entity, "scores"))
+    hashes = lake.read("master", master_table_name(entity, "record_hashes"))
+    xref = lake.read(
+        "master", master_table_name(entity, "xref"), columns=("record_id", "master_id", "run_id")
+    )
     if scores is None or hashes is None or xref is None:
         return None
     # Written by separate commits: only state from one and the same run fits together.
@@ -193,7 +196,7 @@ def _match_entity(
         properties = {"e360.run_id": run_id, "e360.model": model_label or "none"}
         # History first: if a later commit fails, the events that explain the ids survive.
         history = id_history_table(ids.events, run_id, now)
-        tables = [
+        tables: list[tuple[MasterTable, pa.Table, str]] = [
             (
                 "id_history",
                 history,
@@ -218,9 +221,9 @@ def _match_entity(
             ]
         for kind, table, description in tables:
             write = lake.append if kind == "id_history" else lake.replace
-            snapshots[f"{entity}_{kind}"] = write(
+            snapshots[master_table_name(entity, kind)] = write(
                 "master",
-                f"{entity}_{kind}",
+                master_table_name(entity, kind),
                 table,
                 properties=state if kind == "scores" else properties,
                 description=f"{entity}: {description}",
@@ -260,7 +263,9 @@ def _match_entity(
 
 def record_masters(lake: Lake, entity: str) -> dict[str, str]:
     """record_id -> master_id from the entity's current xref (empty before the first run)."""
-    xref = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id"))
+    xref = lake.read(
+        "master", master_table_name(entity, "xref"), columns=("record_id", "master_id")
+    )
     if xref is None:
         return {}
     return dict(

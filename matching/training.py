@@ -15,6 +15,7 @@ import pyarrow as pa
 from e360.config import E360Config
 from e360.errors import MatchError
 from e360.lake import Lake
+from e360.zones import standardized_table_name
 from matching.constraints import StewardDecisions
 from matching.engine import close_backend, register, splink_backend
 from matching.model import (
@@ -47,7 +48,7 @@ def train_entity(
     `decisions`, m is estimated from the stewards' match decisions too."""
     if entity not in config.entities:
         raise MatchError(f"unknown entity '{entity}'; configured: {sorted(config.entities)}")
-    records = lake.read("standardized", entity)
+    records = lake.read("standardized", standardized_table_name(entity))
     if records is None or records.num_rows < 2:
         raise MatchError(
             f"standardized.{entity} has fewer than two records: run `e360 match` first"

@@ -24,7 +24,7 @@ from e360.progress import Progress, SilentProgress
 from e360.report import RunReport
 from e360.warehouse import environment
 from orchestration.assets.ingestion import raw_key
-from orchestration.assets.matching import EVENTS_KEY, master_key
+from orchestration.assets.matching import EVENTS_KEY, MASTER_ASSET_TABLES, master_key
 from orchestration.assets.standardization import standardized_key
 from orchestration.definitions import e360_run_job
 from orchestration.resources import RUN_ID_TAG, showing_progress
@@ -65,9 +65,7 @@ def selection_for(
     if "standardize" in wanted:
         keys += [standardized_key(entity) for entity in chosen_entities]
     if "match" in wanted:
-        keys += [
-            master_key(e, t) for e in chosen_entities for t in ("xref", "golden", "review_queue")
-        ]
+        keys += [master_key(e, t) for e in chosen_entities for t in MASTER_ASSET_TABLES]
         keys.append(EVENTS_KEY)
     selection = dg.AssetSelection.assets(*keys)
     if "publish" in wanted:

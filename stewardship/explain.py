@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from e360.config import E360Config
 from e360.errors import E360Error
 from e360.lake import Lake
+from e360.zones import master_table_name, standardized_table_name
 from matching.engine import register
 from matching.model import (
     UNIQUE_ID,
@@ -105,7 +106,7 @@ class Explainer:
         return versions[label]
 
     def _pairs_model(self, entity: str) -> str | None:
-        table = self.lake.table("master", f"{entity}_pairs")
+        table = self.lake.table("master", master_table_name(entity, "pairs"))
         snapshot = table.current_snapshot() if table is not None else None
         summary = snapshot.summary if snapshot is not None else None
         if summary is None:
@@ -139,7 +140,7 @@ class Explainer:
                 f"no trained {entity} model for the configured matching settings: "
                 "run `e360 run` (or `e360 match`) first"
             )
-        snapshot = self.lake.current_snapshot_id("standardized", entity)
+        snapshot = self.lake.current_snapshot_id("standardized", standardized_table_name(entity))
         key = (entity, str(model.path), snapshot)
         with self._lock:
             scorer = self._scorers.get(key)
@@ -151,7 +152,7 @@ class Explainer:
         return scorer
 
     def _build(self, entity: str, model: ModelVersion) -> _Scorer:
-        records = self.lake.read("standardized", entity)
+        records = self.lake.read("standardized", standardized_table_name(entity))
         if records is None:
             raise ExplainError(f"standardized.{entity} does not exist yet: run the pipeline first")
         # Always DuckDB: explaining one pair needs no cluster, whatever engine runs matching.

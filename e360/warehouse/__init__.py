@@ -16,17 +16,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from e360.lake import Zone
+from e360.zones import CONFORMED_EVENTS, PUBLISHED_MASTER_TABLES, master_table_name
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 # warehouse table -> lake table: what dbt's `e360_lake` sources read
 LAKE_TABLES: dict[str, tuple[Zone, str]] = {
     **{
-        f"{entity}_{kind}": ("master", f"{entity}_{kind}")
+        master_table_name(entity, table): ("master", master_table_name(entity, table))
         for entity in ("customer", "product")
-        for kind in ("golden", "xref", "id_history", "review_queue")
+        for table in PUBLISHED_MASTER_TABLES
     },
-    "events": ("conformed", "events"),
+    CONFORMED_EVENTS: ("conformed", CONFORMED_EVENTS),
 }
 LOADS_TABLE = "loads"  # the load ledger: which snapshot of which table, for which run
 

@@ -29,6 +29,7 @@ from pyiceberg.table import Table
 
 from e360.errors import IngestError
 from e360.lake import NO_COMMIT_RETRY, Lake
+from e360.zones import quarantine_table_name, raw_table_name
 from ingestion.contracts import Contract
 from ingestion.stream import ledger
 from ingestion.stream.records import (
@@ -60,7 +61,7 @@ class Target:
 
     @property
     def raw_name(self) -> str:
-        return f"{self.source}__{self.entity}"
+        return raw_table_name(self.source, self.entity)
 
     def raw_properties(self) -> dict[str, str]:
         pii = self.contract.pii_columns
@@ -203,7 +204,7 @@ def _quarantine(
         return
     lake = target.lake
     for attempt in range(MAX_ATTEMPTS):
-        table = lake.table("quarantine", target.source)
+        table = lake.table("quarantine", quarantine_table_name(target.source))
         offsets = ledger.offsets_of(table)
         done = _already_quarantined(table, offsets, expected, ends)
         todo = [(m, reason) for m, reason in poison if (m.tp, m.offset) not in done]
@@ -220,7 +221,7 @@ def _quarantine(
             if table is None:
                 table = lake.create_table(
                     "quarantine",
-                    target.source,
+                    quarantine_table_name(target.source),
                     QUARANTINE_STREAM_SCHEMA,
                     description=f"Messages of stream source '{target.source}' that failed "
                     "decoding, their contract or the raw table's types, with the reason",

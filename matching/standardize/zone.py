@@ -17,7 +17,7 @@ import pyarrow as pa
 from e360.config import E360Config, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
-from e360.zones import raw_table_name, standardized_schema
+from e360.zones import raw_table_name, standardized_schema, standardized_table_name
 from matching.standardize.dates import timestamp
 from matching.standardize.records import (
     complete_products,
@@ -124,7 +124,7 @@ def build_standardized(
     table = pa.Table.from_pylist(records, schema=standardized_schema(entity))
     lake.replace(
         "standardized",
-        entity,
+        standardized_table_name(entity),
         table,
         description=f"Standardized {entity} records: one row per source record",
     )

@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext
 from e360.config import E360Config
 from e360.evaluation import evaluate_against_truth
 from e360.lake import Lake
+from e360.zones import CONFORMED_EVENTS, MasterTable, master_table_name, standardized_table_name
 from matching.events import build_conformed_events
 from matching.master_zone import match_entity, record_masters
 from orchestration.assets.ingestion import raw_key
@@ -20,11 +21,13 @@ from orchestration.assets.standardization import standardized_key
 from stewardship.store import DecisionStore
 
 
-def master_key(entity: str, table: str) -> dg.AssetKey:
-    return dg.AssetKey(["master", f"{entity}_{table}"])
+def master_key(entity: str, table: MasterTable) -> dg.AssetKey:
+    return dg.AssetKey(["master", master_table_name(entity, table)])
 
 
-EVENTS_KEY = dg.AssetKey(["conformed", "events"])
+EVENTS_KEY = dg.AssetKey(["conformed", CONFORMED_EVENTS])
+# The master tables each entity's masters asset materialises, in the order it yields them.
+MASTER_ASSET_TABLES: tuple[MasterTable, ...] = ("xref", "golden", "review_queue")
 
 
 def master_assets(config: E360Config) -> list[dg.AssetsDefinition]:
@@ -32,7 +35,7 @@ def master_assets(config: E360Config) -> list[dg.AssetsDefinition]:
 
 
 def _master_asset(entity: str) -> dg.AssetsDefinition:
-    xref, golden, queue = (master_key(entity, t) for t in ("xref", "golden", "review_queue"))
+    xref, golden, queue = (master_key(entity, t) for t in MASTER_ASSET_TABLES)
     check = dg.AssetCheckSpec
 
     @dg.multi_asset(
@@ -112,7 +115,7 @@ def _master_asset(entity: str) -> dg.AssetsDefinition:
                 "records": summary.records,
                 "id_churn": summary.id_churn,
                 "written": summary.written,
-                "snapshot_id": str(summary.snapshots.get(f"{entity}_xref")),
+                "snapshot_id": str(summary.snapshots.get(master_table_name(entity, "xref"))),
             },
         )
         yield dg.MaterializeResult(
@@ -120,7 +123,7 @@ def _master_asset(entity: str) -> dg.AssetsDefinition:
             metadata={
                 **common,
                 "masters": summary.masters,
-                "snapshot_id": str(summary.snapshots.get(f"{entity}_golden")),
+                "snapshot_id": str(summary.snapshots.get(master_table_name(entity, "golden"))),
             },
         )
         yield dg.MaterializeResult(
@@ -137,9 +140,11 @@ def _master_checks(
     lake: Lake, entity: str, golden: dg.AssetKey, xref: dg.AssetKey, churn: float, limit: float
 ):
     """Judge what was written, read back from the lake."""
-    golden_ids = lake.read("master", f"{entity}_golden", columns=("master_id",))
-    xref_rows = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id"))
-    records = lake.read("standardized", entity, columns=("record_id",))
+    golden_ids = lake.read("master", master_table_name(entity, "golden"), columns=("master_id",))
+    xref_rows = lake.read(
+        "master", master_table_name(entity, "xref"), columns=("record_id", "master_id")
+    )
+    records = lake.read("standardized", standardized_table_name(entity), columns=("record_id",))
     ids = golden_ids.column("master_id").to_pylist()
     members = set(xref_rows.column("master_id").to_pylist())
     duplicated = len(ids) - len(set(ids))

@@ -25,8 +25,14 @@ from e360.lake import Lake
 from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, environment, staging, wap
 from e360.warehouse.loaders import load_lake
 from e360.warehouse.targets import dbt_environment, dbt_role_vars
+from e360.zones import CONFORMED_EVENTS, master_table_name
 from orchestration.assets.ingestion import NETWORK_RETRY
-from orchestration.assets.matching import EVENTS_KEY, master_key, record_masters
+from orchestration.assets.matching import (
+    EVENTS_KEY,
+    MASTER_ASSET_TABLES,
+    master_key,
+    record_masters,
+)
 
 GATE_KEY = dg.AssetKey("publish_gate")
 ENTITIES = ("customer", "product")
@@ -34,9 +40,7 @@ SNAPSHOTS_FILE = "published_snapshots.json"
 
 
 def publish_gate(config: Any) -> dg.AssetsDefinition:
-    deps = [EVENTS_KEY] + [
-        master_key(e, t) for e in config.entities for t in ("xref", "golden", "review_queue")
-    ]
+    deps = [EVENTS_KEY] + [master_key(e, t) for e in config.entities for t in MASTER_ASSET_TABLES]
 
     @dg.asset(
         key=GATE_KEY,
@@ -85,9 +89,9 @@ def _integrity_problems(lake: Lake) -> list[str]:
     if missing:
         return [f"missing lake tables {missing}: run `e360 match` first"]
     problems = []
-    events = lake.read("conformed", "events").to_pylist()
+    events = lake.read("conformed", CONFORMED_EVENTS).to_pylist()
     for entity in ENTITIES:
-        golden = lake.read("master", f"{entity}_golden", columns=("master_id",))
+        golden = lake.read("master", master_table_name(entity, "golden"), columns=("master_id",))
         masters = set(golden.column("master_id").to_pylist())
         owner = record_masters(lake, entity)
         if set(owner.values()) - masters:

@@ -4,12 +4,13 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from e360.config import E360Config
+from e360.zones import standardized_table_name
 from matching.standardize.zone import build_standardized
 from orchestration.assets.ingestion import raw_key
 
 
 def standardized_key(entity: str) -> dg.AssetKey:
-    return dg.AssetKey(["standardized", entity])
+    return dg.AssetKey(["standardized", standardized_table_name(entity)])
 
 
 def standardized_assets(config: E360Config) -> list[dg.AssetsDefinition]:

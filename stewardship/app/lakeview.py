@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from e360.entities import CANONICAL_ATTRIBUTES
 from e360.lake import Lake, Zone
+from e360.zones import master_table_name, standardized_table_name
 
 T = TypeVar("T")
 
@@ -78,18 +79,18 @@ class LakeView:
 
     def entity(self, entity: str) -> EntityView:
         tables: list[tuple[Zone, str]] = [
-            ("standardized", entity),
-            ("master", f"{entity}_xref"),
-            ("master", f"{entity}_golden"),
-            ("master", f"{entity}_review_queue"),
+            ("standardized", standardized_table_name(entity)),
+            ("master", master_table_name(entity, "xref")),
+            ("master", master_table_name(entity, "golden")),
+            ("master", master_table_name(entity, "review_queue")),
         ]
         return self._cached(("entity", entity), tables, lambda: self._build(entity))
 
     def _build(self, entity: str) -> EntityView:
-        records = _rows(self.lake.read("standardized", entity))
-        xref = _rows(self.lake.read("master", f"{entity}_xref"))
-        golden = _rows(self.lake.read("master", f"{entity}_golden"))
-        queue = _rows(self.lake.read("master", f"{entity}_review_queue"))
+        records = _rows(self.lake.read("standardized", standardized_table_name(entity)))
+        xref = _rows(self.lake.read("master", master_table_name(entity, "xref")))
+        golden = _rows(self.lake.read("master", master_table_name(entity, "golden")))
+        queue = _rows(self.lake.read("master", master_table_name(entity, "review_queue")))
         masters = {row["record_id"]: row["master_id"] for row in xref}
         members: dict[str, list[str]] = {}
         for record_id, master_id in sorted(masters.items()):
@@ -105,7 +106,7 @@ class LakeView:
         )
 
     def id_history(self, entity: str, master_id: str) -> list[dict[str, Any]]:
-        history = self.read("master", f"{entity}_id_history")
+        history = self.read("master", master_table_name(entity, "id_history"))
         rows = [
             row
             for row in _rows(history)
@@ -115,7 +116,7 @@ class LakeView:
 
     def pairs_of(self, entity: str, record_ids: set[str]) -> list[dict[str, Any]]:
         """Scored pairs touching any of these records."""
-        pairs = self.read("master", f"{entity}_pairs")
+        pairs = self.read("master", master_table_name(entity, "pairs"))
         return [
             row
             for row in _rows(pairs)

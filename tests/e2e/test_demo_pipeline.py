@@ -17,6 +17,7 @@ from e360.config import E360Config, load_config
 from e360.demo_data import DemoSummary, generate_demo_data
 from e360.lake import Lake
 from e360.report import RunReport
+from e360.zones import master_table_name, raw_table_name
 from orchestration.runner import run_pipeline
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +39,7 @@ class DemoRun:
 def _xrefs(lake: Lake) -> dict[str, dict[str, str]]:
     out = {}
     for entity in ("customer", "product"):
-        table = lake.read("master", f"{entity}_xref").to_pylist()
+        table = lake.read("master", master_table_name(entity, "xref")).to_pylist()
         out[entity] = {row["record_id"]: row["master_id"] for row in table}
     return out
 
@@ -65,7 +66,7 @@ def test_every_landing_row_is_landed_or_quarantined(demo: DemoRun) -> None:
     assert by_source["ecommerce"]["quarantined"] == 3
     lake = demo.lake
     for source, result in by_source.items():
-        raw = lake.read("raw", f"{source}__{demo.config.sources[source].entity}")
+        raw = lake.read("raw", raw_table_name(source, demo.config.sources[source]))
         assert raw.num_rows == result["landed"], source
     reasons = {r["_reason"] for r in lake.read("quarantine", "crm").to_pylist()}
     assert "missing key column 'customer_id'" in reasons
@@ -86,8 +87,8 @@ def test_a_rerun_lands_nothing_twice_and_keeps_every_master_id(demo: DemoRun) ->
 def test_every_source_record_has_exactly_one_master(demo: DemoRun, entity: str) -> None:
     lake = demo.lake
     standardized = lake.read("standardized", entity).column("record_id").to_pylist()
-    xref = lake.read("master", f"{entity}_xref").to_pylist()
-    golden = lake.read("master", f"{entity}_golden").to_pylist()
+    xref = lake.read("master", master_table_name(entity, "xref")).to_pylist()
+    golden = lake.read("master", master_table_name(entity, "golden")).to_pylist()
     assert sorted(r["record_id"] for r in xref) == sorted(standardized)
     assert len(standardized) == len(set(standardized))
     golden_ids = [g["master_id"] for g in golden]
@@ -134,8 +135,8 @@ def test_events_carry_master_ids(demo: DemoRun) -> None:
 @pytest.mark.parametrize("entity", ["customer", "product"])
 def test_the_review_queue_holds_the_configured_band(demo: DemoRun, entity: str) -> None:
     low, high = demo.config.entities[entity].matching.review_band
-    queue = demo.lake.read("master", f"{entity}_review_queue").to_pylist()
-    pairs = demo.lake.read("master", f"{entity}_pairs").to_pylist()
+    queue = demo.lake.read("master", master_table_name(entity, "review_queue")).to_pylist()
+    pairs = demo.lake.read("master", master_table_name(entity, "pairs")).to_pylist()
     in_band = {
         (p["record_id_l"], p["record_id_r"]) for p in pairs if low <= p["match_probability"] < high
     }

@@ -17,6 +17,7 @@ from e360.config import E360Config, load_config
 from e360.demo_data import generate_demo_data
 from e360.errors import MatchError
 from e360.lake import Lake
+from e360.zones import master_table_name
 from ingestion.batch import ingest_source
 from matching.master_zone import MatchSummary, match_entity
 from matching.model import list_models, matching_fingerprint
@@ -79,7 +80,9 @@ def _members(summary: MatchSummary) -> dict[str, list[str]]:
 
 
 def _history(config: E360Config) -> list[dict]:
-    return Lake.from_config(config).read("master", f"{ENTITY}_id_history").to_pylist()
+    return (
+        Lake.from_config(config).read("master", master_table_name(ENTITY, "id_history")).to_pylist()
+    )
 
 
 def _with_email(records: pa.Table, changed: dict[str, str]) -> pa.Table:
@@ -124,7 +127,7 @@ def test_an_incremental_run_equals_a_full_run_up_to_id_assignment(
         sorted(
             lake.read(
                 "master",
-                f"{ENTITY}_pairs",
+                master_table_name(ENTITY, "pairs"),
                 columns=("record_id_l", "record_id_r", "match_probability"),
             ).to_pylist(),
             key=lambda p: (p["record_id_l"], p["record_id_r"]),
@@ -301,9 +304,9 @@ def test_one_per_master_sources_and_an_auto_threshold(
             members[master] += 1
     assert members and max(members.values()) == 1
     lake = Lake.from_config(config)
-    pairs = lake.read("master", f"{ENTITY}_pairs").to_pylist()
+    pairs = lake.read("master", master_table_name(ENTITY, "pairs")).to_pylist()
     assert pairs and not any(p["source_l"] == p["source_r"] == "crm" for p in pairs)
-    queue = lake.read("master", f"{ENTITY}_review_queue").to_pylist()
+    queue = lake.read("master", master_table_name(ENTITY, "review_queue")).to_pylist()
     assert all(q["match_probability"] <= threshold["value"] for q in queue)
     (model,) = list_models(config.models_dir, ENTITY)
     plain = _project(tmp_path / "q", demo_config_path, tmp_path / "models")

@@ -12,6 +12,7 @@ import pytest
 from e360.config import E360Config, load_config
 from e360.demo_data import generate_demo_data
 from e360.lake import Lake
+from e360.zones import master_table_name
 from ingestion.batch import ingest_source
 from matching.master_zone import MatchSummary, match_entity
 from matching.model import list_models
@@ -31,7 +32,7 @@ def _config(root: Path, demo_config_path: Path, **overrides: object) -> E360Conf
 
 def _assert_waterfalls_equal_stored(config: E360Config, model_label: str) -> None:
     lake = Lake.from_config(config)
-    pairs = lake.read("master", f"{ENTITY}_pairs").to_pylist()
+    pairs = lake.read("master", master_table_name(ENTITY, "pairs")).to_pylist()
     assert len(pairs) >= 10
     explainer = Explainer(config, lake)
     try:

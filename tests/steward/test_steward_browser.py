@@ -18,6 +18,7 @@ from steward_helpers import PASSWORD, add_users, free_port
 
 from e360.config import E360Config
 from e360.lake import Lake
+from e360.zones import master_table_name
 from orchestration.runner import run_pipeline
 from stewardship.app.server import BackgroundServer
 from stewardship.store import DecisionStore, ordered
@@ -47,7 +48,7 @@ def store_of(server: BackgroundServer) -> DecisionStore:
 
 
 def xref(config: E360Config, entity: str) -> dict[str, str]:
-    rows = Lake.from_config(config).read("master", f"{entity}_xref").to_pylist()
+    rows = Lake.from_config(config).read("master", master_table_name(entity, "xref")).to_pylist()
     return {r["record_id"]: r["master_id"] for r in rows}
 
 

@@ -9,6 +9,7 @@ import pytest
 from e360.cli import main
 from e360.config import E360Config
 from e360.lake import Lake
+from e360.zones import master_table_name
 from stewardship.explain import Explainer, ExplainError
 from stewardship.store import DecisionStore
 from stewardship.users import UserStore
@@ -21,7 +22,7 @@ def test_the_waterfall_adds_up_to_the_runs_match_weight(
     lake = Lake.from_config(steward_project)
     explainer = Explainer(steward_project, lake)
     try:
-        pairs = lake.read("master", f"{entity}_pairs").to_pylist()
+        pairs = lake.read("master", master_table_name(entity, "pairs")).to_pylist()
         comparisons = steward_project.entities[entity].matching.comparisons
         for pair in pairs[:: max(1, len(pairs) // 5)]:
             waterfall = explainer.waterfall(entity, pair["record_id_l"], pair["record_id_r"])

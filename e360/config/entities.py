@@ -1,0 +1,120 @@
+"""`entities`: how each mastered entity (customer, product) is resolved: blocking, comparisons,
+training and thresholds (`matching`), which values survive into the golden record
+(`survivorship`), its id prefix and pinned model version."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from e360.config.base import Probability, Section
+
+SurvivorshipRuleName = Literal[
+    "source_priority", "most_recent", "most_complete", "most_frequent", "non_null_first"
+]
+# A blocking rule is either a list of columns (Splink's block_on) or a SQL condition on l./r.
+BlockingRule = list[str] | str
+
+
+class ComparisonConfig(Section):
+    """One Splink comparison: a `splink.comparison_library` comparison, or one of e360's own
+    (`model_number`, `token_jaccard`) from `matching.comparisons` or (`person_name`,
+    `birth_date`, `address`, `company_name`) from `matching.customer_comparisons`."""
+
+    type: Literal[
+        "exact",
+        "name",
+        "forename_surname",
+        "email",
+        "date_of_birth",
+        "postcode",
+        "levenshtein",
+        "damerau_levenshtein",
+        "jaro_winkler",
+        "jaccard",
+        "model_number",
+        "token_jaccard",
+        "weighted_tokens",
+        "units",
+        "embedding_cosine",
+        # matching.customer_comparisons, each on its `columns` in order:
+        "person_name",  # [name, the other name part, its phonetic key]
+        "birth_date",  # [date]
+        "address",  # [address_line1, postcode, city, postcode_area]
+        "company_name",  # [company_name, company_name_tokens]
+    ]
+    column: str | None = None
+    columns: list[str] | None = None  # forename_surname takes [forename, surname]
+    term_frequency: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+    # Domain knowledge that EM must not overrule, one value per non-null level (best first):
+    # e.g. a GTIN match or mismatch, which EM can confuse with look-alike variants.
+    m_probabilities: list[Probability] | None = None
+
+    @property
+    def input_columns(self) -> list[str]:
+        return list(self.columns or ([self.column] if self.column else []))
+
+
+class TrainingConfig(Section):
+    deterministic_rules: list[BlockingRule]
+    recall: Probability = 0.7
+    em_blocking_rules: list[BlockingRule]
+    u_max_pairs: float = Field(default=1e6, gt=0)
+    seed: int = 42
+
+
+class MatchingConfig(Section):
+    blocking_rules: list[BlockingRule] = Field(min_length=1)
+    comparisons: list[ComparisonConfig] = Field(min_length=1)
+    training: TrainingConfig
+    # A number, or `auto`: chosen from the scored pairs (matching.thresholds); with `auto`
+    # the review band is kept below whatever threshold is chosen.
+    threshold: Probability | Literal["auto"] = 0.9
+    review_band: tuple[Probability, Probability] = (0.5, 0.9)
+    # Pairs below this probability are not stored: they are the bulk of blocked pairs and
+    # nobody reviews them.
+    pairs_min_probability: Probability = 0.05
+    # Pairs scoring below this are clear non-matches: clustering never puts them together,
+    # however the links around them chain (None: plain connected components).
+    cannot_link_below: Probability | None = 0.01
+    # Pairs one blocking rule may add: counted before predicting (matching.blocking), a rule
+    # over it is left out and named. 50M pairs is minutes on one machine; beyond that a rule
+    # is not blocking.
+    max_comparisons: int = Field(default=50_000_000, ge=1)
+
+    @field_validator("review_band")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] > value[1]:
+            raise ValueError("the lower bound must not exceed the upper bound")
+        return value
+
+
+class CustomRule(Section):
+    """A SQL expression over a member record's columns: the member scoring highest (or
+    lowest) wins, e.g. `case when email like '%@example.com' then 0 else 1 end`."""
+
+    expression: str = Field(min_length=1)
+    descending: bool = True
+
+
+SurvivorshipRule = SurvivorshipRuleName | CustomRule
+
+
+class SurvivorshipConfig(Section):
+    default: SurvivorshipRuleName = "most_recent"
+    source_priority: list[str] = Field(default_factory=list)
+    attributes: dict[str, SurvivorshipRule] = Field(default_factory=dict)
+
+    def rule_for(self, attribute: str) -> SurvivorshipRule:
+        return self.attributes.get(attribute, self.default)
+
+
+class EntityConfig(Section):
+    id_prefix: str | None = Field(default=None, pattern=r"^[A-Z]{2,5}$")
+    matching: MatchingConfig
+    # Pin a trained model version (`e360 train` makes new ones); None: the newest that fits.
+    model_version: int | None = Field(default=None, ge=1)
+    survivorship: SurvivorshipConfig = SurvivorshipConfig()

@@ -1,0 +1,29 @@
+"""`evaluation` and `quality`: the ground truth a run is scored against, and the limits the
+pipeline's checks enforce before anything publishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from e360.config.base import Probability, Section
+
+
+class EvaluationSettings(Section):
+    """Ground truth files (source,source_key,entity_id) scored against the masters of a run.
+
+    Only evaluation reads them; matching never does.
+    """
+
+    truth: dict[Literal["customer", "product"], Path] = Field(default_factory=dict)
+
+
+class QualitySettings(Section):
+    """Limits the pipeline's checks enforce; a breach stops the run before anything publishes."""
+
+    max_quarantine_rate: Probability = 0.05  # per source and ingest
+    max_id_churn: Probability = 0.2  # share of carried-over records whose master id changed
+    freshness_hours: float = Field(default=36, gt=0)  # raw data older than this warns
+    schedule: str = "0 2 * * *"  # the daily run of batch sources (cron, UTC)

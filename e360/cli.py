@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from e360.config import E360Config, load_config
 from e360.errors import E360Error
+from e360.resources import DEMO_CONFIG, demo_project_root
 
 app = typer.Typer(
     name="e360",
@@ -31,7 +32,6 @@ def _console() -> Console:
     return Console(file=sys.stdout)
 
 
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo" / "e360.yaml"
 ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", envvar="E360_CONFIG", help="Path to e360.yaml."),
@@ -85,8 +85,10 @@ def demo(
     config_path: Annotated[Path, typer.Option("--config", "-c")] = DEMO_CONFIG,
 ) -> None:
     """Generate sample sources and run the whole pipeline on embedded defaults."""
-    from e360.demo_data import generate_demo_data
+    from demo import generate_demo_data
 
+    if directory is None and config_path == DEMO_CONFIG:
+        directory = demo_project_root()
     overrides = {"project.root": str(directory.resolve())} if directory else {}
     config = load_config(config_path, overrides=overrides)
     console = _console()
@@ -108,9 +110,7 @@ def run(
     ] = False,
 ) -> None:
     """One pipeline run: ingest -> standardize -> match -> publish."""
-    _run(
-        _load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain, full=full
-    )
+    _run(_load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain, full=full)
 
 
 ingest_app = typer.Typer(
@@ -254,7 +254,9 @@ def train(
     console = _console()
     # one model version at a time: a concurrent `match --retrain` numbers its own
     with holding_project_lock(loaded), console.status(f"training the {entity} model"):
-        trained = train_entity(loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions)
+        trained = train_entity(
+            loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions
+        )
     console.print(
         f"trained [bold]{trained.model.label}[/] on {trained.records:,} records"
         + (f" and {trained.labels:,} steward decisions" if trained.labels else "")

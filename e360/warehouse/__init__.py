@@ -13,11 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 from e360.lake import Zone
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 # warehouse table -> lake table: what dbt's `e360_lake` sources read
 LAKE_TABLES: dict[str, tuple[Zone, str]] = {

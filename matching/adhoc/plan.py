@@ -1,7 +1,7 @@
 """The matching settings a mapping allows.
 
 The entity's defaults are the `entities` section of the demo configuration
-(`examples/demo/e360.yaml`), the reference every pipeline run also starts from. A mapping
+(`examples/demo/e360.yaml`, shipped in the wheel), the reference every pipeline run also starts from. A mapping
 rarely maps every attribute, so the defaults are cut to what the mapped attributes can fill:
 a blocking rule, comparison or training rule is kept only when every standardized column it
 reads can be derived from a mapped attribute (`SOURCES_OF` says which attributes feed which
@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -23,13 +22,14 @@ from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
+from e360.resources import DEMO_CONFIG
 from e360.zones import STANDARDIZED_COLUMNS
 from matching.adhoc.mapping import ExtraKind, Mapping
 from matching.customer_comparisons import ANY_COLUMN_COMPARISONS
 from matching.lsh import EXPLODED_COLUMNS
 from matching.model import comparison
 
-DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
+DEFAULTS_FILE = DEMO_CONFIG
 
 # Standardized columns filled from other (or more) attributes than the one of their name.
 SOURCES_OF: dict[str, dict[str, frozenset[str]]] = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo import generate_demo_data
 from e360.cli import main
-from e360.demo_data import generate_demo_data
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from demo import generate_demo_data
 from e360.config import E360Config, load_config
-from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from ingestion.batch import ingest_source
 from matching.master_zone import match_entity

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from e360.demo_data import CRM_COLUMNS, DemoSummary, generate_demo_data
+from demo import CRM_COLUMNS, DemoSummary, generate_demo_data
 from e360.evaluation import cluster_scores, load_truth, pairwise_scores
 
 CUSTOMERS = 200

@@ -6,7 +6,9 @@ One way to find them, `shipped(name)`, with `name` the file's path in the checko
 - installed from a wheel, they are package data under `e360/_data/<name>` (pyproject's
   `[tool.hatch.build.targets.wheel.force-include]` puts them there);
 - in a checkout (an editable install: tests, `make demo`, development) there is no
-  `e360/_data`, and they are the checkout's own files, so an edit shows at once.
+  `e360/_data`, and they are the checkout's own files, so an edit shows at once. (Hatch copies
+  the force-included files into an editable install's site-packages too; that copy is never
+  read, since `e360` is imported from the checkout.)
 
 Nothing is ever written under an installed package: what e360 derives from these files goes
 under the project root (`dbt_work_dir`), and the demo project, without `--dir`, under the

@@ -1,12 +1,13 @@
 """The matching settings a mapping allows.
 
 The entity's defaults are the `entities` section of the demo configuration
-(`examples/demo/e360.yaml`, shipped in the wheel), the reference every pipeline run also starts from. A mapping
-rarely maps every attribute, so the defaults are cut to what the mapped attributes can fill:
-a blocking rule, comparison or training rule is kept only when every standardized column it
-reads can be derived from a mapped attribute (`SOURCES_OF` says which attributes feed which
-derived column). Extra columns add one comparison each, by kind. When too little is left to
-match at all, `MatchError` says what to map.
+(`examples/demo/e360.yaml`, shipped in the wheel: `e360.resources.DEMO_CONFIG`), the reference
+every pipeline run also starts from. A mapping rarely maps every attribute, so the defaults
+are cut to what the mapped attributes can fill: a blocking rule, comparison or training rule is
+kept only when every standardized column it reads can be derived from a mapped attribute
+(`SOURCES_OF` says which attributes feed which derived column). Extra columns add one
+comparison each, by kind. When too little is left to match at all, `MatchError` says what to
+map.
 """
 
 from __future__ import annotations

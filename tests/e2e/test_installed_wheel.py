@@ -205,6 +205,7 @@ def test_resolve_runs_from_the_wheel(installed: Installed) -> None:
     assert report["records"] == rows
     assert 0 < report["masters"] < rows  # copies of one person were linked
     assert installed.package_files() == before
+    assert not any(installed.work.iterdir())  # nothing written in the working directory
 
 
 def test_demo_runs_from_the_wheel(installed: Installed) -> None:
@@ -221,3 +222,4 @@ def test_demo_runs_from_the_wheel(installed: Installed) -> None:
     # dbt parsed into the project, not into the installed package
     assert (project / "dbt" / "manifest.json").is_file()
     assert installed.package_files() == before
+    assert not any(installed.work.iterdir())

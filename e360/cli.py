@@ -110,7 +110,9 @@ def run(
     ] = False,
 ) -> None:
     """One pipeline run: ingest -> standardize -> match -> publish."""
-    _run(_load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain, full=full)
+    _run(
+        _load(config), ("ingest", "standardize", "match", "publish"), retrain=retrain, full=full
+    )
 
 
 ingest_app = typer.Typer(
@@ -254,9 +256,7 @@ def train(
     console = _console()
     # one model version at a time: a concurrent `match --retrain` numbers its own
     with holding_project_lock(loaded), console.status(f"training the {entity} model"):
-        trained = train_entity(
-            loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions
-        )
+        trained = train_entity(loaded, Lake.from_config(loaded), entity, from_decisions=from_decisions)
     console.print(
         f"trained [bold]{trained.model.label}[/] on {trained.records:,} records"
         + (f" and {trained.labels:,} steward decisions" if trained.labels else "")

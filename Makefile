@@ -1,5 +1,6 @@
 # Every target installs what it needs: uv (from PyPI) and the locked environment in .venv.
-# `demo` installs the core only (fast); `test` and `bench` add every extra (Spark).
+# `demo` installs the core and the demo generator's extra (fast); `test` and `bench` add
+# every extra (Spark).
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
@@ -10,7 +11,7 @@ uv:
 		|| python3 -m pip install --quiet uv
 
 .venv/.core: uv.lock pyproject.toml | uv
-	$(UV) sync --frozen --inexact
+	$(UV) sync --frozen --inexact --extra demo
 	@touch $@
 
 .venv/.all: uv.lock pyproject.toml | uv

@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from demo import generate_demo_data
 from e360.config import load_config
-from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from e360.zones import standardized_table_name
 from ingestion.batch import ingest_source

@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 from splink import DuckDBAPI
 
+from demo import generate_demo_data
 from e360.config import load_config
-from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from e360.progress import SilentProgress
 from e360.zones import standardized_table_name

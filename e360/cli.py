@@ -27,6 +27,7 @@ from e360.console import RichProgress, print_summary
 from e360.errors import E360Error
 from e360.evaluation import evaluate_files, format_evaluation
 from e360.locks import holding_project_lock
+from e360.resources import DEMO_CONFIG, demo_project_root
 from matching.adhoc.mapping import load_mapping
 
 app = typer.Typer(
@@ -44,7 +45,6 @@ def _console() -> Console:
     return Console(file=sys.stdout)
 
 
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo" / "e360.yaml"
 ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", envvar="E360_CONFIG", help="Path to e360.yaml."),
@@ -97,8 +97,10 @@ def demo(
     config_path: Annotated[Path, typer.Option("--config", "-c")] = DEMO_CONFIG,
 ) -> None:
     """Generate sample sources and run the whole pipeline on embedded defaults."""
-    from e360.demo_data import generate_demo_data
+    from demo import generate_demo_data
 
+    if directory is None and config_path == DEMO_CONFIG:
+        directory = demo_project_root()
     overrides = {"project.root": str(directory.resolve())} if directory else {}
     config = load_config(config_path, overrides=overrides)
     console = _console()

@@ -23,10 +23,8 @@ from e360.ids import new_run_id
 from e360.lake import Lake
 from e360.progress import Progress, SilentProgress
 from e360.report import write_part
-from e360.warehouse import DBT_PROJECT_DIR
+from e360.resources import DBT_PROJECT_DIR, DEMO_CONFIG, demo_project_root
 
-REPO = Path(__file__).resolve().parents[1]
-DEMO_CONFIG = REPO / "examples" / "demo" / "e360.yaml"
 RUN_ID_TAG = "e360/run_id"
 
 
@@ -124,6 +122,8 @@ def resources_for(
     path = config_path or os.environ.get("E360_CONFIG", default)
     if not path:
         raise dg.DagsterInvariantViolationError(f"E360_ENV={environment} needs E360_CONFIG")
+    if path == default:  # the embedded demo: its project where `e360 demo` puts it
+        overrides = {"project.root": str(demo_project_root()), **(overrides or {})}
     return {
         "e360": E360Resource(
             config_path=path,

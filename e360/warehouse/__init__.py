@@ -13,12 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 from e360.lake import Zone
 from e360.zones import CONFORMED_EVENTS, PUBLISHED_MASTER_TABLES, master_table_name
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 # warehouse table -> lake table: what dbt's `e360_lake` sources read
 LAKE_TABLES: dict[str, tuple[Zone, str]] = {

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from e360.config import E360Config
 from e360.errors import PublishError
-from e360.warehouse import DBT_PROJECT_DIR, environment
+from e360.resources import DBT_PROJECT_DIR
+from e360.warehouse import environment
 from e360.warehouse.targets import dbt_environment
 
 

@@ -18,8 +18,8 @@ from functools import cache
 import yaml
 
 from e360.errors import PublishError
+from e360.resources import DBT_PROJECT_DIR
 from e360.sql import quote
-from e360.warehouse import DBT_PROJECT_DIR
 
 # The masked value per policy type, and the type the policy is declared on.
 MASK_EXPRESSIONS: dict[str, tuple[str, str]] = {

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from e360.demo_data import generate_demo_data
+from demo import generate_demo_data
 
 CRM_COLUMNS = {
     "customer_id": "id", "first_name": "fname", "middle_name": "middle", "last_name": "surname",

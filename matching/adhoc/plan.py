@@ -1,12 +1,13 @@
 """The matching settings a mapping allows.
 
 The entity's defaults are the `entities` section of the demo configuration
-(`examples/demo/e360.yaml`), the reference every pipeline run also starts from. A mapping
-rarely maps every attribute, so the defaults are cut to what the mapped attributes can fill:
-a blocking rule, comparison or training rule is kept only when every standardized column it
-reads can be derived from a mapped attribute (`SOURCES_OF` says which attributes feed which
-derived column). Extra columns add one comparison each, by kind. When too little is left to
-match at all, `MatchError` says what to map.
+(`examples/demo/e360.yaml`, shipped in the wheel: `e360.resources.DEMO_CONFIG`), the reference
+every pipeline run also starts from. A mapping rarely maps every attribute, so the defaults
+are cut to what the mapped attributes can fill: a blocking rule, comparison or training rule is
+kept only when every standardized column it reads can be derived from a mapped attribute
+(`SOURCES_OF` says which attributes feed which derived column). Extra columns add one
+comparison each, by kind. When too little is left to match at all, `MatchError` says what to
+map.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
+from e360.resources import DEMO_CONFIG
 from e360.zones import STANDARDIZED_COLUMNS
 from matching.adhoc.mapping import ExtraKind, Mapping
 from matching.comparisons import pair_column
@@ -27,7 +28,7 @@ from matching.lsh import EXPLODED_COLUMNS
 from matching.model import comparison
 from matching.splink_adapter import ComparisonCreator, cl, cll
 
-DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
+DEFAULTS_FILE = DEMO_CONFIG
 
 # Standardized columns filled from other (or more) attributes than the one of their name.
 SOURCES_OF: dict[str, dict[str, frozenset[str]]] = {

@@ -19,5 +19,5 @@ def pipeline_assets(config: E360Config) -> list[dg.AssetsDefinition]:
         events_asset(config),
         publish_gate(config),
         warehouse_load(),
-        dbt_enterprise_assets(),
+        dbt_enterprise_assets(config),
     ]

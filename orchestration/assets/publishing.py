@@ -20,9 +20,11 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from e360.config import E360Config
 from e360.errors import PublishError
 from e360.lake import Lake
-from e360.warehouse import DBT_PROJECT_DIR, LAKE_TABLES, environment, staging, wap
+from e360.resources import DBT_PROJECT_DIR, dbt_work_dir
+from e360.warehouse import LAKE_TABLES, environment, staging, wap
 from e360.warehouse.loaders import load_lake
 from e360.warehouse.targets import dbt_environment, dbt_role_vars
 from e360.zones import CONFORMED_EVENTS, master_table_name
@@ -161,25 +163,27 @@ class _Translator(DagsterDbtTranslator):
         return "publishing"
 
 
-def dbt_manifest() -> Path:
-    """The dbt manifest Dagster reads the project's models and tests from; parsed if stale.
+def dbt_manifest(work_dir: Path) -> Path:
+    """The dbt manifest Dagster reads the project's models and tests from, in `work_dir` (see
+    `e360.resources.dbt_work_dir`); parsed if stale.
 
     Parsed into a folder of this process's own and moved into place whole: processes starting
     together (a run beside `e360 ui`) each see a complete manifest, never one being written.
     """
-    target = DBT_PROJECT_DIR / "target"
-    manifest = target / "manifest.json"
+    manifest = work_dir / "manifest.json"
     sources = [
         p
         for p in DBT_PROJECT_DIR.rglob("*")
-        if p.is_file() and target not in p.parents and "logs" not in p.parts
+        if p.is_file()
+        and work_dir not in p.parents
+        and "logs" not in p.relative_to(DBT_PROJECT_DIR).parts
     ]
     newest = max(p.stat().st_mtime for p in sources)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
         from dbt.cli.main import dbtRunner
 
-        target.mkdir(exist_ok=True)
-        own = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+        work_dir.mkdir(parents=True, exist_ok=True)
+        own = Path(tempfile.mkdtemp(prefix=".parse-", dir=work_dir))
         try:
             result = dbtRunner().invoke(
                 [
@@ -190,6 +194,8 @@ def dbt_manifest() -> Path:
                     str(DBT_PROJECT_DIR),
                     "--target-path",
                     str(own),
+                    "--log-path",
+                    str(work_dir / "logs"),
                     "--quiet",
                 ]
             )
@@ -201,8 +207,8 @@ def dbt_manifest() -> Path:
     return manifest
 
 
-def dbt_enterprise_assets() -> dg.AssetsDefinition:
-    manifest = dbt_manifest()
+def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
+    manifest = dbt_manifest(dbt_work_dir(config.root))
 
     @dbt_assets(
         manifest=manifest,

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from demo import DemoSummary, generate_demo_data
 from e360.config import E360Config, load_config
-from e360.demo_data import DemoSummary, generate_demo_data
 from e360.lake import Lake
 from e360.report import RunReport
 from e360.zones import master_table_name, raw_table_name

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from demo import generate_demo_data
 from e360.cli import main
 from e360.config import E360Config, load_config
-from e360.demo_data import generate_demo_data
 from e360.warehouse.targets import connect
 from orchestration.runner import run_pipeline
 

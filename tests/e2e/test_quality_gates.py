@@ -8,8 +8,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from demo import generate_demo_data
 from e360.config import load_config
-from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from e360.report import RunReport
 from orchestration.runner import RunFailed, run_pipeline

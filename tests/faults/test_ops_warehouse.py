@@ -11,10 +11,11 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from demo import generate_demo_data
 from e360.cli import main
 from e360.config import load_config
-from e360.demo_data import generate_demo_data
-from e360.warehouse import DBT_PROJECT_DIR, environment
+from e360.resources import DBT_PROJECT_DIR
+from e360.warehouse import environment
 from orchestration.assets.publishing import _summarise
 
 READER = """

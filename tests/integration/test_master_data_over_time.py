@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from demo import generate_demo_data
 from e360.config import E360Config, load_config
-from e360.demo_data import generate_demo_data
 from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import master_table_name

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from demo import generate_demo_data
 from e360.config import load_config
-from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from matching.resolve import PreviousRun, resolve
 from orchestration.runner import run_pipeline

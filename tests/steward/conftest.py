@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from steward_helpers import BROWSER_ARGS, CHROMIUM, CUSTOMERS, StewardApp, add_users, project_config
 
+from demo import generate_demo_data
 from e360.config import E360Config
-from e360.demo_data import generate_demo_data
 from orchestration.runner import run_pipeline
 from stewardship.app import create_app
 from stewardship.store import DecisionStore

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from demo import generate_demo_data
 from e360.config import E360Config, load_config
-from e360.demo_data import generate_demo_data
 from e360.lake import Lake
 from e360.zones import master_table_name
 from ingestion.batch import ingest_source

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from e360.demo_data import CRM_COLUMNS, DemoSummary, generate_demo_data
+from demo import CRM_COLUMNS, DemoSummary, generate_demo_data
+from e360.cli import main
 from e360.evaluation import cluster_scores, load_truth, pairwise_scores
 
 CUSTOMERS = 200
@@ -326,3 +328,15 @@ def test_nicknames_and_format_variation_present(big_demo: tuple[Path, DemoSummar
 def test_rejects_non_positive_customer_count(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         generate_demo_data(tmp_path, customers=0)
+
+
+def test_without_faker_the_demo_command_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A None entry makes importing the module fail as if Faker were not installed.
+    monkeypatch.setitem(sys.modules, "faker.providers.person.en_GB", None)
+    assert main(["demo", "--customers", "50", "--dir", str(tmp_path / "demo")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: the demo generator needs the demo extra: pip install 'e360[demo]'"
+    )
+    assert not (tmp_path / "demo" / "landing").exists()  # nothing written

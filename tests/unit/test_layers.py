@@ -50,10 +50,13 @@ def test_every_module_of_the_service_sits_in_a_layer() -> None:
 
 def test_a_root_package_imports_only_the_base() -> None:
     """The root packages' own `__init__` sit in no layer (a layer cannot hold another): they
-    may re-export the base only."""
+    may re-export the base only. A root package that is a layer of its own (the demo
+    generator) is checked by the contract itself."""
     roots = _importlinter()["root_packages"]
-    base = _layers()[-1]
-    for root in roots:
+    layers = _layers()
+    base = layers[-1]
+    whole = {m for layer in layers for m in layer if m in roots}
+    for root in sorted(set(roots) - whole):
         tree = ast.parse((ROOT / root / "__init__.py").read_text())
         imported = [
             node.module if isinstance(node, ast.ImportFrom) else alias.name

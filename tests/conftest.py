@@ -28,6 +28,7 @@ DEMO_CONFIG = REPO / "examples" / "demo" / "e360.yaml"
 _ONE_WORKER_TIERS = ("infra", "steward")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         return

@@ -25,7 +25,7 @@ from e360.config import load_config
 from e360.lake import Lake
 from e360.zones import standardized_table_name
 from ingestion.batch import ingest_source
-from matching.master_zone import MatchSummary, match_entity
+from matching.mastering.zone import MatchSummary, match_entity
 from matching.standardize.zone import build_standardized
 from stewardship.store import DecisionStore
 

@@ -18,8 +18,8 @@ from datetime import date
 from pathlib import Path
 
 from e360.evaluation import evaluate, load_assignments, load_truth
-from matching.adhoc.mapping import load_mapping
-from matching.adhoc.resolver import resolve_mapping
+from matching.mapped.mapping import load_mapping
+from matching.mapped.resolver import resolve_mapping
 
 BENCH_DIR = Path(__file__).resolve().parent
 EXAMPLE = BENCH_DIR.parent / "examples" / "resolve"

@@ -26,7 +26,7 @@ from e360.config import load_config
 from e360.lake import Lake
 from e360.progress import SilentProgress
 from e360.zones import standardized_table_name
-from matching.model import find_model, linker_from_model, matching_fingerprint
+from matching.resolution.model import find_model, linker_from_model, matching_fingerprint
 from orchestration.runner import STAGES, run_pipeline
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -28,7 +28,7 @@ from e360.errors import E360Error
 from e360.evaluation import evaluate_files, format_evaluation
 from e360.locks import holding_project_lock
 from e360.resources import DEMO_CONFIG, demo_project_root
-from matching.adhoc.mapping import load_mapping
+from matching.mapped.mapping import load_mapping
 
 app = typer.Typer(
     name="e360",
@@ -260,7 +260,7 @@ def train(
     version is pinned) and carry master ids over by member overlap."""
     # start-up: pyiceberg, Splink, SQLAlchemy
     from e360.lake import Lake
-    from matching.training import train_entity
+    from matching.resolution.training import train_entity
     from stewardship.store import DecisionStore
 
     loaded = _load(config)
@@ -296,7 +296,7 @@ def resolve(
     ],
 ) -> None:
     """Resolve any CSV/Parquet files of one entity, described by a mapping file."""
-    from matching.adhoc.resolver import resolve_mapping, summary_lines  # start-up: Splink
+    from matching.mapped.resolver import resolve_mapping, summary_lines  # start-up: Splink
 
     console = _console()
     report = resolve_mapping(load_mapping(mapping), out, progress=console.print)

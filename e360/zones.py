@@ -73,7 +73,7 @@ STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("model_number_from_title", pa.bool_()),
     ("title_tokens", pa.string()),
     ("colour", pa.string()),
-    # Free-text evidence (matching.text, matching.lsh, matching.embeddings).
+    # Free-text evidence (matching.standardize: text_features, lsh, embeddings).
     ("title_weighted", pa.string()),
     ("text_tokens", pa.string()),
     ("units", pa.string()),

@@ -24,8 +24,8 @@ from e360.config import E360Config
 from e360.errors import E360Error
 from e360.lake import Lake
 from e360.zones import master_table_name, standardized_table_name
-from matching.engine import register
-from matching.model import (
+from matching.resolution.engine import register
+from matching.resolution.model import (
     UNIQUE_ID,
     ModelVersion,
     exclusive_sources,
@@ -34,7 +34,7 @@ from matching.model import (
     register_term_frequencies,
     select_model,
 )
-from matching.splink_adapter import DuckDBAPI, Linker, linker_backend, waterfall_data
+from matching.resolution.splink_adapter import DuckDBAPI, Linker, linker_backend, waterfall_data
 
 MODEL_PROPERTY = "e360.model"  # set on every master table a run writes
 

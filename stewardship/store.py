@@ -8,7 +8,7 @@ run, whatever the model says:
 - a manual merge must-links the members the masters had when it was made;
 - a manual split must-links the records split out and cannot-links them from the rest.
 
-The store implements `matching.constraints.StewardDecisions`; the caller of matching hands it
+The store implements `matching.resolution.constraints.StewardDecisions`; the caller of matching hands it
 in, so matching never imports stewardship. Decisions name records, never master ids: ids
 move between runs, records do not.
 A pair decision carries a version for optimistic locking: a steward deciding with a stale
@@ -41,7 +41,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.orm.exc import StaleDataError
 
 from e360.errors import E360Error
-from matching.constraints import Constraints
+from matching.resolution.constraints import Constraints
 
 if TYPE_CHECKING:
     from e360.config import E360Config

@@ -25,7 +25,7 @@ import splink.comparison_library as cl
 import yaml
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from matching.adhoc.mapping import extra_column
+from matching.mapped.mapping import extra_column
 
 THRESHOLD = 0.95
 DETERMINISTIC_RECALL = 0.7

@@ -20,7 +20,7 @@ BlockingRule = list[str] | str
 class ComparisonConfig(Section):
     """One Splink comparison: a `splink.comparison_library` comparison, or one of e360's own
     (`model_number`, `token_jaccard`) from `matching.comparisons` or (`person_name`,
-    `birth_date`, `address`, `company_name`) from `matching.customer_comparisons`."""
+    `birth_date`, `address`, `company_name`) from `matching.resolution.customer_comparisons`."""
 
     type: Literal[
         "exact",
@@ -69,7 +69,7 @@ class MatchingConfig(Section):
     blocking_rules: list[BlockingRule] = Field(min_length=1)
     comparisons: list[ComparisonConfig] = Field(min_length=1)
     training: TrainingConfig
-    # A number, or `auto`: chosen from the scored pairs (matching.thresholds); with `auto`
+    # A number, or `auto`: chosen from the scored pairs (matching.resolution.thresholds); with `auto`
     # the review band is kept below whatever threshold is chosen.
     threshold: Probability | Literal["auto"] = 0.9
     review_band: tuple[Probability, Probability] = (0.5, 0.9)

@@ -9,8 +9,8 @@ from typing import Any
 
 import jellyfish
 
-from matching.nicknames import NICKNAMES
 from matching.standardize.clean import APOSTROPHES_RE, CACHE_SIZE, as_str, clean_str, clean_text
+from matching.standardize.nicknames import NICKNAMES
 
 _TITLES = frozenset(
     {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "rev", "revd"}

@@ -3,7 +3,7 @@ from the title), colours, and the product's free text (title tokens, weighted to
 quantities, MinHash buckets) with brand, colour and stopwords left out.
 
 The text features themselves (weighted tokens, quantities, brands from titles, embeddings,
-LSH buckets) are `matching.text`, `matching.embeddings` and `matching.lsh`: comparisons
+LSH buckets) are `text_features`, `embeddings` and `lsh` beside this module: comparisons
 use them too.
 """
 
@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from matching import lsh, text
+from matching.standardize import lsh, text_features
 from matching.standardize.clean import (
     CACHE_SIZE,
     HAS_DIGIT_RE,
@@ -249,7 +249,7 @@ def first_gtin(value: Any) -> str | None:
 
 
 def _brand_words(*brands: str | None) -> frozenset[str]:
-    return frozenset(w for b in brands if b for w in text.text_tokens(b))
+    return frozenset(w for b in brands if b for w in text_features.text_tokens(b))
 
 
 def _informative(tokens: list[str], brand_words: frozenset[str]) -> list[str]:
@@ -274,17 +274,17 @@ def free_text(
     (`standardize_products`).
     """
     brand_words = _brand_words(brand, manufacturer)
-    title_words = _informative(text.text_tokens(title), brand_words)
-    description_words = _informative(text.text_tokens(description), brand_words)
+    title_words = _informative(text_features.text_tokens(title), brand_words)
+    description_words = _informative(text_features.text_tokens(description), brand_words)
     all_words = title_words + description_words
-    quantities = text.unit_tokens(title) + text.unit_tokens(description)
+    quantities = text_features.unit_tokens(title) + text_features.unit_tokens(description)
     return {
-        "title_weighted": text.weighted_tokens(title_words),
-        "text_tokens": text.weighted_tokens(all_words),
+        "title_weighted": text_features.weighted_tokens(title_words),
+        "text_tokens": text_features.weighted_tokens(all_words),
         "units": " ".join(dict.fromkeys(quantities)) or None,
         # a listing without a title still meets its product by its description's words
         "title_lsh": lsh.lsh_buckets(
-            (text.weighted_tokens(title_words or description_words) or "").split()
+            (text_features.weighted_tokens(title_words or description_words) or "").split()
         ),
         "title_embedding": None,
     }

@@ -9,13 +9,13 @@ from typing import Any
 
 import phonenumbers
 
-from matching import embeddings, text
-from matching.nicknames import NICKNAMES
+from matching.standardize import embeddings, text_features
 from matching.standardize.clean import clean_text, identifier
 from matching.standardize.contact import email, phone_e164, phone_region
 from matching.standardize.dates import date
 from matching.standardize.geo import address, country, postcode, postcode_area
 from matching.standardize.money import currency, price
+from matching.standardize.nicknames import NICKNAMES
 from matching.standardize.organisation import company_name, company_name_tokens
 from matching.standardize.person import (
     gender,
@@ -156,14 +156,14 @@ def standardize_products(records: Sequence[Mapping[str, Any]]) -> list[dict[str,
 
 def complete_products(products: list[dict[str, Any]]) -> None:
     """Fill, in place, the batch-level columns of standardised products (see above)."""
-    vocabulary = text.brand_vocabulary(p["brand"] for p in products)
+    vocabulary = text_features.brand_vocabulary(p["brand"] for p in products)
     no_brand_column = not vocabulary
     for product in products:
         if product["brand"] is not None:
             continue
-        product["brand"] = text.brand_from_title(
+        product["brand"] = text_features.brand_from_title(
             product["title"], vocabulary, leading_token=no_brand_column
-        ) or text.brand_from_title(product["description"], vocabulary, generic=False)
+        ) or text_features.brand_from_title(product["description"], vocabulary, generic=False)
         if product["brand"] is not None:
             product.update(
                 free_text(

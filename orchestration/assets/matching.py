@@ -14,8 +14,8 @@ from e360.config import E360Config
 from e360.evaluation import evaluate_against_truth
 from e360.lake import Lake
 from e360.zones import CONFORMED_EVENTS, MasterTable, master_table_name, standardized_table_name
-from matching.events import build_conformed_events
-from matching.master_zone import match_entity, record_masters
+from matching.mastering.events import build_conformed_events
+from matching.mastering.zone import match_entity, record_masters
 from orchestration.assets.ingestion import raw_key
 from orchestration.assets.standardization import standardized_key
 from stewardship.store import DecisionStore

@@ -10,7 +10,7 @@ import pytest
 from e360.config import EventSettings, SourceConfig
 from e360.lake import Lake
 from ingestion.batch import ingest_source, latest_delivery
-from matching.events import conform_event
+from matching.mastering.events import conform_event
 from matching.standardize.zone import latest_raw_records
 
 ORDERS = SourceConfig(

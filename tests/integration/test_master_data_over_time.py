@@ -19,10 +19,10 @@ from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import master_table_name
 from ingestion.batch import ingest_source
-from matching.master_zone import MatchSummary, match_entity
-from matching.model import list_models, matching_fingerprint
+from matching.mastering.zone import MatchSummary, match_entity
+from matching.resolution.model import list_models, matching_fingerprint
+from matching.resolution.training import train_entity
 from matching.standardize.zone import build_standardized
-from matching.training import train_entity
 from stewardship.store import DecisionStore
 
 ENTITY = "customer"

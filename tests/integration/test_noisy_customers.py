@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 
 from e360.evaluation import evaluate, load_assignments, load_truth
-from matching.adhoc.mapping import load_mapping
-from matching.adhoc.resolver import resolve_mapping
+from matching.mapped.mapping import load_mapping
+from matching.mapped.resolver import resolve_mapping
 
 SYLLABLES = [
     "ka",

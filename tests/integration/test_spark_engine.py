@@ -12,7 +12,7 @@ import pytest
 from demo import generate_demo_data
 from e360.config import load_config
 from e360.lake import Lake
-from matching.resolve import PreviousRun, resolve
+from matching.resolution.resolve import PreviousRun, resolve
 from orchestration.runner import run_pipeline
 
 pytestmark = pytest.mark.spark
@@ -109,8 +109,13 @@ def test_customer_comparison_levels_run_on_spark_as_on_duckdb(tmp_path: Path) ->
     import duckdb
 
     from e360.config import EngineSettings
-    from matching.customer_comparisons import address, birth_date, company_name, person_name
-    from matching.engine import backend_for
+    from matching.resolution.customer_comparisons import (
+        address,
+        birth_date,
+        company_name,
+        person_name,
+    )
+    from matching.resolution.engine import backend_for
 
     spark = backend_for(EngineSettings(type="spark", spark_conf=SPARK_CONF), tmp_path).spark
     day = dt.date.fromisoformat

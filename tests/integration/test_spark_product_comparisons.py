@@ -11,11 +11,10 @@ import pytest
 from splink import Linker, SettingsCreator
 
 from e360.config import EngineSettings
-from matching import embeddings
-from matching.comparisons import embedding_cosine, model_number, units, weighted_tokens
-from matching.engine import backend_for, register
-from matching.model import blocking_rule
-from matching.standardize import standardize_products
+from matching.resolution.comparisons import embedding_cosine, model_number, units, weighted_tokens
+from matching.resolution.engine import backend_for, register
+from matching.resolution.model import blocking_rule
+from matching.standardize import embeddings, standardize_products
 from tests.unit.test_product_text import duckdb_level, level_sql
 
 pytestmark = pytest.mark.spark

@@ -14,7 +14,7 @@ from e360.zones import (
     standardized_table_name,
 )
 from ingestion.batch import ingest_source
-from matching.events import build_conformed_events
+from matching.mastering.events import build_conformed_events
 from matching.standardize.zone import build_standardized
 
 _MATCHING = {

@@ -14,10 +14,10 @@ from e360.config import E360Config, load_config
 from e360.lake import Lake
 from e360.zones import master_table_name
 from ingestion.batch import ingest_source
-from matching.master_zone import MatchSummary, match_entity
-from matching.model import list_models
+from matching.mastering.zone import MatchSummary, match_entity
+from matching.resolution.model import list_models
+from matching.resolution.training import train_entity
 from matching.standardize.zone import build_standardized
-from matching.training import train_entity
 from stewardship.explain import Explainer
 from stewardship.store import DecisionStore
 

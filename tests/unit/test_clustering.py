@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from matching.clustering import cluster as cluster_records
+from matching.resolution.clustering import cluster as cluster_records
 
 
 def _groups(clusters: dict[str, str]) -> set[frozenset[str]]:

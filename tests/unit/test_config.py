@@ -280,7 +280,7 @@ def test_merge_keys_may_be_overridden_without_a_duplicate_error(tmp_path: Path) 
 
 
 def test_a_duplicate_key_in_a_resolve_mapping_is_refused(tmp_path: Path) -> None:
-    from matching.adhoc.mapping import load_mapping
+    from matching.mapped.mapping import load_mapping
 
     path = tmp_path / "m.yaml"
     path.write_text("entity: customer\nentity: product\nsources: []\n")

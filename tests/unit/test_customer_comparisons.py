@@ -13,8 +13,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from matching.customer_comparisons import address, birth_date, company_name, person_name
-from matching.splink_adapter import ComparisonCreator
+from matching.resolution.customer_comparisons import address, birth_date, company_name, person_name
+from matching.resolution.splink_adapter import ComparisonCreator
 from matching.standardize import company_name as std_company_name
 from matching.standardize import company_name_tokens, phonetic
 

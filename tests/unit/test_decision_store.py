@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from matching.clustering import affected_records, cluster
-from matching.constraints import StewardDecisions
+from matching.resolution.clustering import affected_records, cluster
+from matching.resolution.constraints import StewardDecisions
 from stewardship.store import DecisionConflict, DecisionStore, StewardError
 
 

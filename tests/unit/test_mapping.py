@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from e360.errors import ConfigError
-from matching.adhoc.mapping import extra_column, load_mapping
+from matching.mapped.mapping import extra_column, load_mapping
 
 
 def _write(tmp_path: Path, data: object, files: tuple[str, ...] = ("crm.csv",)) -> Path:

@@ -9,15 +9,15 @@ import pytest
 import yaml
 
 from e360.errors import MatchError
-from matching.adhoc.mapping import Mapping, load_mapping
-from matching.adhoc.plan import (
+from matching.mapped.mapping import Mapping, load_mapping
+from matching.mapped.plan import (
     default_entity,
     extra_comparison,
     plan_for,
     rule_columns,
     usable_columns,
 )
-from matching.model import prediction_blocking_rules
+from matching.resolution.model import prediction_blocking_rules
 
 
 def _mapping(tmp_path: Path, entity: str, *attribute_sets: dict[str, str], **extra) -> Mapping:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.adhoc.resolver import _extra_value, _number
+from matching.mapped.resolver import _extra_value, _number
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from e360.ids import master_id, ulid
-from matching.masters import assign_master_ids
+from matching.mastering.masters import assign_master_ids
 
 
 def test_new_clusters_get_new_opaque_ids() -> None:

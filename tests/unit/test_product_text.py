@@ -10,11 +10,16 @@ import pyarrow as pa
 import pytest
 
 from e360.config import ComparisonConfig
-from matching import embeddings, lsh, text
-from matching.comparisons import embedding_cosine, model_number, units, weighted_tokens
-from matching.model import blocking_rule, comparison
-from matching.splink_adapter import ComparisonCreator
-from matching.standardize import standardize_product, standardize_products
+from matching.resolution.comparisons import embedding_cosine, model_number, units, weighted_tokens
+from matching.resolution.model import blocking_rule, comparison
+from matching.resolution.splink_adapter import ComparisonCreator
+from matching.standardize import (
+    embeddings,
+    lsh,
+    standardize_product,
+    standardize_products,
+    text_features,
+)
 
 
 def level_sql(creator: ComparisonCreator, dialect: str) -> str:
@@ -59,11 +64,11 @@ def duckdb_level(creator: ComparisonCreator, left: Any, right: Any, arrow_type: 
     ],
 )
 def test_unit_tokens_are_canonical(written: str | None, expected: list[str]) -> None:
-    assert text.unit_tokens(written) == expected
+    assert text_features.unit_tokens(written) == expected
 
 
 def test_text_tokens_glue_quantities_and_codes() -> None:
-    tokens = text.text_tokens("Sony WH-1000XM4 headphones, 16 GB, SE 425")
+    tokens = text_features.text_tokens("Sony WH-1000XM4 headphones, 16 GB, SE 425")
     assert "16gb" in tokens and "gb" not in tokens
     assert {"wh", "1000xm4", "wh1000xm4"} <= set(tokens)  # both spellings of the code
     assert "se425" in tokens  # the code written apart
@@ -71,40 +76,44 @@ def test_text_tokens_glue_quantities_and_codes() -> None:
 
 def test_text_tokens_of_a_url_slug_drop_host_query_and_item_id() -> None:
     url = "http://www.shop.com/itm/apple-iphone-6-64gb-gold/261234567890?hash=item3cd2"
-    tokens = text.text_tokens(url)
+    tokens = text_features.text_tokens(url)
     assert {"apple", "iphone", "6", "64gb", "gold"} <= set(tokens)
     assert not {"www", "shop", "com", "261234567890", "hash", "item3cd2"} & set(tokens)
 
 
 def test_rare_tokens_weigh_more_than_common_words() -> None:
-    assert text.token_weight("black") == text.token_weight("with") == 1
-    assert text.token_weight("wh1000xm4") > text.token_weight("headphones")
-    assert text.token_information("xq7200zt") > text.token_information("camera")
+    assert text_features.token_weight("black") == text_features.token_weight("with") == 1
+    assert text_features.token_weight("wh1000xm4") > text_features.token_weight("headphones")
+    assert text_features.token_information("xq7200zt") > text_features.token_information("camera")
 
 
 def test_weighted_tokens_repeat_by_weight() -> None:
-    rendered = text.weighted_tokens(["wh1000xm4", "black", "black"])
+    rendered = text_features.weighted_tokens(["wh1000xm4", "black", "black"])
     copies = rendered.split()
     assert copies.count("black") == 1 and "black~2" not in copies
-    assert len([c for c in copies if c.startswith("wh1000xm4")]) == text.token_weight("wh1000xm4")
-    assert text.weighted_tokens([]) is None
+    assert len([c for c in copies if c.startswith("wh1000xm4")]) == text_features.token_weight(
+        "wh1000xm4"
+    )
+    assert text_features.weighted_tokens([]) is None
 
 
 # Brands from titles.
 
 
 def test_brand_from_title_prefers_the_datas_own_brands() -> None:
-    vocabulary = text.brand_vocabulary(["Audio-Technica", "Zorblax", None])
-    assert text.brand_from_title("AUDIO-TECHNICA ATH-M50X", vocabulary) == "Audio-Technica"
-    assert text.brand_from_title("Headset by zorblax X1", vocabulary) == "Zorblax"
+    vocabulary = text_features.brand_vocabulary(["Audio-Technica", "Zorblax", None])
+    assert text_features.brand_from_title("AUDIO-TECHNICA ATH-M50X", vocabulary) == "Audio-Technica"
+    assert text_features.brand_from_title("Headset by zorblax X1", vocabulary) == "Zorblax"
 
 
 def test_brand_from_title_falls_back_to_known_brands_then_leading_word() -> None:
-    assert text.brand_from_title("Samsung Galaxy S4 16GB", {}) == "samsung"
-    assert text.brand_from_title("Audio Technica ATH-M50X", {}) == "audio-technica"
-    assert text.brand_from_title("Quorvex Q10 speaker", {}) is None
-    assert text.brand_from_title("Quorvex Q10 speaker", {}, leading_token=True) == "quorvex"
-    assert text.brand_from_title("55in TV", {}, leading_token=True) is None
+    assert text_features.brand_from_title("Samsung Galaxy S4 16GB", {}) == "samsung"
+    assert text_features.brand_from_title("Audio Technica ATH-M50X", {}) == "audio-technica"
+    assert text_features.brand_from_title("Quorvex Q10 speaker", {}) is None
+    assert (
+        text_features.brand_from_title("Quorvex Q10 speaker", {}, leading_token=True) == "quorvex"
+    )
+    assert text_features.brand_from_title("55in TV", {}, leading_token=True) is None
 
 
 def test_standardize_products_fills_brand_from_title_and_embeddings() -> None:

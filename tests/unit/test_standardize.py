@@ -14,7 +14,7 @@ import pytest
 
 from e360.zones import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 from matching import standardize as s
-from matching.nicknames import NICKNAMES
+from matching.standardize.nicknames import NICKNAMES
 
 # --------------------------------------------------------------------------------------
 # Text and names

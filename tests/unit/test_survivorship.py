@@ -11,7 +11,7 @@ import pytest
 
 from e360.config import CustomRule, SurvivorshipConfig
 from e360.errors import MatchError
-from matching.masters import golden_table
+from matching.mastering.masters import golden_table
 
 ATTRIBUTES = ("first_name", "email", "address_line1", "gender")
 

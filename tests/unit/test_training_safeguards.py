@@ -12,11 +12,11 @@ import pyarrow as pa
 import pytest
 from splink import DuckDBAPI, Linker
 
-import matching.model as model_module
+import matching.resolution.model as model_module
 from e360.config import MatchingConfig
-from matching.engine import register
-from matching.model import TrainingReport, blocking_rule, settings, train
-from matching.safeguards import (
+from matching.resolution.engine import register
+from matching.resolution.model import TrainingReport, blocking_rule, settings, train
+from matching.resolution.safeguards import (
     PARAMETER_FLOOR,
     checked_parameters,
     choose_prior,
@@ -24,9 +24,14 @@ from matching.safeguards import (
     one_per_master_bound,
     total_pairs,
 )
-from matching.scoring import score_all
-from matching.splink_adapter import SplinkException, set_prior
-from matching.thresholds import auto_threshold, expected_quality, link_threshold, review_band
+from matching.resolution.scoring import score_all
+from matching.resolution.splink_adapter import SplinkException, set_prior
+from matching.resolution.thresholds import (
+    auto_threshold,
+    expected_quality,
+    link_threshold,
+    review_band,
+)
 
 # The prior.
 

@@ -3,15 +3,15 @@ piece of evidence, organisation names.
 
 Built from Splink's own levels (which render per dialect) or DuckDB SQL with
 `base_dialect_str`, so Splink translates them for Spark. Each takes its columns in the order
-a configuration's `columns:` lists them (see `matching.model.comparison`).
+a configuration's `columns:` lists them (see `matching.resolution.model.comparison`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from matching.comparisons import pair_column
-from matching.splink_adapter import ComparisonCreator, ComparisonLevelCreator, cl, cll
+from matching.resolution.comparisons import pair_column
+from matching.resolution.splink_adapter import ComparisonCreator, ComparisonLevelCreator, cl, cll
 
 
 def _custom(sql: str, label: str) -> ComparisonLevelCreator:

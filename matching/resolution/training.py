@@ -16,9 +16,9 @@ from e360.config import E360Config
 from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import standardized_table_name
-from matching.constraints import StewardDecisions
-from matching.engine import close_backend, register, splink_backend
-from matching.model import (
+from matching.resolution.constraints import StewardDecisions
+from matching.resolution.engine import close_backend, register, splink_backend
+from matching.resolution.model import (
     ModelVersion,
     chart_path,
     exclusive_sources,
@@ -27,7 +27,7 @@ from matching.model import (
     source_sizes,
     train_and_save,
 )
-from matching.splink_adapter import retain_intermediate_columns
+from matching.resolution.splink_adapter import retain_intermediate_columns
 
 _RECORDS = "records"
 WATERFALL_PAIRS = 10

@@ -14,15 +14,15 @@ from e360.entities import CANONICAL_ATTRIBUTES
 from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import MasterTable, master_table_name, standardized_table_name
-from matching.constraints import StewardDecisions
-from matching.masters import (
+from matching.mastering.masters import (
     assign_master_ids,
     golden_table,
     id_history_table,
     pairs_tables,
     xref_table,
 )
-from matching.resolve import PreviousRun, resolve
+from matching.resolution.constraints import StewardDecisions
+from matching.resolution.resolve import PreviousRun, resolve
 
 
 @dataclass

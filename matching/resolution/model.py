@@ -35,24 +35,23 @@ from e360.config import (
     TrainingConfig,
 )
 from e360.errors import MatchError
-from matching.comparisons import (
+from matching.resolution.comparisons import (
     embedding_cosine,
     model_number,
     token_jaccard,
     units,
     weighted_tokens,
 )
-from matching.customer_comparisons import CUSTOMER_COMPARISONS
-from matching.engine import register
-from matching.lsh import EXPLODED_COLUMNS
-from matching.safeguards import (
+from matching.resolution.customer_comparisons import CUSTOMER_COMPARISONS
+from matching.resolution.engine import register
+from matching.resolution.safeguards import (
     PriorChoice,
     checked_parameters,
     choose_prior,
     em_prior,
     one_per_master_bound,
 )
-from matching.splink_adapter import (
+from matching.resolution.splink_adapter import (
     BlockingRuleCreator,
     ComparisonCreator,
     CustomRule,
@@ -71,6 +70,7 @@ from matching.splink_adapter import (
     term_frequency_columns,
     trained_m_probabilities,
 )
+from matching.standardize.lsh import EXPLODED_COLUMNS
 
 UNIQUE_ID = "record_id"
 _COMPARISONS = {
@@ -227,7 +227,7 @@ def train(
     source_sizes: Mapping[str, int] | None = None,
     report: TrainingReport | None = None,
 ) -> Linker:
-    """The one trainer. λ from deterministic rules, cross-checked (`matching.safeguards`),
+    """The one trainer. λ from deterministic rules, cross-checked (`safeguards`),
     u by random sampling, m by EM: no labels needed. No step's failure stops training: each
     degrades to the next estimate and is noted in `report`.
 
@@ -419,7 +419,7 @@ def linker_from_model(
     Splink's JSON holds SQL in the dialect it was trained on; on another backend the settings
     are rebuilt from the configuration (the fingerprint guarantees they are the same) and the
     trained parameters carried over level by level. The prediction blocking is always that of
-    `matching`, which may leave out a rule over the comparison budget (`matching.blocking`).
+    `matching`, which may leave out a rule over the comparison budget (`blocking`).
     """
     saved = json.loads(model.path.read_text())
     saved.pop("e360", None)

@@ -21,12 +21,12 @@ from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
 from e360.errors import MatchError
 from e360.resources import DEMO_CONFIG
 from e360.zones import STANDARDIZED_COLUMNS
-from matching.adhoc.mapping import ExtraKind, Mapping
-from matching.comparisons import pair_column
-from matching.customer_comparisons import ANY_COLUMN_COMPARISONS
-from matching.lsh import EXPLODED_COLUMNS
-from matching.model import comparison
-from matching.splink_adapter import ComparisonCreator, cl, cll
+from matching.mapped.mapping import ExtraKind, Mapping
+from matching.resolution.comparisons import pair_column
+from matching.resolution.customer_comparisons import ANY_COLUMN_COMPARISONS
+from matching.resolution.model import comparison
+from matching.resolution.splink_adapter import ComparisonCreator, cl, cll
+from matching.standardize.lsh import EXPLODED_COLUMNS
 
 DEFAULTS_FILE = DEMO_CONFIG
 

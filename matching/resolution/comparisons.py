@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from e360.sql import quote
-from matching.splink_adapter import (
+from matching.resolution.splink_adapter import (
     ComparisonCreator,
     ComparisonLevelCreator,
     SplinkDialect,
@@ -84,7 +84,7 @@ def weighted_tokens(
     embedding_column: str | None = None,
     cosine: float = 0.9,
 ) -> ComparisonCreator:
-    """Weighted token overlap of `matching.text.weighted_tokens` columns (tokens repeated by
+    """Weighted token overlap of `matching.standardize.text_features.weighted_tokens` columns (tokens repeated by
     their fixed IDF-like weight, so list sizes are weight sums).
 
     Levels: exact; weighted Jaccard >= each of `jaccard` in turn, with, after the first,
@@ -138,7 +138,7 @@ def _level(sql: str, label: str) -> cll.CustomLevel:
 
 
 def units(column: str) -> ComparisonCreator:
-    """Quantity tokens (16gb, 5.5in; `matching.text.unit_tokens`): the same; a conflict (a
+    """Quantity tokens (16gb, 5.5in; `text_features.unit_tokens`): the same; a conflict (a
     unit both sides state with no value in common: 32gb vs 64gb is another product);
     some in common; else (nothing comparable)."""
     left, right = _token_list(column, "l"), _token_list(column, "r")
@@ -179,7 +179,7 @@ class CosineLevel(cll.CosineSimilarityLevel):
 def embedding_cosine(
     column: str, thresholds: Sequence[float] = (0.95, 0.85, 0.7)
 ) -> ComparisonCreator:
-    """Cosine similarity of embedding vectors (`matching.embeddings`), level by level.
+    """Cosine similarity of embedding vectors (`matching.standardize.embeddings`), level by level.
 
     Vectors are variable-length lists (an Arrow list column, as the lake stores it).
     """

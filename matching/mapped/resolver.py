@@ -11,7 +11,7 @@ Writes to the output folder:
   used, how training went: the prior and where it came from, each EM session, every
   fallback; the link threshold and the precision and recall it expects; timings) and
   `resolve.log` (Splink's training notes).
-Training and scoring are the pipeline's own (`matching.model.train`, `matching.scoring`).
+Training and scoring are the pipeline's own (`matching.resolution.model.train`, `matching.resolution.scoring`).
 Master ids are opaque (`CUS-`/`PRD-` + ULID) and new on every resolve: there is no history to
 keep them stable against.
 """
@@ -39,14 +39,16 @@ from e360.errors import ConfigError, MatchError
 from e360.ids import master_id
 from e360.zones import KEY_COLUMNS, STANDARDIZED_COLUMNS
 from ingestion.readers import read_file
-from matching.adhoc.mapping import ExtraKind, MappedSource, Mapping, extra_column
-from matching.adhoc.plan import Plan, plan_for
-from matching.blocking import within_budget
-from matching.clustering import cluster
-from matching.engine import backend_for, close_backend, register
-from matching.model import UNIQUE_ID, TrainingReport, source_sizes, train
-from matching.resolve import exclusive_groups
-from matching.scoring import cannot_links, links_at, score_all
+from matching.mapped.mapping import ExtraKind, MappedSource, Mapping, extra_column
+from matching.mapped.plan import Plan, plan_for
+from matching.resolution.blocking import within_budget
+from matching.resolution.clustering import cluster
+from matching.resolution.engine import backend_for, close_backend, register
+from matching.resolution.model import UNIQUE_ID, TrainingReport, source_sizes, train
+from matching.resolution.resolve import exclusive_groups
+from matching.resolution.scoring import cannot_links, links_at, score_all
+from matching.resolution.thresholds import Threshold, link_threshold
+from matching.resolution.timing import Laps
 from matching.standardize import (
     clean_text,
     complete_products,
@@ -54,8 +56,6 @@ from matching.standardize import (
     standardize_customer,
     standardize_product,
 )
-from matching.thresholds import Threshold, link_threshold
-from matching.timing import Laps
 
 CLUSTERS_SCHEMA = pa.schema(
     [("source", pa.string()), ("source_key", pa.string()), ("master_id", pa.string())]

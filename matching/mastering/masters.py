@@ -19,7 +19,7 @@ import pyarrow as pa
 from e360.config import CustomRule, SurvivorshipConfig
 from e360.errors import MatchError
 from e360.ids import master_id
-from matching.survivorship import golden_records_sql, ranked_members_sql
+from matching.mastering.survivorship import golden_records_sql, ranked_members_sql
 
 ID_HISTORY_SCHEMA = pa.schema(
     [

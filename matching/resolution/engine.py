@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from e360.config import E360Config, EngineSettings
 from e360.errors import MatchError
-from matching.splink_adapter import (
+from matching.resolution.splink_adapter import (
     DatabaseAPI,
     DuckDBAPI,
     SplinkDataFrame,

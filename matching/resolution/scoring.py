@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from e360.config import MatchingConfig
-from matching.engine import register
-from matching.model import UNIQUE_ID
-from matching.splink_adapter import Linker
+from matching.resolution.engine import register
+from matching.resolution.model import UNIQUE_ID
+from matching.resolution.splink_adapter import Linker
 
 PAIR_COLUMNS = (
     "record_id_l",

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from e360.config import BlockingRule, MatchingConfig
-from matching.model import prediction_blocking_rules
-from matching.splink_adapter import (
+from matching.resolution.model import prediction_blocking_rules
+from matching.resolution.splink_adapter import (
     BlockingRuleCreator,
     SplinkDataFrame,
     count_comparisons_from_blocking_rules,

@@ -21,11 +21,11 @@ import pyarrow.compute as pc
 from e360.config import E360Config, MatchingConfig
 from e360.errors import MatchError
 from e360.sql import quote
-from matching.blocking import within_budget
-from matching.clustering import affected_records, cluster
-from matching.constraints import Constraints
-from matching.engine import close_backend, register, splink_backend
-from matching.model import (
+from matching.resolution.blocking import within_budget
+from matching.resolution.clustering import affected_records, cluster
+from matching.resolution.constraints import Constraints
+from matching.resolution.engine import close_backend, register, splink_backend
+from matching.resolution.model import (
     UNIQUE_ID,
     ModelVersion,
     exclusive_sources,
@@ -36,15 +36,15 @@ from matching.model import (
     train_and_save,
     training_report,
 )
-from matching.scoring import (
+from matching.resolution.scoring import (
     cannot_links,
     empty_pairs,
     links_at,
     rescore,
     score_all,
 )
-from matching.thresholds import Threshold, link_threshold, review_band
-from matching.timing import Laps
+from matching.resolution.thresholds import Threshold, link_threshold, review_band
+from matching.resolution.timing import Laps
 
 # Columns that say when or how a record arrived, not what it is: they never trigger rescoring.
 _BOOKKEEPING = frozenset({"source_updated_at"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeGuard
 
 EntityName = Literal["customer", "product", "event"]
 MasteredEntity = Literal["customer", "product"]
@@ -53,6 +53,13 @@ CANONICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 
 MASTERED_ENTITIES: tuple[MasteredEntity, ...] = ("customer", "product")
+
+
+def is_mastered(entity: str) -> TypeGuard[MasteredEntity]:
+    """True for an entity e360 matches into masters (a name given on the command line or in a
+    URL becomes a key of `E360Config.entities` this way)."""
+    return entity in MASTERED_ENTITIES
+
 
 # Master ids are opaque: a prefix per entity plus a ULID, never a member record's key.
 DEFAULT_ID_PREFIX = {"customer": "CUS", "product": "PRD"}

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from e360.config import E360Config
-from e360.entities import CANONICAL_ATTRIBUTES
+from e360.entities import CANONICAL_ATTRIBUTES, MasteredEntity
 from e360.errors import MatchError
 from e360.lake import Lake
 from matching.masters import (
@@ -62,7 +62,7 @@ RUN_ID = "e360.run_id"
 def match_entity(
     config: E360Config,
     lake: Lake,
-    entity: str,
+    entity: MasteredEntity,
     run_id: str,
     *,
     retrain: bool = False,
@@ -120,7 +120,7 @@ def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
 def _match_entity(
     config: E360Config,
     lake: Lake,
-    entity: str,
+    entity: MasteredEntity,
     run_id: str,
     records: pa.Table,
     store: DecisionStore,
@@ -140,7 +140,7 @@ def _match_entity(
         full=full,
     )
     started = time.perf_counter()
-    settings = config.entities[entity]  # type: ignore[index]
+    settings = config.entities[entity]
     now = datetime.now(UTC).replace(tzinfo=None)
 
     clusters = dict(

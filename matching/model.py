@@ -40,6 +40,7 @@ from e360.config import (
     MatchingConfig,
     TrainingConfig,
 )
+from e360.entities import MasteredEntity
 from e360.errors import MatchError
 from matching.comparisons import (
     embedding_cosine,
@@ -112,8 +113,8 @@ def exclusive_sources(config: E360Config, entity: str) -> frozenset[str]:
     )
 
 
-def entity_fingerprint(config: E360Config, entity: str) -> str:
-    matching = config.entities[entity].matching  # type: ignore[index]
+def entity_fingerprint(config: E360Config, entity: MasteredEntity) -> str:
+    matching = config.entities[entity].matching
     return matching_fingerprint(matching, exclusive_sources(config, entity))
 
 
@@ -498,9 +499,9 @@ def training_report(model: ModelVersion) -> dict[str, Any] | None:
         return None
 
 
-def select_model(config: E360Config, entity: str) -> ModelVersion | None:
+def select_model(config: E360Config, entity: MasteredEntity) -> ModelVersion | None:
     """The pinned version, else the newest one trained for the configured settings."""
-    settings = config.entities[entity]  # type: ignore[index]
+    settings = config.entities[entity]
     fingerprint = entity_fingerprint(config, entity)
     pinned = settings.model_version
     if pinned is None:
@@ -524,7 +525,7 @@ def select_model(config: E360Config, entity: str) -> ModelVersion | None:
 
 def train_and_save(
     config: E360Config,
-    entity: str,
+    entity: MasteredEntity,
     records: SplinkDataFrame,
     record_count: int,
     labels: SplinkDataFrame | None = None,
@@ -536,7 +537,7 @@ def train_and_save(
     m-probabilities are estimated from them after EM, so human judgement outweighs EM's.
     `sizes`: records per source (`source_sizes`), for the one-record-per-master bound on λ.
     """
-    matching = config.entities[entity].matching  # type: ignore[index]
+    matching = config.entities[entity].matching
     exclusive = exclusive_sources(config, entity)
     report = TrainingReport()
     linker = train(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from e360.config import E360Config
+from e360.entities import MasteredEntity, is_mastered
 from e360.errors import MatchError
 from e360.lake import Lake
 from matching.engine import close_backend, register, splink_backend
@@ -43,7 +44,7 @@ def train_entity(
     config: E360Config, lake: Lake, entity: str, *, from_decisions: bool = False
 ) -> TrainedModel:
     """Train a new version of the entity's model on its standardized records."""
-    if entity not in config.entities:
+    if not is_mastered(entity) or entity not in config.entities:
         raise MatchError(f"unknown entity '{entity}'; configured: {sorted(config.entities)}")
     records = lake.read("standardized", entity)
     if records is None or records.num_rows < 2:
@@ -92,9 +93,11 @@ def steward_labels(config: E360Config, entity: str, known: set[str]) -> pa.Table
     )
 
 
-def write_waterfall(config: E360Config, entity: str, model: ModelVersion, records: object) -> Path:
+def write_waterfall(
+    config: E360Config, entity: MasteredEntity, model: ModelVersion, records: object
+) -> Path:
     """How the weights add up for the pairs closest to the match threshold (the hard ones)."""
-    matching = config.entities[entity].matching  # type: ignore[index]
+    matching = config.entities[entity].matching
     exclusive = exclusive_sources(config, entity)
     linker = linker_from_model(records, model, matching, exclusive)  # type: ignore[arg-type]
     # The waterfall reads each comparison's partial weight from the predictions.

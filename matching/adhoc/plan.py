@@ -22,6 +22,7 @@ import splink.comparison_library as cl
 from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
+from e360.entities import MasteredEntity
 from e360.errors import MatchError
 from e360.zones import STANDARDIZED_COLUMNS
 from matching.adhoc.mapping import ExtraKind, Mapping
@@ -84,10 +85,10 @@ _RULE_COLUMN_RE = re.compile(r"\b[lr]\.\"?([A-Za-z_][A-Za-z0-9_]*)\"?")
 
 
 @cache
-def default_entity(entity: str) -> EntityConfig:
+def default_entity(entity: MasteredEntity) -> EntityConfig:
     """The entity's default settings (environment overrides deliberately not applied: a
     resolve must not change with E360__ variables meant for a pipeline)."""
-    return load_config(DEFAULTS_FILE, environ={}).entities[entity]  # type: ignore[index]
+    return load_config(DEFAULTS_FILE, environ={}).entities[entity]
 
 
 def sources_of(entity: str, column: str) -> frozenset[str]:

@@ -9,6 +9,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from e360.config import E360Config
+from e360.entities import MasteredEntity
 from e360.evaluation import evaluate_against_truth
 from e360.lake import Lake
 from matching.events import build_conformed_events
@@ -28,7 +29,7 @@ def master_assets(config: E360Config) -> list[dg.AssetsDefinition]:
     return [_master_asset(entity) for entity in config.entities]
 
 
-def _master_asset(entity: str) -> dg.AssetsDefinition:
+def _master_asset(entity: MasteredEntity) -> dg.AssetsDefinition:
     xref, golden, queue = (master_key(entity, t) for t in ("xref", "golden", "review_queue"))
     check = dg.AssetCheckSpec
 

@@ -6,12 +6,16 @@ Written in DuckDB SQL with `base_dialect_str`, so Splink translates them for Spa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.dialects import SplinkDialect
+
+# The levels of a CustomComparison as Splink types them (a list is invariant: say it whole).
+Levels = list[ComparisonLevelCreator | dict[str, Any]]
 
 
 def _q(column: str, side: str) -> str:
@@ -56,7 +60,7 @@ def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> Com
         f"(cast(array_length(array_intersect({left}, {right})) as double) / "
         f"nullif(array_length(list_distinct(list_concat({left}, {right}))), 0))"
     )
-    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels += [
         cll.CustomLevel(f"{score} >= {t}", f"token Jaccard >= {t}", base_dialect_str="duckdb")
         for t in thresholds
@@ -96,7 +100,7 @@ def weighted_tokens(
     weighted_jaccard = f"({shared} / nullif({union}, 0))"
     contained = f"({shared} / nullif(least(array_length({left}), array_length({right})), 0))"
     top, middle, low = jaccard
-    levels: list[ComparisonLevelCreator] = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels.append(_level(f"{weighted_jaccard} >= {top}", f"weighted Jaccard >= {top}"))
     if containment is not None:
         levels.append(_level(f"{contained} >= {containment}", f"contained >= {containment}"))
@@ -181,7 +185,7 @@ def embedding_cosine(
 
     Vectors are variable-length lists (an Arrow list column, as the lake stores it).
     """
-    levels: list[ComparisonLevelCreator] = [cll.NullLevel(column)]
+    levels: Levels = [cll.NullLevel(column)]
     levels += [CosineLevel(column, t) for t in thresholds]
     levels.append(cll.ElseLevel())
     return cl.CustomComparison(

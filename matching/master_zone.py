@@ -84,9 +84,10 @@ def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
     """The state the last accepted run left, or None when it is missing or inconsistent
     (then the run is a full one)."""
     scores_table = lake.table("master", f"{entity}_scores")
-    if scores_table is None or scores_table.current_snapshot() is None:
+    snapshot = scores_table.current_snapshot() if scores_table is not None else None
+    if snapshot is None:
         return None
-    summary = scores_table.current_snapshot().summary
+    summary = snapshot.summary
     props = dict(summary.additional_properties) if summary is not None else {}
     scores = lake.read("master", f"{entity}_scores")
     hashes = lake.read("master", f"{entity}_record_hashes")

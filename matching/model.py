@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,8 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.blocking_rule_creator_utils import to_blocking_rule_creator
+from splink.internals.charts import SplinkChart
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
@@ -61,7 +63,7 @@ from matching.safeguards import (
 )
 
 UNIQUE_ID = "record_id"
-_COMPARISONS = {
+_COMPARISONS: dict[str, Callable[..., ComparisonCreator]] = {
     "exact": cl.ExactMatch,
     "name": cl.NameComparison,
     "email": cl.EmailComparison,
@@ -135,12 +137,20 @@ def comparison(spec: ComparisonConfig) -> ComparisonCreator:
     elif spec.type in CUSTOMER_COMPARISONS:
         created = CUSTOMER_COMPARISONS[spec.type](*spec.input_columns, **spec.params)
     elif spec.type == "date_of_birth":
-        created = cl.DateOfBirthComparison(spec.column, input_is_string=False, **spec.params)
+        created = cl.DateOfBirthComparison(
+            _single_column(spec), input_is_string=False, **spec.params
+        )
     else:
-        created = _COMPARISONS[spec.type](spec.column, **spec.params)
+        created = _COMPARISONS[spec.type](_single_column(spec), **spec.params)
     if spec.term_frequency:
         created = created.configure(term_frequency_adjustments=True)
     return created
+
+
+def _single_column(spec: ComparisonConfig) -> str:
+    if spec.column is None:
+        raise MatchError(f"a {spec.type} comparison takes one column: give `column`")
+    return spec.column
 
 
 def blocking_sql(rule: BlockingRule) -> str:
@@ -180,10 +190,12 @@ def settings(
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name=UNIQUE_ID,
-        comparisons=[comparison(c) for c in matching.comparisons] + list(extra_comparisons),
-        blocking_rules_to_generate_predictions=prediction_blocking_rules(
-            matching, exclusive_sources
-        ),
+        comparisons=[*(comparison(c) for c in matching.comparisons), *extra_comparisons],
+        # Splink's own conversion of a SQL string rule, done here where its types ask for it.
+        blocking_rules_to_generate_predictions=[
+            to_blocking_rule_creator(r)
+            for r in prediction_blocking_rules(matching, exclusive_sources)
+        ],
         additional_columns_to_retain=["source"],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
@@ -600,7 +612,7 @@ def chart_path(model: ModelVersion, chart: str) -> Path:
 
 def write_model_charts(linker: Linker, model: ModelVersion) -> list[Path]:
     """Match weights and m/u parameters as self-contained HTML beside the model."""
-    charts = {
+    charts: dict[str, SplinkChart[Any]] = {
         "match_weights": linker.visualisations.match_weights_chart(),
         "m_u_parameters": linker.visualisations.m_u_parameters_chart(),
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+from splink.internals.splink_dataframe import SplinkDataFrame
 
 from e360.config import E360Config
 from e360.entities import MasteredEntity, is_mastered
@@ -94,12 +95,12 @@ def steward_labels(config: E360Config, entity: str, known: set[str]) -> pa.Table
 
 
 def write_waterfall(
-    config: E360Config, entity: MasteredEntity, model: ModelVersion, records: object
+    config: E360Config, entity: MasteredEntity, model: ModelVersion, records: SplinkDataFrame
 ) -> Path:
     """How the weights add up for the pairs closest to the match threshold (the hard ones)."""
     matching = config.entities[entity].matching
     exclusive = exclusive_sources(config, entity)
-    linker = linker_from_model(records, model, matching, exclusive)  # type: ignore[arg-type]
+    linker = linker_from_model(records, model, matching, exclusive)
     # The waterfall reads each comparison's partial weight from the predictions.
     linker._settings_obj._retain_intermediate_calculation_columns = True
     register_term_frequencies(linker, model)

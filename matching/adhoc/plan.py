@@ -26,6 +26,7 @@ from e360.entities import MasteredEntity
 from e360.errors import MatchError
 from e360.zones import STANDARDIZED_COLUMNS
 from matching.adhoc.mapping import ExtraKind, Mapping
+from matching.comparisons import Levels
 from matching.customer_comparisons import ANY_COLUMN_COMPARISONS
 from matching.lsh import EXPLODED_COLUMNS
 from matching.model import comparison
@@ -177,7 +178,7 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
         fallbacks: list[BlockingRule] = list(FALLBACK_DETERMINISTIC_RULES[entity])
         deterministic = [next(r for r in [*fallbacks, *countable] if fits(r))]
     em_rules = _em_rules([r for r in training.em_blocking_rules if fits(r)], countable, comparisons)
-    unused = {
+    unused: dict[str, list[Any]] = {
         "blocking_rules": [r for r in matching.blocking_rules if r not in blocking],
         "comparisons": [c.input_columns for c in matching.comparisons if c not in comparisons],
         "deterministic_rules": [r for r in training.deterministic_rules if not fits(r)],
@@ -272,7 +273,7 @@ def _relative_difference(column: str, thresholds: tuple[float, ...]) -> Comparis
     """Exact, then within each relative difference |l - r| / max(|l|, |r|)."""
     left, right = _q(column, "l"), _q(column, "r")
     difference = f"abs({left} - {right}) / greatest(abs({left}), abs({right}))"
-    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels += [
         cll.CustomLevel(f"{difference} <= {t}", f"within {t:.0%}", base_dialect_str="duckdb")
         for t in thresholds

@@ -129,6 +129,8 @@ def _master_checks(
     golden_ids = lake.read("master", f"{entity}_golden", columns=("master_id",))
     xref_rows = lake.read("master", f"{entity}_xref", columns=("record_id", "master_id"))
     records = lake.read("standardized", entity, columns=("record_id",))
+    # The match step has just written the master tables from the standardized one.
+    assert golden_ids is not None and xref_rows is not None and records is not None
     ids = golden_ids.column("master_id").to_pylist()
     members = set(xref_rows.column("master_id").to_pylist())
     duplicated = len(ids) - len(set(ids))

@@ -57,7 +57,10 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
 def register(backend: DatabaseAPI, table: pa.Table, name: str) -> SplinkDataFrame:
     """Hand an Arrow table to the backend as a Splink input table."""
     if backend.sql_dialect.sql_dialect_str == "spark":
-        spark = backend.spark  # type: ignore[attr-defined]
+        from splink import SparkAPI  # importable: a Spark backend means pyspark is installed
+
+        assert isinstance(backend, SparkAPI)
+        spark = backend.spark
         # One Spark session serves every resolution of a process (each entity, each run), and
         # Splink refuses a name its session already holds: the last resolution's view goes.
         spark.catalog.dropTempView(name)

@@ -11,6 +11,7 @@ import pytest
 from splink.internals.comparison_creator import ComparisonCreator
 
 from e360.config import ComparisonConfig
+from e360.errors import MatchError
 from matching import embeddings, lsh, text
 from matching.comparisons import embedding_cosine, model_number, units, weighted_tokens
 from matching.model import blocking_rule, comparison
@@ -206,6 +207,12 @@ def test_new_comparison_types_are_configurable() -> None:
     ]:
         created = comparison(ComparisonConfig(type=kind, column=column))
         assert created.get_comparison("duckdb").output_column_name == column
+
+
+def test_a_one_column_comparison_given_a_column_list_names_the_mistake() -> None:
+    for kind in ("jaro_winkler", "date_of_birth"):
+        with pytest.raises(MatchError, match=f"a {kind} comparison takes one column"):
+            comparison(ComparisonConfig(type=kind, columns=["title"]))
 
 
 def test_weighted_tokens_with_embedding_lifts_only_pairs_worded_apart() -> None:

@@ -50,6 +50,7 @@ lint: .venv/.all
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
 	$(UV) run --frozen --no-sync lint-imports
+	$(UV) run --frozen --no-sync mypy
 
 format: .venv/.all
 	$(UV) run --frozen --no-sync ruff check --fix .

@@ -280,13 +280,13 @@ def write_products(
             seller = rng.choice([s for s in _SELLERS if s not in taken])
             taken.append(seller)
             r = rng.random()
-            brand: str | None = p.brand
+            listed_brand: str | None = p.brand
             if r < 0.08:
-                brand = p.brand.lower()
+                listed_brand = p.brand.lower()
             elif r < 0.15:
-                brand = p.brand.upper()
+                listed_brand = p.brand.upper()
             elif r < 0.25:
-                brand = None
+                listed_brand = None
             r = rng.random()
             gtin: str | None = p.gtin
             if r < 0.18:
@@ -298,8 +298,8 @@ def write_products(
             currency = "EUR" if rng.random() < 0.05 else "GBP"
             price = p.price * rng.uniform(0.85, 1.05) * (1.17 if currency == "EUR" else 1.0)
             obj: dict[str, Any] = {"listing_id": key, "title": _listing_title(rng, p)}
-            if brand is not None or rng.random() < 0.5:
-                obj["brand"] = brand
+            if listed_brand is not None or rng.random() < 0.5:
+                obj["brand"] = listed_brand
             if gtin is not None or rng.random() < 0.5:
                 obj["gtin"] = gtin
             obj["price"] = _price(price)

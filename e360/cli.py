@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contextlib import closing
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -163,7 +163,7 @@ def _ingest_stream(config: E360Config, name: str, follow: bool) -> None:
 
     console = _console()
 
-    def on_batch(total, batch) -> None:  # type: ignore[no-untyped-def]
+    def on_batch(total: Any, batch: Any) -> None:
         if follow:
             console.print(
                 f"{name}: +{batch.landed:,} landed, +{batch.quarantined:,} quarantined "

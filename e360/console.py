@@ -73,7 +73,7 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
                 console.print(f"{r['source']}: {note}", highlight=False)
     if report.entities:
         table = Table(title="Masters", title_justify="left")
-        columns = (
+        columns: tuple[str, ...] = (
             "entity", "run", "records", "masters", "pairs", "review queue", "threshold", "model",
             "churn",
         )  # fmt: skip

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal, TypeGuard
+
+MasteredEntity = Literal["customer", "product"]
+
 CANONICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "customer": (
         "first_name",
@@ -46,6 +50,15 @@ CANONICAL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "channel",
     ),
 }
+
+MASTERED_ENTITIES: tuple[MasteredEntity, ...] = ("customer", "product")
+
+
+def is_mastered(entity: str) -> TypeGuard[MasteredEntity]:
+    """True for an entity e360 matches into masters (a name given on the command line or in a
+    URL becomes a key of `E360Config.entities` this way)."""
+    return entity in MASTERED_ENTITIES
+
 
 # Master ids are opaque: a prefix per entity plus a ULID, never a member record's key.
 DEFAULT_ID_PREFIX = {"customer": "CUS", "product": "PRD"}

@@ -162,7 +162,7 @@ def load_assignments(path: Path, label_columns: Sequence[str] = LABEL_COLUMNS) -
     label = next((c for c in label_columns if c in columns), None)
     if label is None:
         missing.append(" or ".join(label_columns))
-    if missing:
+    if missing or label is None:
         raise EvaluationError(
             f"{path}: missing column(s): {', '.join(missing)} (columns: {', '.join(columns)})"
         )

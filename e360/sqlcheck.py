@@ -21,7 +21,7 @@ from sqlglot.errors import ParseError, SqlglotError
 PAIR_PREFIXES = ("l", "r")
 
 
-def _parse(sql: str) -> exp.Expression | str:
+def _parse(sql: str) -> exp.Expr | str:
     """The parsed fragment, or a one-line reason it does not parse."""
     try:
         parsed = sqlglot.parse(sql, read="duckdb")
@@ -46,7 +46,7 @@ def _parse(sql: str) -> exp.Expression | str:
     return statement
 
 
-def _columns(expression: exp.Expression) -> list[exp.Column]:
+def _columns(expression: exp.Expr) -> list[exp.Column]:
     """Column references, lambda parameters (`x -> x + 1`) excluded."""
     bound = {
         identifier.name

@@ -19,11 +19,12 @@ from functools import partial
 from pathlib import Path, PurePath, PurePosixPath
 
 import pyarrow as pa
-from pyiceberg.expressions import EqualTo
+from pyiceberg.expressions import EqualTo, Reference
+from pyiceberg.expressions.literals import literal
 
 from e360.config import SourceConfig
 from e360.errors import IngestError
-from e360.lake import Lake
+from e360.lake import Lake, Zone
 from e360.zones import quarantine_table_name, raw_table_name
 from ingestion import s3
 from ingestion.readers import FileRows, Reject, as_raw, read_file
@@ -89,6 +90,11 @@ class Delivery:
     marked: bool = True  # the source's ready marker is there (or the source has none)
 
 
+def _opened_in_place(path: Path) -> AbstractContextManager[Path]:
+    """A local landing file is read where it lies (an S3 object is fetched to a temp file)."""
+    return nullcontext(path)
+
+
 def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
     """The source's landing files: under the landing folder, or under its S3 prefix."""
     pattern = source.path or "*"
@@ -110,7 +116,7 @@ def deliveries(source: SourceConfig, landing_dir: Path) -> list[Delivery]:
         Delivery(
             path.relative_to(landing_dir).as_posix(),
             None,
-            partial(nullcontext, path),
+            partial(_opened_in_place, path),
             path=path,
             marked=_marked(path, source.ready_marker, partial(_marks, path)),
         )
@@ -409,7 +415,7 @@ def _changed_rows(
     Returns those rows and their hashes, the count of unchanged rows (good rows the lake
     holds already, and rejects already in quarantine) and the count of changed rows.
     """
-    held: dict[str, set[str]] = {}
+    held: dict[str, set[str | None]] = {}
     for row in _file_rows(lake, "raw", table, file, (key, "_payload_hash")):
         held.setdefault((row[key] or "").strip(), set()).add(row["_payload_hash"])
     keep = FileRows(columns=rows.columns)
@@ -442,22 +448,24 @@ def _changed_rows(
 
 
 def _file_rows(
-    lake: Lake, zone: str, table: str, file: str, columns: tuple[str, ...]
+    lake: Lake, zone: Zone, table: str, file: str, columns: tuple[str, ...]
 ) -> list[dict[str, str | None]]:
-    found = lake.table(zone, table)  # type: ignore[arg-type]
+    found = lake.table(zone, table)
     if found is None or found.current_snapshot() is None:
         return []
     present = {f.name for f in found.schema().fields}
     if not set(columns) <= present:
         return []
-    scan = found.scan(row_filter=EqualTo("_file", file), selected_fields=columns)
+    scan = found.scan(
+        row_filter=EqualTo(term=Reference("_file"), value=literal(file)), selected_fields=columns
+    )
     return scan.to_arrow().to_pylist()
 
 
-def _file_names(lake: Lake, zone: str, table: str) -> set[str]:
+def _file_names(lake: Lake, zone: Zone, table: str) -> set[str]:
     return {
         summary[FILE_NAME_PROPERTY]
-        for summary in lake.snapshot_summaries(zone, table)  # type: ignore[arg-type]
+        for summary in lake.snapshot_summaries(zone, table)
         if FILE_NAME_PROPERTY in summary
     }
 
@@ -485,11 +493,12 @@ def latest_delivery(lake: Lake, name: str, source: SourceConfig) -> tuple[int, i
     must see the same bad delivery again rather than an empty, and so passing, batch.
     """
     files: dict[str, dict[str, str]] = {}
-    for zone, table in (
+    tables: tuple[tuple[Zone, str], ...] = (
         ("raw", raw_table_name(name, source)),
         ("quarantine", quarantine_table_name(name)),
-    ):
-        for summary in lake.snapshot_summaries(zone, table):  # type: ignore[arg-type]
+    )
+    for zone, table in tables:
+        for summary in lake.snapshot_summaries(zone, table):
             if FILE_HASH_PROPERTY in summary:
                 files[summary[FILE_HASH_PROPERTY]] = summary
     if not files:
@@ -501,10 +510,10 @@ def latest_delivery(lake: Lake, name: str, source: SourceConfig) -> tuple[int, i
     return landed + quarantined, quarantined
 
 
-def _ledger(lake: Lake, zone: str, table: str) -> dict[str, int]:
+def _ledger(lake: Lake, zone: Zone, table: str) -> dict[str, int]:
     """File hash (and S3 identity) -> rows landed, from the snapshot summaries of a table."""
     ledger: dict[str, int] = {}
-    for summary in lake.snapshot_summaries(zone, table):  # type: ignore[arg-type]
+    for summary in lake.snapshot_summaries(zone, table):
         landed = int(summary.get(FILE_LANDED_PROPERTY, "0"))
         for key in (FILE_HASH_PROPERTY, FILE_IDENTITY_PROPERTY):
             if summary.get(key):

@@ -18,7 +18,7 @@ from rich.table import Table as RichTable
 
 from e360.config import E360Config, SourceConfig
 from e360.errors import IngestError
-from e360.lake import Lake
+from e360.lake import Lake, Zone
 from e360.zones import quarantine_table_name, raw_table_name
 from ingestion.batch import (
     FILE_HASH_PROPERTY,
@@ -124,11 +124,12 @@ def _file_status(
 ) -> None:
     seen: set[str] = set()
     last = None
-    for zone, table in (
+    tables: tuple[tuple[Zone, str], ...] = (
         ("raw", raw_table_name(name, source)),
         ("quarantine", quarantine_table_name(name)),
-    ):
-        for summary in lake.snapshot_summaries(zone, table):  # type: ignore[arg-type]
+    )
+    for zone, table in tables:
+        for summary in lake.snapshot_summaries(zone, table):
             seen.update(
                 summary[k] for k in (FILE_HASH_PROPERTY, FILE_IDENTITY_PROPERTY) if k in summary
             )

@@ -18,7 +18,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from e360.config import E360Config, load_config
+from e360.config import ENV_PREFIX, E360Config, load_config
 from e360.ids import new_run_id
 from e360.lake import Lake
 from e360.progress import Progress, SilentProgress
@@ -122,7 +122,8 @@ def resources_for(
     path = config_path or os.environ.get("E360_CONFIG", default)
     if not path:
         raise dg.DagsterInvariantViolationError(f"E360_ENV={environment} needs E360_CONFIG")
-    if path == default:  # the embedded demo: its project where `e360 demo` puts it
+    chosen = "project.root" in (overrides or {}) or f"{ENV_PREFIX}PROJECT__ROOT" in os.environ
+    if path == default and not chosen:  # the embedded demo: its project where `e360 demo` puts it
         overrides = {"project.root": str(demo_project_root()), **(overrides or {})}
     return {
         "e360": E360Resource(

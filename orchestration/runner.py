@@ -67,7 +67,7 @@ def selection_for(
     if "match" in wanted:
         keys += [master_key(e, t) for e in chosen_entities for t in MASTER_ASSET_TABLES]
         keys.append(EVENTS_KEY)
-    selection = dg.AssetSelection.assets(*keys)
+    selection: dg.AssetSelection = dg.AssetSelection.assets(*keys)
     if "publish" in wanted:
         selection = selection | dg.AssetSelection.groups("publishing")
     return selection
@@ -196,7 +196,7 @@ _RUN_CONFIG = {
 
 
 def _check_results(result: dg.JobExecutionResult) -> dict[str, dict[str, object]]:
-    checks = {}
+    checks: dict[str, dict[str, object]] = {}
     for evaluation in result.get_asset_check_evaluations():
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         checks[name] = {

@@ -31,6 +31,7 @@ def dagster_home(config: E360Config) -> Path:
                 # each storage creates (and stamps) its database when first touched
                 instance.get_runs(limit=1)
                 instance.get_asset_keys()
-                instance.schedule_storage.all_instigator_state()  # type: ignore[union-attr]
+                if instance.schedule_storage is not None:  # a deployment may configure none
+                    instance.schedule_storage.all_instigator_state()
             marker.touch()
     return home

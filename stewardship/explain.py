@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from e360.config import E360Config
+from e360.entities import MasteredEntity, is_mastered
 from e360.errors import E360Error
 from e360.lake import Lake
 from e360.zones import master_table_name, standardized_table_name
@@ -92,7 +93,7 @@ class Explainer:
         self._scorers: dict[tuple[str, str, int | None], _Scorer] = {}
         self._lock = threading.Lock()
 
-    def model_for(self, entity: str) -> ModelVersion | None:
+    def model_for(self, entity: MasteredEntity) -> ModelVersion | None:
         """The version that scored the stored pairs; before any run, the one a run selects."""
         label = self._pairs_model(entity)
         if label is None:
@@ -132,7 +133,7 @@ class Explainer:
         return _waterfall(entity, record_l, record_r, scorer.model.label, data, rows[0])
 
     def _scorer(self, entity: str) -> _Scorer:
-        if entity not in self.config.entities:
+        if not is_mastered(entity) or entity not in self.config.entities:
             raise ExplainError(f"unknown entity '{entity}'")
         model = self.model_for(entity)
         if model is None:
@@ -151,13 +152,13 @@ class Explainer:
                 self._scorers[key] = scorer
         return scorer
 
-    def _build(self, entity: str, model: ModelVersion) -> _Scorer:
+    def _build(self, entity: MasteredEntity, model: ModelVersion) -> _Scorer:
         records = self.lake.read("standardized", standardized_table_name(entity))
         if records is None:
             raise ExplainError(f"standardized.{entity} does not exist yet: run the pipeline first")
         # Always DuckDB: explaining one pair needs no cluster, whatever engine runs matching.
         backend = DuckDBAPI(duckdb.connect())
-        matching = self.config.entities[entity].matching  # type: ignore[index]
+        matching = self.config.entities[entity].matching
         table = register(backend, records, f"{entity}_records")
         linker = linker_from_model(table, model, matching, exclusive_sources(self.config, entity))
         register_term_frequencies(linker, model)

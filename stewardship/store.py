@@ -28,6 +28,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -428,14 +429,15 @@ class DecisionStore:
     def mark_applied(self, constraints: Constraints, run_id: str) -> None:
         """Note the run that first clustered with these decisions in force."""
         with self.session() as session:
-            applied = (
-                (PairDecision, constraints.decision_ids),
-                (MasterChange, constraints.change_ids),
-            )
-            for model, ids in applied:
-                for row in session.scalars(select(model).where(model.id.in_(ids))):
-                    if row.applied_run_id is None:
-                        row.applied_run_id = run_id
+            decisions = select(PairDecision).where(PairDecision.id.in_(constraints.decision_ids))
+            changes = select(MasterChange).where(MasterChange.id.in_(constraints.change_ids))
+            rows: list[PairDecision | MasterChange] = [
+                *session.scalars(decisions),
+                *session.scalars(changes),
+            ]
+            for row in rows:
+                if row.applied_run_id is None:
+                    row.applied_run_id = run_id
 
     # audit ---------------------------------------------------------------------------------
 
@@ -472,7 +474,7 @@ class DecisionStore:
             )
 
 
-def _pair_query(entity: str, record_l: str, record_r: str):  # type: ignore[no-untyped-def]
+def _pair_query(entity: str, record_l: str, record_r: str) -> Select[PairDecision]:
     return select(PairDecision).where(
         PairDecision.entity == entity,
         PairDecision.record_l == record_l,

@@ -23,7 +23,7 @@ from stewardship.store import Base, DecisionStore, StewardError
 
 Role = Literal["viewer", "steward", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "steward", "admin")
-_RANK = {role: rank for rank, role in enumerate(ROLES)}
+_RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{1,127}$")
 MIN_PASSWORD_LENGTH = 10
 
@@ -63,9 +63,10 @@ def has_role(actual: str, needed: Role) -> bool:
 
 
 def check_role(role: str) -> Role:
-    if role not in _RANK:
-        raise UserError(f"unknown role '{role}'; use one of {list(ROLES)}")
-    return role  # type: ignore[return-value]
+    for known in ROLES:
+        if role == known:
+            return known
+    raise UserError(f"unknown role '{role}'; use one of {list(ROLES)}")
 
 
 def check_password(password: str) -> None:
@@ -79,7 +80,7 @@ class UserStore:
     def __init__(self, store: DecisionStore) -> None:
         self.store = store
         # The decision store created the tables it knew at import; make sure ours exist too.
-        Base.metadata.create_all(store.engine, tables=[User.__table__])
+        Base.metadata.create_all(store.engine, tables=[Base.metadata.tables[User.__tablename__]])
 
     def get(self, username: str) -> User | None:
         with self.store.session() as session:

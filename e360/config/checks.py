@@ -110,7 +110,7 @@ def _check_sql(
         problem = record_expression_problem(sql, columns)
         return problem or (binder.record_expression(sql) if binder else None)
 
-    problems = []
+    problems: list[str] = []
     matching = settings.matching
     rule_lists = {
         "matching.blocking_rules": matching.blocking_rules,
@@ -127,9 +127,9 @@ def _check_sql(
                     for j, part in enumerate(rule)
                 ]
             problems.extend(f"{where}: {problem}" for where, problem in found if problem)
-    for attribute, rule in settings.survivorship.attributes.items():
-        if isinstance(rule, CustomRule):
-            problem = record(rule.expression, member_columns)
+    for attribute, survivorship in settings.survivorship.attributes.items():
+        if isinstance(survivorship, CustomRule):
+            problem = record(survivorship.expression, member_columns)
             if problem:
                 problems.append(f"{key}.survivorship.attributes.{attribute}.expression: {problem}")
     return problems

@@ -19,7 +19,7 @@ from e360.config.entities import EntityConfig
 from e360.config.evaluation import EvaluationSettings, QualitySettings
 from e360.config.sources import SourceConfig
 from e360.config.stewardship import StewardshipSettings
-from e360.entities import DEFAULT_ID_PREFIX
+from e360.entities import DEFAULT_ID_PREFIX, MasteredEntity
 
 
 class ProjectSettings(Section):
@@ -113,8 +113,8 @@ class E360Config(Section):
             return f"sqlite:///{self.root / 'steward' / 'steward.db'}"
         return os.path.expandvars(url)  # e.g. postgresql://e360:${E360_STEWARD_PASSWORD}@...
 
-    def truth_file(self, entity: str) -> Path | None:
-        path = self.evaluation.truth.get(entity)  # type: ignore[call-overload]
+    def truth_file(self, entity: MasteredEntity) -> Path | None:
+        path = self.evaluation.truth.get(entity)
         return None if path is None else self._under_root(path)
 
     def contract_file(self, source: SourceConfig) -> Path | None:
@@ -127,5 +127,5 @@ class E360Config(Section):
     def sources_of(self, entity: str) -> dict[str, SourceConfig]:
         return {name: s for name, s in self.sources.items() if s.entity == entity}
 
-    def id_prefix(self, entity: str) -> str:
-        return self.entities[entity].id_prefix or DEFAULT_ID_PREFIX[entity]  # type: ignore[index]
+    def id_prefix(self, entity: MasteredEntity) -> str:
+        return self.entities[entity].id_prefix or DEFAULT_ID_PREFIX[entity]

@@ -90,7 +90,7 @@ def load_lake(
 
 
 def _load_duckdb(con: Connection, schema: str, name: str, data: pa.Table) -> None:
-    raw = con.raw  # type: ignore[attr-defined]
+    raw = con.raw
     raw.register("incoming", data)
     try:
         raw.execute(
@@ -110,7 +110,7 @@ def _load_postgres(con: Connection, schema: str, name: str, data: pa.Table) -> N
     con.execute(f"drop table if exists {relation} cascade")
     con.execute(f"create table {relation} ({definition})")
     if flat.num_rows:
-        with con.raw.cursor() as cursor:  # type: ignore[attr-defined]
+        with con.raw.cursor() as cursor:
             cursor.copy_expert(f"copy {relation} from stdin with (format csv)", to_csv(flat))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from typing import Any
 
 import yaml
 
@@ -68,8 +69,9 @@ def copy_statements(
 
 
 @cache
-def project_vars() -> Mapping[str, object]:
-    """The vars of the dbt project (one source of truth for names shared with Python)."""
+def project_vars() -> Mapping[str, Any]:
+    """The vars of the dbt project (one source of truth for names shared with Python): YAML
+    values, checked where they are read."""
     data = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     return data.get("vars", {})
 

@@ -21,6 +21,7 @@ class Connection(Protocol):
     """The little the loaders and the publish swap need from a warehouse connection."""
 
     target: TargetName
+    raw: Any  # the driver's own connection, for bulk loads (DuckDB's register, COPY)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]: ...

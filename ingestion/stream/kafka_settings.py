@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from e360.config import StreamSettings
 from e360.errors import ConfigError
-
-TokenCallback = Callable[[str], tuple[str, float]]
 
 
 def group_id(source: str, stream: StreamSettings) -> str:
@@ -66,19 +65,20 @@ def security_settings(
     return {
         "security.protocol": "SASL_SSL",
         "sasl.mechanisms": "OAUTHBEARER",
-        "oauth_cb": msk_iam_token(region),
+        "oauth_cb": MskIamToken(region),
         **tls,
     }
 
 
-def msk_iam_token(region: str) -> TokenCallback:
-    """librdkafka's OAUTHBEARER callback: a SigV4-signed MSK token from the AWS credentials."""
+@dataclass(frozen=True)
+class MskIamToken:
+    """librdkafka's OAUTHBEARER callback: a SigV4-signed MSK token from the AWS credentials
+    (a callable object, so the settings' own tests can read its region)."""
 
-    def _token(_oauthbearer_config: str) -> tuple[str, float]:
+    region: str
+
+    def __call__(self, _oauthbearer_config: str) -> tuple[str, float]:
         from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
 
-        token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
+        token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(self.region)
         return token, expiry_ms / 1000
-
-    _token.region = region  # type: ignore[attr-defined]  # for the settings' own tests
-    return _token

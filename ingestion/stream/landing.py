@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThan
+from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThan, Reference
+from pyiceberg.expressions.literals import literal
 from pyiceberg.table import Table
 
 from e360.errors import IngestError
@@ -184,7 +185,7 @@ def _commit_raw(
         tx.append(data, snapshot_properties=summary)
 
 
-def _widened(table, data: pa.Table) -> bool:  # type: ignore[no-untyped-def]
+def _widened(table: Table, data: pa.Table) -> bool:
     current = arrow_schema(table)
     return any(
         name in current.names and current.field(name).type != data.schema.field(name).type
@@ -241,7 +242,7 @@ def _quarantine(
 
 
 def _already_quarantined(
-    table,  # type: ignore[no-untyped-def]
+    table: Table | None,
     offsets: dict[TopicPartition, int],
     expected: dict[TopicPartition, int | None],
     ends: dict[TopicPartition, int],
@@ -258,10 +259,10 @@ def _already_quarantined(
         topic, partition = tp
         rows = table.scan(
             row_filter=And(
-                EqualTo("_topic", topic),
-                EqualTo("_partition", partition),
-                GreaterThanOrEqual("_offset", start),
-                LessThan("_offset", upto),
+                EqualTo(term=Reference("_topic"), value=literal(topic)),
+                EqualTo(term=Reference("_partition"), value=literal(partition)),
+                GreaterThanOrEqual(term=Reference("_offset"), value=literal(start)),
+                LessThan(term=Reference("_offset"), value=literal(upto)),
             ),
             selected_fields=("_offset",),
         ).to_arrow()

@@ -198,8 +198,8 @@ def shape(
         for name, kind in record.types.items():
             known = columns.get(name)
             if known is None:
-                column = contract.columns.get(name)
-                columns[name] = _field(name, kind, column.doc if column else None)
+                declared = contract.columns.get(name)
+                columns[name] = _field(name, kind, declared.doc if declared else None)
                 changes.append(f"new column {name} {kind}")
             elif known.type != kind and widens(known.type, kind):
                 columns[name] = known.with_type(kind)

@@ -36,7 +36,8 @@ from e360.entities import CANONICAL_ATTRIBUTES
 from e360.errors import ConfigError
 
 ExtraKind = Literal["exact", "text", "number", "date"]
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+FileFormat = Literal["csv", "parquet"]
+FORMATS: dict[str, FileFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _NOT_SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
@@ -56,7 +57,7 @@ class MappedSource(_Strict):
     one_per_master: bool = False
 
     @property
-    def format(self) -> str:
+    def format(self) -> FileFormat:
         return FORMATS[self.path.suffix.lower()]
 
 

@@ -18,11 +18,12 @@ from functools import cache
 from typing import Any
 
 from e360.config import BlockingRule, EntityConfig, MatchingConfig, load_config
+from e360.entities import MasteredEntity
 from e360.errors import MatchError
 from e360.resources import DEMO_CONFIG
 from e360.zones import STANDARDIZED_COLUMNS
 from matching.mapped.mapping import ExtraKind, Mapping
-from matching.resolution.comparisons import pair_column
+from matching.resolution.comparisons import Levels, pair_column
 from matching.resolution.customer_comparisons import ANY_COLUMN_COMPARISONS
 from matching.resolution.model import comparison
 from matching.resolution.splink_adapter import ComparisonCreator, cl, cll
@@ -83,10 +84,10 @@ _RULE_COLUMN_RE = re.compile(r"\b[lr]\.\"?([A-Za-z_][A-Za-z0-9_]*)\"?")
 
 
 @cache
-def default_entity(entity: str) -> EntityConfig:
+def default_entity(entity: MasteredEntity) -> EntityConfig:
     """The entity's default settings (environment overrides deliberately not applied: a
     resolve must not change with E360__ variables meant for a pipeline)."""
-    return load_config(DEFAULTS_FILE, environ={}).entities[entity]  # type: ignore[index]
+    return load_config(DEFAULTS_FILE, environ={}).entities[entity]
 
 
 def sources_of(entity: str, column: str) -> frozenset[str]:
@@ -175,7 +176,7 @@ def plan_for(mapping: Mapping, defaults: EntityConfig | None = None) -> Plan:
         fallbacks: list[BlockingRule] = list(FALLBACK_DETERMINISTIC_RULES[entity])
         deterministic = [next(r for r in [*fallbacks, *countable] if fits(r))]
     em_rules = _em_rules([r for r in training.em_blocking_rules if fits(r)], countable, comparisons)
-    unused = {
+    unused: dict[str, list[Any]] = {
         "blocking_rules": [r for r in matching.blocking_rules if r not in blocking],
         "comparisons": [c.input_columns for c in matching.comparisons if c not in comparisons],
         "deterministic_rules": [r for r in training.deterministic_rules if not fits(r)],
@@ -266,7 +267,7 @@ def _relative_difference(column: str, thresholds: tuple[float, ...]) -> Comparis
     """Exact, then within each relative difference |l - r| / max(|l|, |r|)."""
     left, right = pair_column(column, "l"), pair_column(column, "r")
     difference = f"abs({left} - {right}) / greatest(abs({left}), abs({right}))"
-    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels += [
         cll.CustomLevel(f"{difference} <= {t}", f"within {t:.0%}", base_dialect_str="duckdb")
         for t in thresholds

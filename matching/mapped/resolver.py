@@ -157,7 +157,7 @@ def _read_source(mapping: Mapping, index: int, source: MappedSource) -> _Read:
     path = mapping.path_of(source)
     config = SourceConfig(
         entity=mapping.entity,
-        format=source.format,  # type: ignore[arg-type]
+        format=source.format,
         path=str(path),
         key=source.key,
         mapping=dict(source.attributes),
@@ -209,7 +209,7 @@ def _check_columns(
     mapping: Mapping, index: int, source: MappedSource, path: Path, columns: list[str]
 ) -> None:
     present = set(columns)
-    wanted = [(("key",), source.key)]
+    wanted: list[tuple[tuple[str, ...], str]] = [(("key",), source.key)]
     wanted += [(("attributes", a), c) for a, c in source.attributes.items()]
     wanted += [(("extra", name), name) for name in source.extra]
     missing = [

@@ -70,6 +70,7 @@ def conform_event(
     assert source.event is not None
     mapped = {attr: row.get(column) for attr, column in source.mapping.items()}
     settings = source.event
+    event_type: str | None
     if settings.type is not None:
         event_type = settings.type
     else:

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from e360.config import E360Config
-from e360.entities import CANONICAL_ATTRIBUTES
+from e360.entities import CANONICAL_ATTRIBUTES, MasteredEntity
 from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import MasterTable, master_table_name, standardized_table_name
@@ -63,7 +63,7 @@ RUN_ID = "e360.run_id"
 def match_entity(
     config: E360Config,
     lake: Lake,
-    entity: str,
+    entity: MasteredEntity,
     run_id: str,
     *,
     decisions: StewardDecisions,
@@ -83,9 +83,10 @@ def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
     """The state the last accepted run left, or None when it is missing or inconsistent
     (then the run is a full one)."""
     scores_table = lake.table("master", master_table_name(entity, "scores"))
-    if scores_table is None or scores_table.current_snapshot() is None:
+    snapshot = scores_table.current_snapshot() if scores_table is not None else None
+    if snapshot is None:
         return None
-    summary = scores_table.current_snapshot().summary
+    summary = snapshot.summary
     props = dict(summary.additional_properties) if summary is not None else {}
     scores = lake.read("master", master_table_name(entity, "scores"))
     hashes = lake.read("master", master_table_name(entity, "record_hashes"))
@@ -121,7 +122,7 @@ def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
 def _match_entity(
     config: E360Config,
     lake: Lake,
-    entity: str,
+    entity: MasteredEntity,
     run_id: str,
     records: pa.Table,
     decisions: StewardDecisions,
@@ -141,7 +142,7 @@ def _match_entity(
         full=full,
     )
     started = time.perf_counter()
-    settings = config.entities[entity]  # type: ignore[index]
+    settings = config.entities[entity]
     now = datetime.now(UTC).replace(tzinfo=None)
 
     clusters = dict(

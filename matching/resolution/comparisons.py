@@ -6,6 +6,7 @@ Written in DuckDB SQL with `base_dialect_str`, so Splink translates them for Spa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from e360.sql import quote
 from matching.resolution.splink_adapter import (
@@ -15,6 +16,9 @@ from matching.resolution.splink_adapter import (
     cl,
     cll,
 )
+
+# The levels of a CustomComparison as Splink types them (a list is invariant: say it whole).
+Levels = list[ComparisonLevelCreator | dict[str, Any]]
 
 
 def pair_column(column: str, side: str) -> str:
@@ -60,7 +64,7 @@ def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> Com
         f"(cast(array_length(array_intersect({left}, {right})) as double) / "
         f"nullif(array_length(list_distinct(list_concat({left}, {right}))), 0))"
     )
-    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels += [
         cll.CustomLevel(f"{score} >= {t}", f"token Jaccard >= {t}", base_dialect_str="duckdb")
         for t in thresholds
@@ -100,7 +104,7 @@ def weighted_tokens(
     weighted_jaccard = f"({shared} / nullif({union}, 0))"
     contained = f"({shared} / nullif(least(array_length({left}), array_length({right})), 0))"
     top, middle, low = jaccard
-    levels: list[ComparisonLevelCreator] = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+    levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
     levels.append(_level(f"{weighted_jaccard} >= {top}", f"weighted Jaccard >= {top}"))
     if containment is not None:
         levels.append(_level(f"{contained} >= {containment}", f"contained >= {containment}"))
@@ -183,7 +187,7 @@ def embedding_cosine(
 
     Vectors are variable-length lists (an Arrow list column, as the lake stores it).
     """
-    levels: list[ComparisonLevelCreator] = [cll.NullLevel(column)]
+    levels: Levels = [cll.NullLevel(column)]
     levels += [CosineLevel(column, t) for t in thresholds]
     levels.append(cll.ElseLevel())
     return cl.CustomComparison(

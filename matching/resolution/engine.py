@@ -14,6 +14,7 @@ from matching.resolution.splink_adapter import (
     DuckDBAPI,
     SplinkDataFrame,
     spark_backend,
+    spark_session_of,
     spark_similarity_jar,
 )
 
@@ -58,7 +59,7 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
 def register(backend: DatabaseAPI, table: pa.Table, name: str) -> SplinkDataFrame:
     """Hand an Arrow table to the backend as a Splink input table."""
     if backend.sql_dialect.sql_dialect_str == "spark":
-        spark = backend.spark  # type: ignore[attr-defined]
+        spark = spark_session_of(backend)
         # One Spark session serves every resolution of a process (each entity, each run), and
         # Splink refuses a name its session already holds: the last resolution's view goes.
         spark.catalog.dropTempView(name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from e360.config import (
     MatchingConfig,
     TrainingConfig,
 )
+from e360.entities import MasteredEntity
 from e360.errors import MatchError
 from matching.resolution.comparisons import (
     embedding_cosine,
@@ -57,6 +58,7 @@ from matching.resolution.splink_adapter import (
     CustomRule,
     Linker,
     SettingsCreator,
+    SplinkChart,
     SplinkDataFrame,
     apply_trained_values,
     block_on,
@@ -68,12 +70,13 @@ from matching.resolution.splink_adapter import (
     prior_of,
     set_prior,
     term_frequency_columns,
+    to_blocking_rule_creator,
     trained_m_probabilities,
 )
 from matching.standardize.lsh import EXPLODED_COLUMNS
 
 UNIQUE_ID = "record_id"
-_COMPARISONS = {
+_COMPARISONS: dict[str, Callable[..., ComparisonCreator]] = {
     "exact": cl.ExactMatch,
     "name": cl.NameComparison,
     "email": cl.EmailComparison,
@@ -125,8 +128,8 @@ def exclusive_sources(config: E360Config, entity: str) -> frozenset[str]:
     )
 
 
-def entity_fingerprint(config: E360Config, entity: str) -> str:
-    matching = config.entities[entity].matching  # type: ignore[index]
+def entity_fingerprint(config: E360Config, entity: MasteredEntity) -> str:
+    matching = config.entities[entity].matching
     return matching_fingerprint(matching, exclusive_sources(config, entity))
 
 
@@ -147,12 +150,20 @@ def comparison(spec: ComparisonConfig) -> ComparisonCreator:
     elif spec.type in CUSTOMER_COMPARISONS:
         created = CUSTOMER_COMPARISONS[spec.type](*spec.input_columns, **spec.params)
     elif spec.type == "date_of_birth":
-        created = cl.DateOfBirthComparison(spec.column, input_is_string=False, **spec.params)
+        created = cl.DateOfBirthComparison(
+            _single_column(spec), input_is_string=False, **spec.params
+        )
     else:
-        created = _COMPARISONS[spec.type](spec.column, **spec.params)
+        created = _COMPARISONS[spec.type](_single_column(spec), **spec.params)
     if spec.term_frequency:
         created = created.configure(term_frequency_adjustments=True)
     return created
+
+
+def _single_column(spec: ComparisonConfig) -> str:
+    if spec.column is None:
+        raise MatchError(f"a {spec.type} comparison takes one column: give `column`")
+    return spec.column
 
 
 def blocking_sql(rule: BlockingRule) -> str:
@@ -192,10 +203,12 @@ def settings(
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name=UNIQUE_ID,
-        comparisons=[comparison(c) for c in matching.comparisons] + list(extra_comparisons),
-        blocking_rules_to_generate_predictions=prediction_blocking_rules(
-            matching, exclusive_sources
-        ),
+        comparisons=[*(comparison(c) for c in matching.comparisons), *extra_comparisons],
+        # Splink's own conversion of a SQL string rule, done here where its types ask for it.
+        blocking_rules_to_generate_predictions=[
+            to_blocking_rule_creator(r)
+            for r in prediction_blocking_rules(matching, exclusive_sources)
+        ],
         additional_columns_to_retain=["source"],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
@@ -501,9 +514,9 @@ def training_report(model: ModelVersion) -> dict[str, Any] | None:
         return None
 
 
-def select_model(config: E360Config, entity: str) -> ModelVersion | None:
+def select_model(config: E360Config, entity: MasteredEntity) -> ModelVersion | None:
     """The pinned version, else the newest one trained for the configured settings."""
-    settings = config.entities[entity]  # type: ignore[index]
+    settings = config.entities[entity]
     fingerprint = entity_fingerprint(config, entity)
     pinned = settings.model_version
     if pinned is None:
@@ -527,7 +540,7 @@ def select_model(config: E360Config, entity: str) -> ModelVersion | None:
 
 def train_and_save(
     config: E360Config,
-    entity: str,
+    entity: MasteredEntity,
     records: SplinkDataFrame,
     record_count: int,
     labels: SplinkDataFrame | None = None,
@@ -539,7 +552,7 @@ def train_and_save(
     m-probabilities are estimated from them after EM, so human judgement outweighs EM's.
     `sizes`: records per source (`source_sizes`), for the one-record-per-master bound on λ.
     """
-    matching = config.entities[entity].matching  # type: ignore[index]
+    matching = config.entities[entity].matching
     exclusive = exclusive_sources(config, entity)
     report = TrainingReport()
     linker = train(
@@ -602,7 +615,7 @@ def chart_path(model: ModelVersion, chart: str) -> Path:
 
 def write_model_charts(linker: Linker, model: ModelVersion) -> list[Path]:
     """Match weights and m/u parameters as self-contained HTML beside the model."""
-    charts = {
+    charts: dict[str, SplinkChart[Any]] = {
         "match_weights": linker.visualisations.match_weights_chart(),
         "m_u_parameters": linker.visualisations.m_u_parameters_chart(),
     }

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from e360.config import E360Config, MatchingConfig
+from e360.entities import MasteredEntity
 from e360.errors import MatchError
 from e360.sql import quote
 from matching.resolution.blocking import within_budget
@@ -86,7 +87,7 @@ class Resolution:
 
 def resolve(
     config: E360Config,
-    entity: str,
+    entity: MasteredEntity,
     records: pa.Table,
     *,
     retrain: bool = False,
@@ -97,7 +98,7 @@ def resolve(
     """Score and cluster `records` (the standardized table of one entity) under the stewards'
     `constraints`, building on `previous` unless `full`."""
     constraints = constraints or Constraints()
-    matching = config.entities[entity].matching  # type: ignore[index]
+    matching = config.entities[entity].matching
     if records.num_rows < 2:
         # Nothing to compare (a source that has not delivered yet): every record is its own
         # entity, and a model is neither needed nor trainable.

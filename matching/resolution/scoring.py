@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from e360.config import MatchingConfig
 from matching.resolution.engine import register
 from matching.resolution.model import UNIQUE_ID
-from matching.resolution.splink_adapter import Linker
+from matching.resolution.splink_adapter import DatabaseAPI, Linker, SplinkDataFrame
 
 PAIR_COLUMNS = (
     "record_id_l",
@@ -25,14 +25,14 @@ PAIR_COLUMNS = (
 )
 
 
-def score_all(linker: Linker, records: object, matching: MatchingConfig) -> pa.Table:
+def score_all(linker: Linker, records: SplinkDataFrame, matching: MatchingConfig) -> pa.Table:
     predictions = linker.inference.predict_within(records, warning_mode="never")
     return query_table(linker, stored_scores_sql(predictions.physical_name, matching))
 
 
 def rescore(
     linker: Linker,
-    backend: object,
+    backend: DatabaseAPI,
     records: pa.Table,
     previous_scores: pa.Table,
     changed: set[str],
@@ -53,13 +53,13 @@ def rescore(
     is_changed = pc.is_in(
         records[UNIQUE_ID].cast(pa.string()), pa.array(sorted(changed), pa.string())
     )
-    new = register(backend, records.filter(is_changed), "records_new")  # type: ignore[arg-type]
+    new = register(backend, records.filter(is_changed), "records_new")
     parts = [kept]
     within = linker.inference.predict_within(new, warning_mode="never")
     parts.append(query_table(linker, stored_scores_sql(within.physical_name, matching)))
     unchanged_rows = records.filter(pc.invert(is_changed))
     if unchanged_rows.num_rows:
-        old = register(backend, unchanged_rows, "records_unchanged")  # type: ignore[arg-type]
+        old = register(backend, unchanged_rows, "records_unchanged")
         between = linker.inference.predict_between(new, old, warning_mode="never")
         parts.append(query_table(linker, stored_scores_sql(between.physical_name, matching)))
     return pa.concat_tables([p.cast(kept.schema) for p in parts])

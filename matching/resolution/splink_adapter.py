@@ -18,6 +18,8 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.blocking_rule_creator_utils import to_blocking_rule_creator
+from splink.internals.charts import SplinkChart
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.database_api import DatabaseAPI
@@ -35,6 +37,7 @@ __all__ = [
     "DuckDBAPI",
     "Linker",
     "SettingsCreator",
+    "SplinkChart",
     "SplinkDataFrame",
     "SplinkDialect",
     "SplinkException",
@@ -51,8 +54,10 @@ __all__ = [
     "retain_intermediate_columns",
     "set_prior",
     "spark_backend",
+    "spark_session_of",
     "spark_similarity_jar",
     "term_frequency_columns",
+    "to_blocking_rule_creator",
     "trained_m_probabilities",
     "waterfall_data",
 ]
@@ -63,6 +68,14 @@ def spark_backend(spark_session: Any) -> DatabaseAPI:
     from splink import SparkAPI
 
     return SparkAPI(spark_session=spark_session)
+
+
+def spark_session_of(backend: DatabaseAPI) -> Any:
+    """The Spark session behind Splink's Spark backend."""
+    from splink import SparkAPI
+
+    assert isinstance(backend, SparkAPI)
+    return backend.spark
 
 
 def spark_similarity_jar() -> str:

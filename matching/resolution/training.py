@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from e360.config import E360Config
+from e360.entities import MasteredEntity, is_mastered
 from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import standardized_table_name
@@ -27,7 +28,7 @@ from matching.resolution.model import (
     source_sizes,
     train_and_save,
 )
-from matching.resolution.splink_adapter import retain_intermediate_columns
+from matching.resolution.splink_adapter import SplinkDataFrame, retain_intermediate_columns
 
 _RECORDS = "records"
 WATERFALL_PAIRS = 10
@@ -46,7 +47,7 @@ def train_entity(
 ) -> TrainedModel:
     """Train a new version of the entity's model on its standardized records; with
     `decisions`, m is estimated from the stewards' match decisions too."""
-    if entity not in config.entities:
+    if not is_mastered(entity) or entity not in config.entities:
         raise MatchError(f"unknown entity '{entity}'; configured: {sorted(config.entities)}")
     records = lake.read("standardized", standardized_table_name(entity))
     if records is None or records.num_rows < 2:
@@ -93,11 +94,13 @@ def steward_labels(decisions: StewardDecisions, entity: str, known: set[str]) ->
     )
 
 
-def write_waterfall(config: E360Config, entity: str, model: ModelVersion, records: object) -> Path:
+def write_waterfall(
+    config: E360Config, entity: MasteredEntity, model: ModelVersion, records: SplinkDataFrame
+) -> Path:
     """How the weights add up for the pairs closest to the match threshold (the hard ones)."""
-    matching = config.entities[entity].matching  # type: ignore[index]
+    matching = config.entities[entity].matching
     exclusive = exclusive_sources(config, entity)
-    linker = linker_from_model(records, model, matching, exclusive)  # type: ignore[arg-type]
+    linker = linker_from_model(records, model, matching, exclusive)
     # The waterfall reads each comparison's partial weight from the predictions.
     retain_intermediate_columns(linker)
     register_term_frequencies(linker, model)

@@ -192,7 +192,7 @@ GENERIC_BRANDS = frozenset(_GENERIC_BRAND_TEXT.split())
 
 def brand_vocabulary(brands: Iterable[str | None]) -> dict[str, str]:
     """Brand token sequence (space-joined tokens) -> the brand as written in the data."""
-    vocabulary = {}
+    vocabulary: dict[str, str] = {}
     for brand in brands:
         if brand:
             key = " ".join(text_tokens(brand))

@@ -11,6 +11,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from e360.config import E360Config
+from e360.entities import MasteredEntity
 from e360.evaluation import evaluate_against_truth
 from e360.lake import Lake
 from e360.zones import CONFORMED_EVENTS, MasterTable, master_table_name, standardized_table_name
@@ -34,7 +35,7 @@ def master_assets(config: E360Config) -> list[dg.AssetsDefinition]:
     return [_master_asset(entity) for entity in config.entities]
 
 
-def _master_asset(entity: str) -> dg.AssetsDefinition:
+def _master_asset(entity: MasteredEntity) -> dg.AssetsDefinition:
     xref, golden, queue = (master_key(entity, t) for t in MASTER_ASSET_TABLES)
     check = dg.AssetCheckSpec
 
@@ -145,6 +146,8 @@ def _master_checks(
         "master", master_table_name(entity, "xref"), columns=("record_id", "master_id")
     )
     records = lake.read("standardized", standardized_table_name(entity), columns=("record_id",))
+    # The match step has just written the master tables from the standardized one.
+    assert golden_ids is not None and xref_rows is not None and records is not None
     ids = golden_ids.column("master_id").to_pylist()
     members = set(xref_rows.column("master_id").to_pylist())
     duplicated = len(ids) - len(set(ids))

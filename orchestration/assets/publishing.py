@@ -91,9 +91,12 @@ def _integrity_problems(lake: Lake) -> list[str]:
     if missing:
         return [f"missing lake tables {missing}: run `e360 match` first"]
     problems = []
-    events = lake.read("conformed", CONFORMED_EVENTS).to_pylist()
+    events_table = lake.read("conformed", CONFORMED_EVENTS)
+    assert events_table is not None  # every lake table has a snapshot (checked above)
+    events = events_table.to_pylist()
     for entity in ENTITIES:
         golden = lake.read("master", master_table_name(entity, "golden"), columns=("master_id",))
+        assert golden is not None
         masters = set(golden.column("master_id").to_pylist())
         owner = record_masters(lake, entity)
         if set(owner.values()) - masters:

@@ -8,8 +8,10 @@ of the queue and work through it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,7 +37,9 @@ class PairAssignment(Base):
 class Assignments:
     def __init__(self, store: DecisionStore) -> None:
         self.store = store
-        Base.metadata.create_all(store.engine, tables=[PairAssignment.__table__])
+        Base.metadata.create_all(
+            store.engine, tables=[Base.metadata.tables[PairAssignment.__tablename__]]
+        )
 
     def of_entity(self, entity: str) -> dict[tuple[str, str], str]:
         """(record_l, record_r) -> assignee."""
@@ -76,4 +80,6 @@ class Assignments:
                         [f"{a}|{b}" for a, b in keys]
                     )
                 )
-            return session.execute(query).rowcount or 0
+            # A DML statement's result is a CursorResult; Session.execute is typed for queries.
+            result = cast(CursorResult[Any], session.execute(query))
+            return result.rowcount or 0

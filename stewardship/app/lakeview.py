@@ -66,7 +66,7 @@ class LakeView:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == version:
-                return hit[1]  # type: ignore[no-any-return]
+                return hit[1]
         value = build()
         with self._lock:
             self._cache[key] = (version, value)

@@ -16,7 +16,7 @@ from stewardship.app.security import csrf_token
 
 
 def context_of(request: Request) -> AppContext:
-    return request.app.state.context  # type: ignore[no-any-return]
+    return request.app.state.context
 
 
 def render(

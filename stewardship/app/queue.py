@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from stewardship.app.lakeview import EntityView
 from stewardship.store import PairDecision, ordered
@@ -16,6 +16,13 @@ AssigneeFilter = Literal["all", "me", "unassigned"]
 SORTS: tuple[SortKey, ...] = ("probability", "age", "source")
 STATUSES: tuple[StatusFilter, ...] = ("open", "decided", "all")
 ASSIGNEES: tuple[AssigneeFilter, ...] = ("all", "me", "unassigned")
+
+T = TypeVar("T", bound=str)
+
+
+def _choice(value: str | None, choices: tuple[T, ...], default: T) -> T:
+    """`value` if it is one of `choices` (typed as they are), else `default`."""
+    return next((choice for choice in choices if choice == value), default)
 
 
 @dataclass(frozen=True)
@@ -63,14 +70,14 @@ class QueueFilter:
         source: str | None,
         q: str | None,
     ) -> QueueFilter:
-        chosen: SortKey = sort if sort in SORTS else "probability"  # type: ignore[assignment]
+        chosen = _choice(sort, SORTS, "probability")
         default_desc = chosen == "probability"
         descending = default_desc if order not in ("asc", "desc") else order == "desc"
         return cls(
             sort=chosen,
             descending=descending,
-            status=status if status in STATUSES else "open",  # type: ignore[arg-type]
-            assignee=assignee if assignee in ASSIGNEES else "all",  # type: ignore[arg-type]
+            status=_choice(status, STATUSES, "open"),
+            assignee=_choice(assignee, ASSIGNEES, "all"),
             source=(source or "").strip(),
             query=(q or "").strip()[:200],
         )

@@ -17,6 +17,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,7 +120,7 @@ def current_user(request: Request) -> User:
     """The signed-in, active user of this request (a FastAPI dependency)."""
     cached = getattr(request.state, "user", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     context: AppContext = request.app.state.context
     if context.config.stewardship.auth == "alb_oidc":
         user = _oidc_user(request, context)
@@ -127,10 +128,11 @@ def current_user(request: Request) -> User:
         username = request.session.get("user")
         if not username:
             raise SignInRequired()
-        user = context.users.get(str(username))
-        if user is None or not user.active:
+        known = context.users.get(str(username))
+        if known is None or not known.active:
             request.session.pop("user", None)
             raise SignInRequired("Your account is not active any more.")
+        user = known
     request.state.user = user
     return user
 
@@ -167,7 +169,7 @@ def _oidc_user(request: Request, context: AppContext) -> User:
     return user
 
 
-def require(role: Role):  # type: ignore[no-untyped-def]
+def require(role: Role) -> Callable[[Request], User]:
     """A dependency: the signed-in user, who must hold at least `role`."""
 
     def dependency(request: Request) -> User:

@@ -11,7 +11,7 @@ import pytest
 from e360.config import StreamSettings
 from e360.errors import ConfigError
 from ingestion.contracts import ContractError, load_contract, widens
-from ingestion.stream.kafka_settings import consumer_settings, msk_iam_token
+from ingestion.stream.kafka_settings import MskIamToken, consumer_settings
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "examples" / "stream" / "contracts"
 
@@ -109,7 +109,7 @@ def test_msk_iam_settings_sign_tokens_for_the_region(monkeypatch) -> None:
     from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
 
     monkeypatch.setattr(MSKAuthTokenProvider, "generate_auth_token", staticmethod(fake_token))
-    assert msk_iam_token("us-east-2")("") == ("signed-token", 1_700_000_900.0)
+    assert MskIamToken("us-east-2")("") == ("signed-token", 1_700_000_900.0)
     assert calls == ["us-east-2"]
     with pytest.raises(ConfigError, match=r"sources.orders.stream.region: msk_iam needs"):
         consumer_settings("orders", _stream(security="msk_iam"), {})

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from e360.config import ComparisonConfig
+from e360.errors import MatchError
 from matching.resolution.comparisons import embedding_cosine, model_number, units, weighted_tokens
 from matching.resolution.model import blocking_rule, comparison
 from matching.resolution.splink_adapter import ComparisonCreator
@@ -215,6 +216,12 @@ def test_new_comparison_types_are_configurable() -> None:
     ]:
         created = comparison(ComparisonConfig(type=kind, column=column))
         assert created.get_comparison("duckdb").output_column_name == column
+
+
+def test_a_one_column_comparison_given_a_column_list_names_the_mistake() -> None:
+    for kind in ("jaro_winkler", "date_of_birth"):
+        with pytest.raises(MatchError, match=f"a {kind} comparison takes one column"):
+            comparison(ComparisonConfig(type=kind, columns=["title"]))
 
 
 def test_weighted_tokens_with_embedding_lifts_only_pairs_worded_apart() -> None:

@@ -7,6 +7,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from e360.config import load_config
 from e360.resources import (
     DBT_PROJECT_DIR,
@@ -49,3 +51,18 @@ def test_a_checkout_reads_and_writes_its_own_folders() -> None:
     assert dbt_work_dir(Path("/elsewhere")) == REPO / "dbt_project" / "target"
     # the demo's root is what its own configuration names: `e360 demo` is unchanged here
     assert demo_project_root() == load_config(DEMO_CONFIG, environ={}).root
+
+
+def test_a_chosen_project_root_wins_over_the_demo_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestration.resources import resources_for
+
+    def root(**kwargs: object) -> Path:
+        return resources_for("local", str(DEMO_CONFIG), **kwargs)["e360"].config.root
+
+    assert root() == demo_project_root()
+    assert root(overrides={"project.root": str(tmp_path / "a")}) == tmp_path / "a"
+    # `E360__PROJECT__ROOT=... e360 publish -c <the demo configuration>`
+    monkeypatch.setenv("E360__PROJECT__ROOT", str(tmp_path / "b"))
+    assert root() == tmp_path / "b"

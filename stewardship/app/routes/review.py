@@ -266,7 +266,8 @@ def decide(
 ) -> Response:
     entity = _entity(request, entity)
     context = context_of(request)
-    if verdict not in VERDICTS:
+    known = next((v for v in VERDICTS if v == verdict), None)
+    if known is None:
         raise HTTPException(400, f"unknown verdict '{verdict}'")
     view = context.lake.entity(entity)
     if record_l not in view.records or record_r not in view.records:
@@ -276,7 +277,7 @@ def decide(
             entity,
             record_l,
             record_r,
-            verdict,  # type: ignore[arg-type]
+            known,
             user.username,
             comment=comment.strip() or None,
             expected_version=expected_version,

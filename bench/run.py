@@ -26,7 +26,8 @@ from e360.config import load_config
 from e360.lake import Lake
 from e360.progress import SilentProgress
 from e360.zones import standardized_table_name
-from matching.resolution.model import find_model, linker_from_model, matching_fingerprint
+from matching.resolution.settings import matching_fingerprint
+from matching.resolution.versions import find_model, linker_from_model
 from orchestration.runner import STAGES, run_pipeline
 
 BENCH_DIR = Path(__file__).resolve().parent

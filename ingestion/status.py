@@ -24,9 +24,8 @@ from ingestion.batch import (
     FILE_HASH_PROPERTY,
     FILE_IDENTITY_PROPERTY,
     FILE_NAME_PROPERTY,
-    _sha256,
-    deliveries,
 )
+from ingestion.deliveries import deliveries, file_sha256
 from ingestion.stream import ledger
 from ingestion.stream.kafka_settings import client_settings
 
@@ -148,7 +147,7 @@ def _landed(delivery: Any, seen: set[str]) -> bool:
     if delivery.identity is not None:
         return delivery.identity in seen
     with delivery.open() as path:
-        return _sha256(path) in seen
+        return file_sha256(path) in seen
 
 
 def print_status(console: Console, statuses: list[SourceStatus], *, as_json: bool) -> None:

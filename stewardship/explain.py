@@ -26,16 +26,15 @@ from e360.errors import E360Error
 from e360.lake import Lake
 from e360.zones import master_table_name, standardized_table_name
 from matching.resolution.engine import register
-from matching.resolution.model import (
-    UNIQUE_ID,
+from matching.resolution.settings import UNIQUE_ID, exclusive_sources
+from matching.resolution.splink_adapter import DuckDBAPI, Linker, linker_backend, waterfall_data
+from matching.resolution.versions import (
     ModelVersion,
-    exclusive_sources,
     linker_from_model,
     list_models,
     register_term_frequencies,
     select_model,
 )
-from matching.resolution.splink_adapter import DuckDBAPI, Linker, linker_backend, waterfall_data
 
 MODEL_PROPERTY = "e360.model"  # set on every master table a run writes
 

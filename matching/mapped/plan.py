@@ -25,7 +25,7 @@ from e360.zones import STANDARDIZED_COLUMNS
 from matching.mapped.mapping import ExtraKind, Mapping
 from matching.resolution.comparisons import Levels, pair_column
 from matching.resolution.customer_comparisons import ANY_COLUMN_COMPARISONS
-from matching.resolution.model import comparison
+from matching.resolution.settings import comparison
 from matching.resolution.splink_adapter import ComparisonCreator, cl, cll
 from matching.standardize.lsh import EXPLODED_COLUMNS
 

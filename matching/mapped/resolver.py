@@ -11,9 +11,11 @@ Writes to the output folder:
   used, how training went: the prior and where it came from, each EM session, every
   fallback; the link threshold and the precision and recall it expects; timings) and
   `resolve.log` (Splink's training notes).
-Training and scoring are the pipeline's own (`matching.resolution.model.train`, `matching.resolution.scoring`).
-Master ids are opaque (`CUS-`/`PRD-` + ULID) and new on every resolve: there is no history to
-keep them stable against.
+Training and scoring are the pipeline's own (`matching.resolution.trainer.train`,
+`matching.resolution.scoring`). Master ids are opaque (`CUS-`/`PRD-` + ULID) and new on every
+resolve: there is no history to keep them stable against. The command's steps (read,
+standardise, train, score, cluster, write, report) stay together in this one module of about
+500 lines, in the order they run.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ from matching.mapped.plan import Plan, plan_for
 from matching.resolution.blocking import within_budget
 from matching.resolution.clustering import cluster
 from matching.resolution.engine import backend_for, close_backend, register
-from matching.resolution.model import UNIQUE_ID, TrainingReport, source_sizes, train
 from matching.resolution.resolve import exclusive_groups
 from matching.resolution.scoring import cannot_links, links_at, score_all
+from matching.resolution.settings import UNIQUE_ID
 from matching.resolution.thresholds import Threshold, link_threshold
 from matching.resolution.timing import Laps
+from matching.resolution.trainer import TrainingReport, source_sizes, train
 from matching.standardize import (
     clean_text,
     complete_products,

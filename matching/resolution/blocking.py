@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from e360.config import BlockingRule, MatchingConfig
-from matching.resolution.model import prediction_blocking_rules
+from matching.resolution.settings import prediction_blocking_rules
 from matching.resolution.splink_adapter import (
     BlockingRuleCreator,
     SplinkDataFrame,

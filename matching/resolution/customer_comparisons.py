@@ -3,7 +3,7 @@ piece of evidence, organisation names.
 
 Built from Splink's own levels (which render per dialect) or DuckDB SQL with
 `base_dialect_str`, so Splink translates them for Spark. Each takes its columns in the order
-a configuration's `columns:` lists them (see `matching.resolution.model.comparison`).
+a configuration's `columns:` lists them (see `matching.resolution.settings.comparison`).
 """
 
 from __future__ import annotations

@@ -26,17 +26,6 @@ from matching.resolution.blocking import within_budget
 from matching.resolution.clustering import affected_records, cluster
 from matching.resolution.constraints import Constraints
 from matching.resolution.engine import close_backend, register, splink_backend
-from matching.resolution.model import (
-    UNIQUE_ID,
-    ModelVersion,
-    exclusive_sources,
-    linker_from_model,
-    register_term_frequencies,
-    select_model,
-    source_sizes,
-    train_and_save,
-    training_report,
-)
 from matching.resolution.scoring import (
     cannot_links,
     empty_pairs,
@@ -44,8 +33,17 @@ from matching.resolution.scoring import (
     rescore,
     score_all,
 )
+from matching.resolution.settings import UNIQUE_ID, exclusive_sources
 from matching.resolution.thresholds import Threshold, link_threshold, review_band
 from matching.resolution.timing import Laps
+from matching.resolution.trainer import source_sizes, train_and_save
+from matching.resolution.versions import (
+    ModelVersion,
+    linker_from_model,
+    register_term_frequencies,
+    select_model,
+    training_report,
+)
 
 # Columns that say when or how a record arrived, not what it is: they never trigger rescoring.
 _BOOKKEEPING = frozenset({"source_updated_at"})

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from e360.config import MatchingConfig
 from matching.resolution.engine import register
-from matching.resolution.model import UNIQUE_ID
+from matching.resolution.settings import UNIQUE_ID
 from matching.resolution.splink_adapter import DatabaseAPI, Linker, SplinkDataFrame
 
 PAIR_COLUMNS = (

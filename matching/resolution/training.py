@@ -19,16 +19,15 @@ from e360.lake import Lake
 from e360.zones import standardized_table_name
 from matching.resolution.constraints import StewardDecisions
 from matching.resolution.engine import close_backend, register, splink_backend
-from matching.resolution.model import (
+from matching.resolution.settings import exclusive_sources
+from matching.resolution.splink_adapter import SplinkDataFrame, retain_intermediate_columns
+from matching.resolution.trainer import source_sizes, train_and_save
+from matching.resolution.versions import (
     ModelVersion,
     chart_path,
-    exclusive_sources,
     linker_from_model,
     register_term_frequencies,
-    source_sizes,
-    train_and_save,
 )
-from matching.resolution.splink_adapter import SplinkDataFrame, retain_intermediate_columns
 
 _RECORDS = "records"
 WATERFALL_PAIRS = 10

@@ -18,7 +18,7 @@ import pytest
 from e360.config import SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake
-from ingestion import batch
+from ingestion import deliveries
 from ingestion.batch import SourceIngest, ingest_source
 
 
@@ -133,14 +133,14 @@ def test_a_file_still_being_written_waits_for_the_next_run_then_lands_once(lake,
 def test_a_file_that_grows_while_watched_is_not_yet_settled(lake, landing, monkeypatch) -> None:
     file = landing / "crm" / "day1.csv"
     file.write_text("id,email\n" + _csv_rows(1, 10))
-    real_wait = batch._wait
+    real_wait = deliveries._wait
 
     def writer_appends(seconds: float) -> None:  # the source writes during the observation
         with file.open("a") as f:
             f.write(_csv_rows(11, 12))
         real_wait(seconds)
 
-    monkeypatch.setattr(batch, "_wait", writer_appends)
+    monkeypatch.setattr(deliveries, "_wait", writer_appends)
     source = _source(settle_seconds=0.2)
     first = _ingest(lake, landing, source)
     assert first.unsettled == ["crm/day1.csv (not yet settled)"] and first.rows_in == 0
@@ -418,13 +418,13 @@ def test_a_file_moved_away_mid_run_lands_nothing_and_the_rest_lands(
     old.write_text("id,email\n1,a@x.com\n")
     _age(old)
     young.write_text("id,email\n2,b@x.com\n")
-    real_wait = batch._wait
+    real_wait = deliveries._wait
 
     def source_moves_the_old_file(seconds: float) -> None:
         old.rename(landing / "a.csv.moved")
         real_wait(seconds)
 
-    monkeypatch.setattr(batch, "_wait", source_moves_the_old_file)
+    monkeypatch.setattr(deliveries, "_wait", source_moves_the_old_file)
     result = _ingest(lake, landing, _source(settle_seconds=0.2))
     assert (result.files_found, result.files_ingested, result.landed) == (2, 1, 1)
     assert result.unsettled == ["crm/a.csv (gone before it was read)"]

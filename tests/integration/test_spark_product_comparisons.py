@@ -13,7 +13,7 @@ from splink import Linker, SettingsCreator
 from e360.config import EngineSettings
 from matching.resolution.comparisons import embedding_cosine, model_number, units, weighted_tokens
 from matching.resolution.engine import backend_for, register
-from matching.resolution.model import blocking_rule
+from matching.resolution.settings import blocking_rule
 from matching.standardize import embeddings, standardize_products
 from tests.unit.test_product_text import duckdb_level, level_sql
 

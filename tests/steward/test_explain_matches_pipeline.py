@@ -15,8 +15,8 @@ from e360.lake import Lake
 from e360.zones import master_table_name
 from ingestion.batch import ingest_source
 from matching.mastering.zone import MatchSummary, match_entity
-from matching.resolution.model import list_models
 from matching.resolution.training import train_entity
+from matching.resolution.versions import list_models
 from matching.standardize.zone import build_standardized
 from stewardship.explain import Explainer
 from stewardship.store import DecisionStore

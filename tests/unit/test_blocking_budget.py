@@ -8,7 +8,7 @@ from splink import DuckDBAPI
 
 from e360.config import MatchingConfig
 from matching.resolution.blocking import count_comparisons, within_budget
-from matching.resolution.model import blocking_rule
+from matching.resolution.settings import blocking_rule
 from matching.standardize import standardize_products
 
 

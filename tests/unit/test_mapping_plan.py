@@ -17,7 +17,7 @@ from matching.mapped.plan import (
     rule_columns,
     usable_columns,
 )
-from matching.resolution.model import prediction_blocking_rules
+from matching.resolution.settings import prediction_blocking_rules
 
 
 def _mapping(tmp_path: Path, entity: str, *attribute_sets: dict[str, str], **extra) -> Mapping:

@@ -12,7 +12,7 @@ import pytest
 from e360.config import ComparisonConfig
 from e360.errors import MatchError
 from matching.resolution.comparisons import embedding_cosine, model_number, units, weighted_tokens
-from matching.resolution.model import blocking_rule, comparison
+from matching.resolution.settings import blocking_rule, comparison
 from matching.resolution.splink_adapter import ComparisonCreator
 from matching.standardize import (
     embeddings,

@@ -12,10 +12,9 @@ import pyarrow as pa
 import pytest
 from splink import DuckDBAPI, Linker
 
-import matching.resolution.model as model_module
+import matching.resolution.trainer as model_module
 from e360.config import MatchingConfig
 from matching.resolution.engine import register
-from matching.resolution.model import TrainingReport, blocking_rule, settings, train
 from matching.resolution.safeguards import (
     PARAMETER_FLOOR,
     checked_parameters,
@@ -25,6 +24,7 @@ from matching.resolution.safeguards import (
     total_pairs,
 )
 from matching.resolution.scoring import score_all
+from matching.resolution.settings import blocking_rule, settings
 from matching.resolution.splink_adapter import SplinkException, set_prior
 from matching.resolution.thresholds import (
     auto_threshold,
@@ -32,6 +32,7 @@ from matching.resolution.thresholds import (
     link_threshold,
     review_band,
 )
+from matching.resolution.trainer import TrainingReport, train
 
 # The prior.
 

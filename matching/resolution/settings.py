@@ -1,0 +1,166 @@
+"""Splink settings from configuration: the comparisons, the blocking rules, and the fingerprint
+that says which matching settings a model was trained for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from e360.config import (
+    BlockingRule,
+    ComparisonConfig,
+    E360Config,
+    MatchingConfig,
+)
+from e360.entities import MasteredEntity
+from e360.errors import MatchError
+from matching.resolution.comparisons import (
+    embedding_cosine,
+    model_number,
+    token_jaccard,
+    units,
+    weighted_tokens,
+)
+from matching.resolution.customer_comparisons import CUSTOMER_COMPARISONS
+from matching.resolution.splink_adapter import (
+    BlockingRuleCreator,
+    ComparisonCreator,
+    CustomRule,
+    SettingsCreator,
+    block_on,
+    cl,
+    to_blocking_rule_creator,
+)
+from matching.standardize.lsh import EXPLODED_COLUMNS
+
+UNIQUE_ID = "record_id"
+
+
+_COMPARISONS: dict[str, Callable[..., ComparisonCreator]] = {
+    "exact": cl.ExactMatch,
+    "name": cl.NameComparison,
+    "email": cl.EmailComparison,
+    "postcode": cl.PostcodeComparison,
+    "levenshtein": cl.LevenshteinAtThresholds,
+    "damerau_levenshtein": cl.DamerauLevenshteinAtThresholds,
+    "jaro_winkler": cl.JaroWinklerAtThresholds,
+    "jaccard": cl.JaccardAtThresholds,
+    "model_number": model_number,
+    "token_jaccard": token_jaccard,
+    "weighted_tokens": weighted_tokens,
+    "units": units,
+    "embedding_cosine": embedding_cosine,
+}
+
+
+# None: Splink leaves logging alone; its records reach the run's log file (see pipeline).
+SPLINK_LOG_LEVEL = None
+
+
+def matching_fingerprint(matching: MatchingConfig, exclusive: Collection[str] = ()) -> str:
+    """Identifies the matching settings a model was trained for (not the thresholds);
+    `exclusive`: the sources of one record per master (they change the blocking)."""
+    relevant: dict[str, Any] = matching.model_dump(
+        include={"blocking_rules", "comparisons", "training"}
+    )
+    if exclusive:
+        relevant["one_per_master"] = sorted(exclusive)
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def exclusive_sources(config: E360Config, entity: str) -> frozenset[str]:
+    """The entity's sources that hold at most one record per master (`one_per_master`)."""
+    return frozenset(
+        name
+        for name, source in config.sources.items()
+        if source.entity == entity and source.one_per_master
+    )
+
+
+def entity_fingerprint(config: E360Config, entity: MasteredEntity) -> str:
+    matching = config.entities[entity].matching
+    return matching_fingerprint(matching, exclusive_sources(config, entity))
+
+
+def blocking_rule(rule: BlockingRule) -> BlockingRuleCreator | str:
+    """A list is Splink's block_on; array columns in it (LSH buckets) are exploded."""
+    if not isinstance(rule, list):
+        return rule
+    return block_on(*rule, arrays_to_explode=[c for c in rule if c in EXPLODED_COLUMNS] or None)
+
+
+def comparison(spec: ComparisonConfig) -> ComparisonCreator:
+    if spec.type == "forename_surname":
+        if len(spec.input_columns) != 2:
+            raise MatchError("a forename_surname comparison takes columns: [forename, surname]")
+        created: ComparisonCreator = cl.ForenameSurnameComparison(
+            *spec.input_columns, **spec.params
+        )
+    elif spec.type in CUSTOMER_COMPARISONS:
+        created = CUSTOMER_COMPARISONS[spec.type](*spec.input_columns, **spec.params)
+    elif spec.type == "date_of_birth":
+        created = cl.DateOfBirthComparison(
+            _single_column(spec), input_is_string=False, **spec.params
+        )
+    else:
+        created = _COMPARISONS[spec.type](_single_column(spec), **spec.params)
+    if spec.term_frequency:
+        created = created.configure(term_frequency_adjustments=True)
+    return created
+
+
+def _single_column(spec: ComparisonConfig) -> str:
+    if spec.column is None:
+        raise MatchError(f"a {spec.type} comparison takes one column: give `column`")
+    return spec.column
+
+
+def blocking_sql(rule: BlockingRule) -> str:
+    """A blocking rule as SQL: its columns equal on both sides, or its own expression."""
+    if isinstance(rule, str):
+        return f"({rule})"
+    return " and ".join(f'l."{c}" = r."{c}"' for c in rule)
+
+
+def prediction_blocking_rules(
+    matching: MatchingConfig, exclusive_sources: Collection[str] = ()
+) -> list[BlockingRuleCreator | str]:
+    """The configured rules; pairs within a source that holds one record per master are never
+    generated (clustering could not join them anyway)."""
+    if not exclusive_sources:
+        return [blocking_rule(r) for r in matching.blocking_rules]
+    names = ", ".join("'" + s.replace("'", "''") + "'" for s in sorted(exclusive_sources))
+    within = f"not (l.source = r.source and l.source in ({names}))"
+    return [_with_condition(r, within) for r in matching.blocking_rules]
+
+
+def _with_condition(rule: BlockingRule, condition: str) -> BlockingRuleCreator | str:
+    """The rule's SQL and a further condition; array columns of a list rule stay exploded."""
+    sql = f"{blocking_sql(rule)} and {condition}"
+    exploded = [c for c in rule if c in EXPLODED_COLUMNS] if isinstance(rule, list) else []
+    return CustomRule(sql, arrays_to_explode=exploded) if exploded else sql
+
+
+def settings(
+    matching: MatchingConfig,
+    extra_comparisons: Sequence[ComparisonCreator] = (),
+    *,
+    exclusive_sources: Collection[str] = (),
+) -> SettingsCreator:
+    """The one Splink settings builder: the configured comparisons, then any extra ones (an
+    `e360 resolve` mapping's extra columns), and the prediction blocking."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name=UNIQUE_ID,
+        comparisons=[*(comparison(c) for c in matching.comparisons), *extra_comparisons],
+        # Splink's own conversion of a SQL string rule, done here where its types ask for it.
+        blocking_rules_to_generate_predictions=[
+            to_blocking_rule_creator(r)
+            for r in prediction_blocking_rules(matching, exclusive_sources)
+        ],
+        additional_columns_to_retain=["source"],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=True,
+    )

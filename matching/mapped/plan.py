@@ -23,7 +23,7 @@ from e360.errors import MatchError
 from e360.resources import DEMO_CONFIG
 from e360.zones import STANDARDIZED_COLUMNS
 from matching.mapped.mapping import ExtraKind, Mapping
-from matching.resolution.comparisons import Levels, pair_column
+from matching.resolution.comparisons import at_thresholds, pair_column, word_overlap
 from matching.resolution.customer_comparisons import ANY_COLUMN_COMPARISONS
 from matching.resolution.settings import comparison
 from matching.resolution.splink_adapter import ComparisonCreator, cl, cll
@@ -243,12 +243,7 @@ def extra_comparison(column: str, kind: ExtraKind) -> ComparisonCreator:
 
 def _text(column: str) -> ComparisonCreator:
     """Exact; close spelling (Jaro-Winkler); the same words in another order; loosely alike."""
-    left = f"string_split({pair_column(column, 'l')}, ' ')"
-    right = f"string_split({pair_column(column, 'r')}, ' ')"
-    overlap = (
-        f"(cast(len(list_intersect({left}, {right})) as double) / "
-        f"nullif(len(list_distinct(list_concat({left}, {right}))), 0))"
-    )
+    overlap = word_overlap(column)
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel(column),
@@ -267,14 +262,10 @@ def _relative_difference(column: str, thresholds: tuple[float, ...]) -> Comparis
     """Exact, then within each relative difference |l - r| / max(|l|, |r|)."""
     left, right = pair_column(column, "l"), pair_column(column, "r")
     difference = f"abs({left} - {right}) / greatest(abs({left}), abs({right}))"
-    levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
-    levels += [
-        cll.CustomLevel(f"{difference} <= {t}", f"within {t:.0%}", base_dialect_str="duckdb")
-        for t in thresholds
-    ]
-    levels.append(cll.ElseLevel())
-    return cl.CustomComparison(
-        comparison_levels=levels,
-        output_column_name=column,
-        comparison_description="number: exact, then relative difference levels",
+    return at_thresholds(
+        column,
+        difference,
+        thresholds,
+        lambda t: (f"{difference} <= {t}", f"within {t:.0%}"),
+        "number: exact, then relative difference levels",
     )

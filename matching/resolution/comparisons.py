@@ -5,7 +5,7 @@ Written in DuckDB SQL with `base_dialect_str`, so Splink translates them for Spa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from e360.sql import quote
@@ -24,6 +24,17 @@ Levels = list[ComparisonLevelCreator | dict[str, Any]]
 def pair_column(column: str, side: str) -> str:
     """One side's copy of a column in Splink's pairwise SQL ("name_l", "name_r"), quoted."""
     return quote(f"{column}_{side}")
+
+
+def word_overlap(column: str) -> str:
+    """SQL: the Jaccard similarity of the two sides' space-separated words (order ignored;
+    null when both are empty). Written in functions Splink transpiles to Spark as well."""
+    left = f"str_split({pair_column(column, 'l')}, ' ')"
+    right = f"str_split({pair_column(column, 'r')}, ' ')"
+    return (
+        f"(cast(array_length(array_intersect({left}, {right})) as double) / "
+        f"nullif(array_length(array_distinct(array_concat({left}, {right}))), 0))"
+    )
 
 
 def model_number(column: str) -> ComparisonCreator:
@@ -56,24 +67,34 @@ def model_number(column: str) -> ComparisonCreator:
     )
 
 
-def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> ComparisonCreator:
-    """Jaccard similarity of the space-separated token sets (word overlap, order ignored)."""
-    left = f"string_split({pair_column(column, 'l')}, ' ')"
-    right = f"string_split({pair_column(column, 'r')}, ' ')"
-    score = (
-        f"(cast(array_length(array_intersect({left}, {right})) as double) / "
-        f"nullif(array_length(list_distinct(list_concat({left}, {right}))), 0))"
-    )
+def at_thresholds(
+    column: str,
+    score: str,
+    thresholds: Sequence[float],
+    level: Callable[[float], tuple[str, str]],
+    description: str,
+) -> ComparisonCreator:
+    """Null, exact, then one level per threshold on a SQL `score` (`level(t)` gives the
+    condition on `score` and the label), else."""
     levels: Levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
-    levels += [
-        cll.CustomLevel(f"{score} >= {t}", f"token Jaccard >= {t}", base_dialect_str="duckdb")
-        for t in thresholds
-    ]
+    for t in thresholds:
+        condition, label = level(t)
+        levels.append(cll.CustomLevel(condition, label, base_dialect_str="duckdb"))
     levels.append(cll.ElseLevel())
     return cl.CustomComparison(
-        comparison_levels=levels,
-        output_column_name=column,
-        comparison_description="token set Jaccard similarity",
+        comparison_levels=levels, output_column_name=column, comparison_description=description
+    )
+
+
+def token_jaccard(column: str, thresholds: Sequence[float] = (0.6, 0.35)) -> ComparisonCreator:
+    """Jaccard similarity of the space-separated token sets (word overlap, order ignored)."""
+    score = word_overlap(column)
+    return at_thresholds(
+        column,
+        score,
+        thresholds,
+        lambda t: (f"{score} >= {t}", f"token Jaccard >= {t}"),
+        "token set Jaccard similarity",
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from matching.resolution.comparisons import pair_column
+from matching.resolution.comparisons import pair_column, word_overlap
 from matching.resolution.splink_adapter import ComparisonCreator, ComparisonLevelCreator, cl, cll
 
 
@@ -112,12 +112,7 @@ def company_name(column: str, tokens: str) -> ComparisonCreator:
     """An organisation name (company_name() form): exact; the same words in another order;
     a typo (Jaro-Winkler >= 0.92); most words shared (token Jaccard >= 0.5); similar (>= 0.8);
     else."""
-    left = f"str_split({pair_column(tokens, 'l')}, ' ')"
-    right = f"str_split({pair_column(tokens, 'r')}, ' ')"
-    shared = (
-        f"cast(array_length(array_intersect({left}, {right})) as double) / "
-        f"array_length(array_distinct(array_concat({left}, {right})))"
-    )
+    shared = word_overlap(tokens)
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel(column),

@@ -8,12 +8,7 @@ publishes them (`e360.warehouse.wap`): a failed test leaves the published layer 
 
 import contextlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -23,10 +18,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from e360.config import E360Config
 from e360.errors import PublishError
 from e360.lake import Lake
-from e360.resources import DBT_PROJECT_DIR, dbt_work_dir
+from e360.resources import dbt_work_dir
 from e360.warehouse import LAKE_TABLES, environment, staging, wap
+from e360.warehouse.dbt_runner import build_variables, parsed_manifest, summarise_run_results
 from e360.warehouse.loaders import load_lake
-from e360.warehouse.targets import dbt_environment, dbt_role_vars
+from e360.warehouse.targets import dbt_environment
 from e360.zones import CONFORMED_EVENTS, master_table_name
 from orchestration.assets.ingestion import NETWORK_RETRY
 from orchestration.assets.matching import (
@@ -166,52 +162,8 @@ class _Translator(DagsterDbtTranslator):
         return "publishing"
 
 
-def dbt_manifest(work_dir: Path) -> Path:
-    """The dbt manifest Dagster reads the project's models and tests from, in `work_dir` (see
-    `e360.resources.dbt_work_dir`); parsed if stale.
-
-    Parsed into a folder of this process's own and moved into place whole: processes starting
-    together (a run beside `e360 ui`) each see a complete manifest, never one being written.
-    """
-    manifest = work_dir / "manifest.json"
-    sources = [
-        p
-        for p in DBT_PROJECT_DIR.rglob("*")
-        if p.is_file()
-        and work_dir not in p.parents
-        and "logs" not in p.relative_to(DBT_PROJECT_DIR).parts
-    ]
-    newest = max(p.stat().st_mtime for p in sources)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        from dbt.cli.main import dbtRunner
-
-        work_dir.mkdir(parents=True, exist_ok=True)
-        own = Path(tempfile.mkdtemp(prefix=".parse-", dir=work_dir))
-        try:
-            result = dbtRunner().invoke(
-                [
-                    "parse",
-                    "--project-dir",
-                    str(DBT_PROJECT_DIR),
-                    "--profiles-dir",
-                    str(DBT_PROJECT_DIR),
-                    "--target-path",
-                    str(own),
-                    "--log-path",
-                    str(work_dir / "logs"),
-                    "--quiet",
-                ]
-            )
-            if not result.success:
-                raise PublishError(f"dbt parse failed: {result.exception}")
-            os.replace(own / "manifest.json", manifest)
-        finally:
-            shutil.rmtree(own, ignore_errors=True)
-    return manifest
-
-
 def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
-    manifest = dbt_manifest(dbt_work_dir(config.root))
+    manifest = parsed_manifest(dbt_work_dir(config.root))
 
     @dbt_assets(
         manifest=manifest,
@@ -232,17 +184,7 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
             target=settings.target,
             dbt_executable=context.resources.dbt.dbt_executable,
         )
-        # One instant per run: history rows become valid and recency is measured at it.
-        # E360_VALID_AT pins it (reproducible builds, backfills); else the run's clock.
-        valid_at = os.environ.get("E360_VALID_AT") or f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
-        variables = {
-            "e360_lake_schema": settings.lake_schema,
-            "e360_wap_suffix": wap.WAP_SUFFIX,
-            "e360_valid_at": valid_at,
-            "e360_as_of": valid_at,
-        }
-        if settings.target == "redshift":
-            variables.update(dbt_role_vars(config))
+        variables = build_variables(config)
         with (
             e360.step(context, "publish", "dbt build"),
             environment(dbt_environment(config)),
@@ -259,7 +201,7 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
             with contextlib.redirect_stdout(out):
                 events = list(invocation.stream())
             results = invocation.get_artifact("run_results.json")
-            summary = _summarise(results)
+            summary = summarise_run_results(results)
             e360.record(context, "publish", "dbt", summary)
             if not invocation.is_successful():
                 # the audit failed: report the checks, publish nothing
@@ -281,38 +223,3 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
         yield from events
 
     return _enterprise
-
-
-def _summarise(run_results: Mapping[str, Any]) -> dict[str, Any]:
-    """Models built, tests passed, failed and skipped, and what failed, from dbt's run results.
-
-    A node dbt skipped (its upstream failed) did not fail: it is counted as skipped, so one
-    failed model does not read as dozens of failed tests.
-    """
-    summary: dict[str, Any] = {
-        "models": 0,
-        "models_skipped": 0,
-        "tests_passed": 0,
-        "tests_failed": 0,
-        "tests_skipped": 0,
-        "failures": [],
-    }
-    for result in run_results.get("results", []):
-        unique_id, status = result["unique_id"], result["status"]
-        kind = unique_id.split(".", 1)[0]
-        built = kind in ("model", "snapshot", "seed")
-        if status == "skipped":
-            if kind == "test":
-                summary["tests_skipped"] += 1
-            elif built:
-                summary["models_skipped"] += 1
-            continue
-        if kind == "test":
-            ok = status in ("pass", "warn")
-            summary["tests_passed" if ok else "tests_failed"] += 1
-        else:
-            ok = status in ("success", "no-op")
-            summary["models"] += built and ok
-        if not ok:
-            summary["failures"].append(f"{unique_id}: {result.get('message') or status}")
-    return summary

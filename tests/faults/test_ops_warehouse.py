@@ -16,7 +16,7 @@ from e360.cli import main
 from e360.config import load_config
 from e360.resources import DBT_PROJECT_DIR
 from e360.warehouse import environment
-from orchestration.assets.publishing import _summarise
+from e360.warehouse.dbt_runner import summarise_run_results
 
 READER = """
 import sys, duckdb
@@ -97,7 +97,7 @@ def test_the_dbt_summary_counts_skipped_nodes_as_skipped_not_failed(tmp_path: Pa
     results = json.loads((target / "run_results.json").read_text())
     statuses = Counter((r["unique_id"].split(".")[0], r["status"]) for r in results["results"])
     assert statuses[("model", "error")] == 1 and statuses[("test", "skipped")] > 10
-    summary = _summarise(results)
+    summary = summarise_run_results(results)
     assert summary["tests_failed"] == 0
     assert summary["tests_skipped"] == statuses[("test", "skipped")]
     assert summary["models"] == 0 and summary["models_skipped"] > 0

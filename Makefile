@@ -45,7 +45,7 @@ bench: .venv/.all
 bench-quality: .venv/.all
 	$(UV) run --frozen --no-sync python -m bench.quality $(ARGS)
 
-# ruff, and the import contracts of pyproject.toml (the layer rule, the Splink adapter).
+# ruff, the import contracts of pyproject.toml (the layer rule, the Splink adapter) and mypy.
 lint: .venv/.all
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .

@@ -45,7 +45,7 @@ from matching.mapped.mapping import ExtraKind, MappedSource, Mapping, extra_colu
 from matching.mapped.plan import Plan, plan_for
 from matching.resolution.blocking import within_budget
 from matching.resolution.clustering import cluster
-from matching.resolution.engine import backend_for, close_backend, register
+from matching.resolution.engine import backend_for, register, splink_session
 from matching.resolution.resolve import exclusive_groups
 from matching.resolution.scoring import cannot_links, links_at, score_all
 from matching.resolution.settings import UNIQUE_ID
@@ -293,7 +293,7 @@ def _score_and_cluster(
     fitted = _Fitted()
     matching = plan.matching
     exclusive = mapping.exclusive_sources
-    try:
+    with splink_session(backend, str(mapping.file)):
         records = register(backend, table, f"{mapping.entity}_records")
         budget = within_budget(
             records, matching, record_count=table.num_rows, exclusive_sources=exclusive
@@ -314,12 +314,6 @@ def _score_and_cluster(
         say("scoring candidate pairs")
         scores = score_all(linker, records, matching)
         clock.lap("predict")
-    except (MatchError, ConfigError):
-        raise
-    except Exception as exc:  # Splink raises plain exceptions: name the stage
-        raise MatchError(f"{mapping.file}: Splink failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        close_backend(backend)
     fitted.threshold = link_threshold(
         matching.threshold, scores.column("match_probability").to_pylist()
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from e360.config import E360Config, EngineSettings
-from e360.errors import MatchError
+from e360.errors import E360Error, MatchError
 from matching.resolution.splink_adapter import (
     DatabaseAPI,
     DuckDBAPI,
@@ -74,3 +76,18 @@ def close_backend(backend: DatabaseAPI) -> None:
         con.close()
     else:
         backend.delete_tables_created_by_splink_from_db()
+
+
+@contextmanager
+def splink_session(backend: DatabaseAPI, subject: str, stage: str = "Splink") -> Iterator[None]:
+    """Work on a backend, closed afterwards. Splink raises plain exceptions: they become one
+    MatchError naming the subject (an entity, a mapping file) and the stage; e360's own errors
+    pass unchanged."""
+    try:
+        yield
+    except E360Error:
+        raise
+    except Exception as exc:
+        raise MatchError(f"{subject}: {stage} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        close_backend(backend)

@@ -20,12 +20,11 @@ import pyarrow.compute as pc
 
 from e360.config import E360Config, MatchingConfig
 from e360.entities import MasteredEntity
-from e360.errors import MatchError
 from e360.sql import quote
 from matching.resolution.blocking import within_budget
 from matching.resolution.clustering import affected_records, cluster
 from matching.resolution.constraints import Constraints
-from matching.resolution.engine import close_backend, register, splink_backend
+from matching.resolution.engine import register, splink_backend, splink_session
 from matching.resolution.scoring import (
     cannot_links,
     empty_pairs,
@@ -105,7 +104,7 @@ def resolve(
         return Resolution(entity, None, False, empty_pairs(), clusters, {})
     backend = splink_backend(config)
     clock = Laps()
-    try:
+    with splink_session(backend, entity):
         all_records = register(backend, records, f"{entity}_records")
         exclusive = exclusive_sources(config, entity)
         model = None if retrain else select_model(config, entity)
@@ -203,12 +202,6 @@ def resolve(
             }
         )
         clock.lap("cluster")
-    except MatchError:
-        raise
-    except Exception as exc:  # Splink raises plain exceptions; name the entity and stage.
-        raise MatchError(f"{entity}: Splink failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        close_backend(backend)
     pairs = scores.filter(
         pc.greater_equal(scores["match_probability"], matching.pairs_min_probability)
     )

@@ -18,7 +18,7 @@ from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import standardized_table_name
 from matching.resolution.constraints import StewardDecisions
-from matching.resolution.engine import close_backend, register, splink_backend
+from matching.resolution.engine import register, splink_backend, splink_session
 from matching.resolution.settings import exclusive_sources
 from matching.resolution.splink_adapter import SplinkDataFrame, retain_intermediate_columns
 from matching.resolution.trainer import source_sizes, train_and_save
@@ -61,7 +61,7 @@ def train_entity(
                 f"no steward 'match' decisions on current {entity} records to train on"
             )
     backend = splink_backend(config)
-    try:
+    with splink_session(backend, entity, "training"):
         table = register(backend, records, _RECORDS)
         label_table = register(backend, labels, "steward_labels") if labels is not None else None
         model = train_and_save(
@@ -69,12 +69,6 @@ def train_entity(
         )
         charts = [chart_path(model, "match_weights"), chart_path(model, "m_u_parameters")]
         charts.append(write_waterfall(config, entity, model, table))
-    except MatchError:
-        raise
-    except Exception as exc:  # Splink raises plain exceptions; name the entity and stage.
-        raise MatchError(f"{entity}: training failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        close_backend(backend)
     return TrainedModel(
         model, records.num_rows, labels.num_rows if labels is not None else 0, charts
     )

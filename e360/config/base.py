@@ -12,4 +12,4 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 class Section(BaseModel):
     """One section of `e360.yaml`: a misspelt key is an error, not a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)

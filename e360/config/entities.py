@@ -44,13 +44,21 @@ class ComparisonConfig(Section):
         "address",  # [address_line1, postcode, city, postcode_area]
         "company_name",  # [company_name, company_name_tokens]
     ]
+    """The comparison: a Splink library comparison or one of e360's own."""
     column: str | None = None
-    columns: list[str] | None = None  # forename_surname takes [forename, surname]
+    """The standardized column compared (or give `columns`)."""
+    columns: list[str] | None = None
+    """The standardized columns compared, in the order the comparison takes them (e.g.
+    `forename_surname`: [forename, surname]).
+    """
     term_frequency: bool = False
+    """Adjust for how common the value is (a rare surname agreeing is stronger evidence)."""
     params: dict[str, Any] = Field(default_factory=dict)
-    # Domain knowledge that EM must not overrule, one value per non-null level (best first):
-    # e.g. a GTIN match or mismatch, which EM can confuse with look-alike variants.
+    """The comparison's own parameters (e.g. `thresholds`), passed as they are."""
     m_probabilities: list[Probability] | None = None
+    """Domain knowledge that EM must not overrule, one value per non-null level (best first): e.g. a
+    GTIN match or mismatch, which EM can confuse with look-alike variants.
+    """
 
     @property
     def input_columns(self) -> list[str]:
@@ -59,30 +67,47 @@ class ComparisonConfig(Section):
 
 class TrainingConfig(Section):
     deterministic_rules: list[BlockingRule]
+    """Rules that pick near-certain matches, from which the prior (λ) is estimated."""
     recall: Probability = 0.7
+    """The share of true matches the deterministic rules are assumed to find."""
     em_blocking_rules: list[BlockingRule]
+    """Blocking rules of the EM sessions that estimate m-probabilities: each session trains every
+    comparison but its own columns.
+    """
     u_max_pairs: float = Field(default=1e6, gt=0)
+    """Random pairs sampled to estimate u-probabilities."""
     seed: int = 42
+    """The seed of that sampling (training is reproducible)."""
 
 
 class MatchingConfig(Section):
     blocking_rules: list[BlockingRule] = Field(min_length=1)
+    """Which pairs are compared at all: lists of columns that must agree, or SQL conditions on `l.`
+    and `r.` columns.
+    """
     comparisons: list[ComparisonConfig] = Field(min_length=1)
+    """How a compared pair is scored, one comparison per kind of evidence."""
     training: TrainingConfig
-    # A number, or `auto`: chosen from the scored pairs (matching.resolution.thresholds); with `auto`
-    # the review band is kept below whatever threshold is chosen.
+    """How the model is trained."""
     threshold: Probability | Literal["auto"] = 0.9
+    """A number, or `auto`: chosen from the scored pairs (matching.resolution.thresholds);
+    with `auto` the review band is kept below whatever threshold is chosen.
+    """
     review_band: tuple[Probability, Probability] = (0.5, 0.9)
-    # Pairs below this probability are not stored: they are the bulk of blocked pairs and
-    # nobody reviews them.
+    """Pairs scoring in this band go to the stewards' review queue."""
     pairs_min_probability: Probability = 0.05
-    # Pairs scoring below this are clear non-matches: clustering never puts them together,
-    # however the links around them chain (None: plain connected components).
+    """Pairs below this probability are not stored: they are the bulk of blocked pairs and
+    nobody reviews them.
+    """
     cannot_link_below: Probability | None = 0.01
-    # Pairs one blocking rule may add: counted before predicting (matching.blocking), a rule
-    # over it is left out and named. 50M pairs is minutes on one machine; beyond that a rule
-    # is not blocking.
+    """Pairs scoring below this are clear non-matches: clustering never puts them together,
+    however the links around them chain (None: plain connected components).
+    """
     max_comparisons: int = Field(default=50_000_000, ge=1)
+    """Pairs one blocking rule may add: counted before predicting (matching.blocking), a
+    rule over it is left out and named. 50M pairs is minutes on one machine; beyond that
+    a rule is not blocking.
+    """
 
     @field_validator("review_band")
     @classmethod
@@ -97,7 +122,9 @@ class CustomRule(Section):
     lowest) wins, e.g. `case when email like '%@example.com' then 0 else 1 end`."""
 
     expression: str = Field(min_length=1)
+    """A SQL expression over a member record's columns; the member scoring highest wins."""
     descending: bool = True
+    """False: the member scoring lowest wins."""
 
 
 SurvivorshipRule = SurvivorshipRuleName | CustomRule
@@ -105,8 +132,11 @@ SurvivorshipRule = SurvivorshipRuleName | CustomRule
 
 class SurvivorshipConfig(Section):
     default: SurvivorshipRuleName = "most_recent"
+    """The rule of every attribute not named in `attributes`."""
     source_priority: list[str] = Field(default_factory=list)
+    """Sources best first, for the `source_priority` rule and as a tie-break."""
     attributes: dict[str, SurvivorshipRule] = Field(default_factory=dict)
+    """Attribute -> its rule: a rule name or a custom SQL expression."""
 
     def rule_for(self, attribute: str) -> SurvivorshipRule:
         return self.attributes.get(attribute, self.default)
@@ -114,7 +144,12 @@ class SurvivorshipConfig(Section):
 
 class EntityConfig(Section):
     id_prefix: str | None = Field(default=None, pattern=r"^[A-Z]{2,5}$")
+    """The master ids' prefix (2 to 5 capitals); default: CUS for customers, PRD for products."""
     matching: MatchingConfig
-    # Pin a trained model version (`e360 train` makes new ones); None: the newest that fits.
+    """Blocking, comparisons, training and thresholds."""
     model_version: int | None = Field(default=None, ge=1)
+    """Pin a trained model version (`e360 train` makes new ones); None: the newest that
+    fits.
+    """
     survivorship: SurvivorshipConfig = SurvivorshipConfig()
+    """Which values survive into the golden record."""

@@ -18,12 +18,17 @@ class EvaluationSettings(Section):
     """
 
     truth: dict[Literal["customer", "product"], Path] = Field(default_factory=dict)
+    """Entity -> a CSV of `source,source_key,entity_id`, relative to the project root."""
 
 
 class QualitySettings(Section):
     """Limits the pipeline's checks enforce; a breach stops the run before anything publishes."""
 
-    max_quarantine_rate: Probability = 0.05  # per source and ingest
-    max_id_churn: Probability = 0.2  # share of carried-over records whose master id changed
-    freshness_hours: float = Field(default=36, gt=0)  # raw data older than this warns
-    schedule: str = "0 2 * * *"  # the daily run of batch sources (cron, UTC)
+    max_quarantine_rate: Probability = 0.05
+    """The share of a source's records one ingest may quarantine."""
+    max_id_churn: Probability = 0.2
+    """The share of carried-over records whose master id may change in one run."""
+    freshness_hours: float = Field(default=36, gt=0)
+    """Raw data older than this warns."""
+    schedule: str = "0 2 * * *"
+    """The daily run of batch sources (cron, UTC)."""

@@ -26,29 +26,45 @@ class ProjectSettings(Section):
     """`project`: the project's name and root folder (relative: to the configuration file)."""
 
     name: str = "e360"
+    """The project's name: it prefixes run ids and names the warehouse project."""
     root: Path = Path(".")
+    """The project's root folder; relative: to the configuration file's folder."""
 
 
 class PathSettings(Section):
     """`paths`: the project's folders, relative to the project root."""
 
     landing: Path = Path("landing")
+    """Where batch sources deliver their files (each source's `path` is a glob under it)."""
     lake: Path = Path("lake")
+    """The embedded lake: Iceberg tables and their SQL catalog (catalog type `sql`)."""
     runs: Path = Path("runs")
+    """One folder per run: its report, logs and dbt output."""
     models: Path = Path("models")
+    """Trained matching models, one versioned file per entity and training."""
 
 
 class E360Config(Section):
     """The whole configuration, one attribute per section of `e360.yaml`."""
 
     project: ProjectSettings = ProjectSettings()
+    """The project's name and root."""
     paths: PathSettings = PathSettings()
+    """The project's folders."""
     deployment: DeploymentSettings = DeploymentSettings()
+    """Where the project runs: catalog, engine, warehouse, lock."""
     sources: dict[str, SourceConfig] = Field(min_length=1)
+    """Every source by name (lower-case letters, digits and single '_'): what it sends and how it
+    maps.
+    """
     entities: dict[Literal["customer", "product"], EntityConfig]
+    """How customers and products are resolved; both are required."""
     evaluation: EvaluationSettings = EvaluationSettings()
+    """Ground truth to score runs against (tests, benchmarks)."""
     quality: QualitySettings = QualitySettings()
+    """Limits a run must hold before anything publishes."""
     stewardship: StewardshipSettings = StewardshipSettings()
+    """The steward decision store and the steward app's sign-in."""
 
     _file: Path = PrivateAttr(default=Path("e360.yaml"))
     _fingerprint: str = PrivateAttr(default="")

@@ -16,12 +16,18 @@ from e360.entities import CONFORMED_EVENT_TYPES
 class EventSettings(Section):
     """How a source's rows become conformed events."""
 
-    type: str | None = None  # a constant event type for every row
-    type_column: str | None = None  # or a source column, mapped through `type_map`
+    type: str | None = None
+    """A constant event type for every row (give this or `type_column`)."""
+    type_column: str | None = None
+    """A source column holding the event type, mapped through `type_map`."""
     type_map: dict[str, str] = Field(default_factory=dict)
+    """Source value -> conformed event type, for `type_column`."""
     channel: str
-    customer_source: str | None = None  # which source's keys `customer_ref` holds
+    """The channel every event of this source came through (e.g. `web`, `store`)."""
+    customer_source: str | None = None
+    """The customer source whose keys `customer_ref` holds."""
     product_source: str | None = None
+    """The product source whose keys `product_ref` holds."""
 
     @field_validator("type_map")
     @classmethod
@@ -34,62 +40,101 @@ class EventSettings(Section):
 
 class CsvOptions(Section):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
-    # For files without a byte-order mark; a BOM (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE) decides.
-    encoding: str = "utf-8-sig"  # utf-8, ignoring the byte-order mark spreadsheets write
-    # Characters one field may hold; a larger field quarantines its row, the next line goes on.
+    """The field separator, one character."""
+    encoding: str = "utf-8-sig"
+    """For files without a byte-order mark (a BOM decides: UTF-8, UTF-16 or UTF-32); the default is
+    UTF-8, ignoring the BOM spreadsheets write. E.g. `latin-1`, `cp1252`.
+    """
     field_size_limit: int = Field(default=64 * 1024 * 1024, ge=1)
+    """Characters one field may hold; a larger field quarantines its row and the next line goes on.
+    """
 
 
 class S3Location(Section):
     """Landing files in S3: `path` is then a glob under `s3://<bucket>/<prefix>`."""
 
     bucket: str = Field(min_length=3)
+    """The bucket the source delivers to."""
     prefix: str = ""
+    """The prefix under the bucket; `path` is a glob below it."""
     region: str | None = None
-    endpoint_url: str | None = None  # an S3-compatible endpoint (tests, VPC endpoints)
+    """The bucket's region; default: the environment's."""
+    endpoint_url: str | None = None
+    """An S3-compatible endpoint (tests, VPC endpoints)."""
 
 
 class StreamSettings(Section):
     """A Kafka (Amazon MSK) source: topics consumed into the raw zone exactly once."""
 
     topics: list[str] = Field(min_length=1)
+    """The Kafka topics to consume."""
     bootstrap_servers: str = Field(min_length=1)
-    group_id: str | None = None  # default: e360.<source>
+    """The brokers, `host:port[,host:port...]`."""
+    group_id: str | None = None
+    """The consumer group; default: `e360.<source>`."""
     value_format: Literal["json", "avro"] = "json"
-    # "confluent": values carry the schema-registry prefix (magic byte + 4-byte schema id).
+    """How message values are encoded."""
     avro_wire_format: Literal["plain", "confluent"] = "plain"
-    # plaintext (local brokers), tls, or msk_iam: SASL/OAUTHBEARER with IAM tokens over TLS.
+    """`confluent`: Avro values carry the schema registry's prefix (magic byte and 4-byte schema
+    id).
+    """
     security: Literal["plaintext", "tls", "msk_iam"] = "plaintext"
-    region: str | None = None  # msk_iam token region; default: the AWS environment's
-    ca_location: str | None = None  # CA bundle for TLS; default: the system's
-    batch_size: int = Field(default=5000, ge=1)  # records per Iceberg commit at most
-    max_latency_seconds: float = Field(default=5.0, gt=0)  # a record waits at most this long
-    client: dict[str, str | int | float | bool] = Field(default_factory=dict)  # librdkafka
+    """`plaintext` (local brokers), `tls`, or `msk_iam`: SASL/OAUTHBEARER with IAM tokens over TLS.
+    """
+    region: str | None = None
+    """The region of `msk_iam` tokens; default: the environment's."""
+    ca_location: str | None = None
+    """A CA bundle for TLS; default: the system's."""
+    batch_size: int = Field(default=5000, ge=1)
+    """Records per Iceberg commit at most."""
+    max_latency_seconds: float = Field(default=5.0, gt=0)
+    """A consumed record waits at most this long before it is committed."""
+    client: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Further librdkafka settings, passed to the consumer as they are."""
 
 
 class SourceConfig(Section):
     entity: Literal["customer", "product", "event"]
+    """What the source's records are: customers, products or events."""
     format: Literal["csv", "jsonl", "parquet", "kafka"]
-    path: str | None = Field(
-        default=None, description="glob under the landing folder (or s3 prefix), e.g. crm/*.csv"
-    )
-    s3: S3Location | None = None  # landing files in S3 instead of the landing folder
-    stream: StreamSettings | None = None  # format kafka: where and how to consume
-    contract: Path | None = None  # JSON Schema (.json) or Avro schema (.avsc), relative to file
-    key: str = Field(description="the column holding the source's own record key")
+    """How the source delivers: files (`csv`, `jsonl`, `parquet`) or a Kafka stream."""
+    path: str | None = None
+    """A glob under the landing folder (or under the `s3` prefix), e.g. `crm/*.csv`; required for
+    files.
+    """
+    s3: S3Location | None = None
+    """Landing files in S3 instead of the landing folder."""
+    stream: StreamSettings | None = None
+    """Where and how to consume, for `format: kafka`."""
+    contract: Path | None = None
+    """A JSON Schema (`.json`) or Avro schema (`.avsc`) every record must satisfy; relative to the
+    configuration file.
+    """
+    key: str
+    """The column holding the source's own record key."""
     required: list[str] = Field(default_factory=list)
-    updated_at: str | None = None  # column telling when the source last changed the record
-    default_region: str = "GB"  # phone numbers without a country code
-    dayfirst: bool = True  # how to read ambiguous dates such as 03/04/1980
+    """Columns every record must have (non-empty); a record without one is quarantined."""
+    updated_at: str | None = None
+    """The column telling when the source last changed the record (survivorship's recency)."""
+    default_region: str = "GB"
+    """The country (ISO 3166 alpha-2) of phone numbers written without a country code."""
+    dayfirst: bool = True
+    """How to read ambiguous dates such as 03/04/1980: true is 3 April."""
     csv: CsvOptions = CsvOptions()
-    # A landing file lands once unchanged (size, mtime) for this long; younger files are
-    # watched for up to this long (when short) or left for the next run as "not yet settled".
+    """How CSV files are read."""
     settle_seconds: float = Field(default=1.0, ge=0)
-    # A marker the source writes when a delivery is complete: "_SUCCESS" (a file in the
-    # landing file's folder) or "{name}.done" (one per landing file); None: no marker.
+    """A landing file lands once unchanged (size, mtime) for this long; younger files are watched
+    for up to this long (when short) or left for the next run as not yet settled.
+    """
     ready_marker: str | None = None
-    mapping: dict[str, str] = Field(description="canonical attribute -> source column")
+    """A marker the source writes when a delivery is complete: `_SUCCESS` (a file in the landing
+    file's folder) or `{name}.done` (one per landing file); none: no marker.
+    """
+    mapping: dict[str, str]
+    """Canonical attribute -> the source column holding it."""
     event: EventSettings | None = None
-    # At most one record of this source per master (a catalogue, a CRM without duplicates):
-    # its records never share a master and are never compared with each other.
+    """How rows become conformed events (event sources only)."""
     one_per_master: bool = False
+    """At most one record of this source per master (a catalogue, a CRM without duplicates): its
+    records never share a master and are never compared with each other.
+    """

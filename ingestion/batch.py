@@ -22,6 +22,7 @@ from pyiceberg.expressions.literals import literal
 from e360.config import SourceConfig
 from e360.errors import IngestError
 from e360.lake import Lake, Zone
+from e360.mappings import mapped_columns
 from e360.zones import quarantine_table_name, raw_table_name
 from ingestion.deliveries import deliveries, file_sha256, settled
 from ingestion.readers import FileRows, Reject, as_raw, read_file
@@ -214,7 +215,7 @@ def _nothing_found(
 def _column_uses(source: SourceConfig) -> list[tuple[str, str]]:
     """(setting, file column) for every column the source's configuration names."""
     uses = [("key", source.key)] + [("required", c) for c in source.required]
-    uses += [(f"mapping.{attr}", column) for attr, column in source.mapping.items()]
+    uses += [(f"mapping.{attr}", column) for attr, column in mapped_columns(source.mapping)]
     if source.updated_at:
         uses.append(("updated_at", source.updated_at))
     if source.event is not None and source.event.type_column:

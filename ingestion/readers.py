@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from e360.config import SourceConfig
+from e360.config import CsvOptions, SourceConfig
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     # the source's limit is one bad row, not the end of the file.
     csv.field_size_limit(source.csv.field_size_limit)
     lines = _Lines(text)
-    reader = csv.reader(lines, delimiter=source.csv.delimiter, strict=True)
+    reader = csv.reader(lines, strict=True, **csv_dialect(source.csv))
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -203,7 +203,7 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     problem = header_problem(header)
     if problem:
         # Without usable column names no row can be read; the file stays in the landing area.
-        result.rejects.append(Reject(None, _csv_line(header, source.csv.delimiter), problem))
+        result.rejects.append(Reject(None, _csv_line(header, source.csv), problem))
         return result
     result.set_columns(header)
     number = 0
@@ -217,7 +217,8 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
             # Malformed quoting or an oversized field: the record's lines, verbatim, go to
             # quarantine and reading goes on at the next line (an unclosed quote keeps the rest).
             number += 1
-            lines.close_quote(reader.dialect.quotechar or '"')
+            if reader.dialect.quotechar is not None:
+                lines.close_quote(reader.dialect.quotechar)
             reason = f"CSV error at line {start}: {exc}"
             result.rejects.append(Reject(number, _printable(lines.record()), reason))
             continue
@@ -236,6 +237,17 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     return result
 
 
+def csv_dialect(options: CsvOptions) -> dict[str, Any]:
+    """The `csv` module's reader arguments for a source's CSV options."""
+    return {
+        "delimiter": options.delimiter,
+        "quotechar": options.quote_char,
+        "quoting": csv.QUOTE_MINIMAL if options.quote_char is not None else csv.QUOTE_NONE,
+        "doublequote": options.double_quote,
+        "escapechar": options.escape_char,
+    }
+
+
 def header_problem(names: list[str]) -> str | None:
     """Why these column names cannot name a raw table's columns, if they cannot."""
     blank = [i + 1 for i, name in enumerate(names) if not name.strip()]
@@ -252,9 +264,12 @@ def header_problem(names: list[str]) -> str | None:
     return None
 
 
-def _csv_line(fields: list[str], delimiter: str) -> str:
+def _csv_line(fields: list[str], options: CsvOptions) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="").writerow(fields)
+    try:
+        csv.writer(buffer, lineterminator="", **csv_dialect(options)).writerow(fields)
+    except csv.Error:  # a quote the options give no way to write: shown as read
+        return options.delimiter.join(fields)
     return buffer.getvalue()
 
 

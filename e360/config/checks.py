@@ -7,7 +7,6 @@ Each check returns problems as `<dotted.key>: <reason>`; loading blames each on 
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from e360.entities import (
     RECORD_KEY_COLUMNS,
     RECORD_LINEAGE_COLUMNS,
 )
+from e360.mappings import template_problem
 from e360.sqlcheck import DuckDBBinder, pair_rule_problem, record_expression_problem
 from e360.zones import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 
@@ -50,16 +50,16 @@ def cross_section_problems(config: E360Config) -> list[str]:
                 f"{key}.mapping: {unknown} are not canonical {source.entity} attributes; "
                 f"choose from {list(CANONICAL_ATTRIBUTES[source.entity])}"
             )
+        for attribute, value in source.mapping.items():
+            problem = template_problem(value)
+            if problem:
+                problems.append(f"{key}.mapping.{attribute}: {problem}")
         if source.entity == "event":
             problems.extend(_check_event_source(key, source, config))
         elif source.event is not None:
             problems.append(f"{key}.event: only event sources take an event section")
         if source.entity in ("customer", "product") and source.entity not in config.entities:
             problems.append(f"{key}.entity: no entities.{source.entity} section configures it")
-        try:
-            codecs.lookup(source.csv.encoding)
-        except LookupError:
-            problems.append(f"{key}.csv.encoding: unknown encoding '{source.csv.encoding}'")
         problems.extend(_check_location(key, source, config))
     for entity, settings in config.entities.items():
         key = f"entities.{entity}"

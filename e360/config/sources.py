@@ -4,10 +4,11 @@ and for event sources how rows become conformed events."""
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from e360.config.base import Section
 from e360.entities import CONFORMED_EVENT_TYPES
@@ -39,15 +40,57 @@ class EventSettings(Section):
 
 
 class CsvOptions(Section):
+    """How a CSV file is read (Python's `csv` module does the parsing)."""
+
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     """The field separator, one character."""
     encoding: str = "utf-8-sig"
     """For files without a byte-order mark (a BOM decides: UTF-8, UTF-16 or UTF-32); the default is
-    UTF-8, ignoring the BOM spreadsheets write. E.g. `latin-1`, `cp1252`.
+    UTF-8, ignoring the BOM spreadsheets write. E.g. `latin-1`, `cp1252`. A row with bytes not
+    valid in it is quarantined, named by file and row.
+    """
+    quote_char: str | None = Field(default='"', min_length=1, max_length=1)
+    """The character quoting fields that hold the delimiter, quotes or line breaks; null: fields
+    are never quoted (quote characters are plain data).
+    """
+    double_quote: bool = True
+    """Inside a quoted field, two quote characters stand for one (`""` reads `"`); false: a quote
+    inside a field is written with `escape_char`.
+    """
+    escape_char: str | None = Field(default=None, min_length=1, max_length=1)
+    """A character making the next one plain data (e.g. `\\`: `\\;` is a `;` inside a field);
+    null: none.
     """
     field_size_limit: int = Field(default=64 * 1024 * 1024, ge=1)
     """Characters one field may hold; a larger field quarantines its row and the next line goes on.
     """
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding '{value}'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_characters(self) -> CsvOptions:
+        named = {
+            "delimiter": self.delimiter,
+            "quote_char": self.quote_char,
+            "escape_char": self.escape_char,
+        }
+        seen: dict[str, str] = {}
+        for key, char in named.items():
+            if char is None:
+                continue
+            if char in "\r\n":
+                raise ValueError(f"{key} cannot be a line break")
+            if char in seen:
+                raise ValueError(f"{seen[char]} and {key} are both {char!r}: give each its own")
+            seen[char] = key
+        return self
 
 
 class S3Location(Section):
@@ -131,7 +174,10 @@ class SourceConfig(Section):
     file's folder) or `{name}.done` (one per landing file); none: no marker.
     """
     mapping: dict[str, str]
-    """Canonical attribute -> the source column holding it."""
+    """Canonical attribute -> the source column holding it, or a template naming columns in
+    braces, e.g. `"{street_number} {street}"`: missing or blank columns are dropped with the
+    separator before them, all blank is null; `{{`/`}}` are literal braces.
+    """
     event: EventSettings | None = None
     """How rows become conformed events (event sources only)."""
     one_per_master: bool = False

@@ -1,5 +1,5 @@
-"""The mapping file of `e360 resolve`: which files hold records of one entity, and how their
-columns map onto the entity's canonical attributes.
+"""The mapping file of `e360 resolve`: which files hold records of one entity, how they are
+read, and how their columns map onto the entity's canonical attributes.
 
 ```yaml
 entity: customer            # or product
@@ -11,14 +11,19 @@ sources:
     path: crm.csv           # CSV or Parquet, relative to the mapping file
     key: id                 # the column holding the source's record key
     one_per_master: false   # true: at most one record of this source in a master
-    attributes:             # canonical attribute: input column
+    csv:                    # CSV files only; the defaults: utf-8, ',', '"'
+      encoding: latin-1
+      delimiter: ";"
+    attributes:             # canonical attribute: input column, or a template of columns
       first_name: fname
+      address_line1: "{street_number} {street}"   # blanks dropped with their separator
     extra:                  # further input columns: comparison kind
       occupation: exact     # exact | text | number | date
 ```
 
 Optional per source: `dayfirst` (default true: 03/04/1980 is 3 April) and `default_region`
-(default GB: the country of phone numbers written without one). Mistakes are reported as
+(default GB: the country of phone numbers written without one); `csv` takes the keys of the
+pipeline's `sources.<s>.csv` (`e360.config.CsvOptions`). Mistakes are reported as
 `M.yaml: sources.0.attributes.first_name: reason`.
 """
 
@@ -29,11 +34,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
-from e360.config import parse_yaml
+from e360.config import CsvOptions, Section, parse_yaml
 from e360.entities import CANONICAL_ATTRIBUTES
 from e360.errors import ConfigError
+from e360.mappings import template_problem
 
 ExtraKind = Literal["exact", "text", "number", "date"]
 FileFormat = Literal["csv", "parquet"]
@@ -41,32 +47,52 @@ FORMATS: dict[str, FileFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "
 _NOT_SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class MappedSource(Section):
+    """One file of records and how its columns map onto the canonical attributes."""
 
-
-class MappedSource(_Strict):
     # Lower-case names: a record is identified as "<source>:<key>", so no ':' in a name.
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """The source's name: lower-case letters, digits and `_`."""
     path: Path
+    """The file, `.csv` or `.parquet`; relative to the mapping file."""
     key: str = Field(min_length=1)
+    """The column holding the source's record key (unique within the source)."""
+    csv: CsvOptions = CsvOptions()
+    """How a CSV file is read: `encoding`, `delimiter`, quoting (as the pipeline's
+    `sources.<s>.csv`)."""
     attributes: dict[str, str] = Field(default_factory=dict)
+    """Canonical attribute -> the input column holding it, or a template naming columns in
+    braces, e.g. `"{street_number} {street}"` (blank columns dropped with the separator before
+    them; `{{`/`}}` are literal braces)."""
     extra: dict[str, ExtraKind] = Field(default_factory=dict)
+    """Further input columns, compared by kind: `exact`, `text`, `number` or `date`."""
     dayfirst: bool = True
+    """How to read ambiguous dates such as 03/04/1980: true is 3 April."""
     default_region: str = "GB"
+    """The country (ISO 3166 alpha-2) of phone numbers written without a country code."""
     one_per_master: bool = False
+    """At most one record of this source per master: its records are never compared with each
+    other."""
 
     @property
     def format(self) -> FileFormat:
         return FORMATS[self.path.suffix.lower()]
 
 
-class Mapping(_Strict):
+class Mapping(Section):
+    """A mapping file: one entity, the sources holding its records."""
+
     entity: Literal["customer", "product"]
-    one_per_source: bool = False  # shorthand: one_per_master on every source
+    """What the records are: customers or products."""
+    one_per_source: bool = False
+    """Shorthand for `one_per_master` on every source."""
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["auto"] = "auto"
-    max_comparisons: int | None = Field(default=None, ge=1)  # None: the entity's default
+    """The match probability from which a scored pair is a link; `auto`: chosen from the
+    scores."""
+    max_comparisons: int | None = Field(default=None, ge=1)
+    """Pairs one blocking rule may add before it is left out; null: the entity's default."""
     sources: list[MappedSource] = Field(min_length=1)
+    """The files to resolve, one source each."""
 
     _file: Path = PrivateAttr(default=Path("mapping.yaml"))
 
@@ -154,8 +180,8 @@ def _problems(mapping: Mapping) -> list[str]:
                     f"{mapping.entity} attribute; choose from {', '.join(canonical)} "
                     "(other columns go under `extra`)"
                 )
-            elif not column or not column.strip():
-                problems.append(f"{mapping.key_of(i, 'attributes', attribute)}: name a column")
+            elif problem := template_problem(column):
+                problems.append(f"{mapping.key_of(i, 'attributes', attribute)}: {problem}")
         if not source.attributes and not source.extra:
             problems.append(
                 f"{mapping.key_of(i, 'attributes')}: map at least one column of {source.name}"
@@ -183,4 +209,6 @@ def _problems(mapping: Mapping) -> list[str]:
             )
         elif not path.is_file():
             problems.append(f"{mapping.key_of(i, 'path')}: file not found: {path}")
+        if "csv" in source.model_fields_set and FORMATS.get(path.suffix.lower()) == "parquet":
+            problems.append(f"{mapping.key_of(i, 'csv')}: only CSV files take a csv section")
     return problems

@@ -39,6 +39,7 @@ from e360.config import EngineSettings, SourceConfig
 from e360.entities import DEFAULT_ID_PREFIX, record_id
 from e360.errors import ConfigError, MatchError
 from e360.ids import master_id
+from e360.mappings import apply_mapping, mapped_columns
 from e360.zones import KEY_COLUMNS, STANDARDIZED_COLUMNS
 from ingestion.readers import read_file
 from matching.mapped.mapping import ExtraKind, MappedSource, Mapping, extra_column
@@ -164,6 +165,7 @@ def _read_source(mapping: Mapping, index: int, source: MappedSource) -> _Read:
         path=str(path),
         key=source.key,
         mapping=dict(source.attributes),
+        csv=source.csv,
         dayfirst=source.dayfirst,
         default_region=source.default_region,
     )
@@ -194,7 +196,7 @@ def _read_source(mapping: Mapping, index: int, source: MappedSource) -> _Read:
                 f"{path}: key '{key}' of source {source.name} is on data rows {earlier} and "
                 f"{number}: a source's keys must be unique"
             )
-        record = standardize({a: row.get(c) for a, c in source.attributes.items()})
+        record = standardize(apply_mapping(source.attributes, row))
         for name, column, kind in extras:
             raw = row.get(name)
             value = _extra_value(raw, kind, source.dayfirst)
@@ -213,7 +215,7 @@ def _check_columns(
 ) -> None:
     present = set(columns)
     wanted: list[tuple[tuple[str, ...], str]] = [(("key",), source.key)]
-    wanted += [(("attributes", a), c) for a, c in source.attributes.items()]
+    wanted += [(("attributes", a), c) for a, c in mapped_columns(source.attributes)]
     wanted += [(("extra", name), name) for name in source.extra]
     missing = [
         f"{mapping.key_of(index, *where)}: column '{column}' is not in {path.name}"

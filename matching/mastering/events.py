@@ -16,6 +16,7 @@ import pyarrow as pa
 from e360.config import E360Config, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
+from e360.mappings import apply_mapping
 from e360.zones import CONFORMED_EVENT_REJECTS, CONFORMED_EVENTS
 from matching.standardize import currency, price, timestamp
 from matching.standardize.zone import latest_raw_records
@@ -68,7 +69,7 @@ def conform_event(
 ) -> tuple[dict[str, Any] | None, str | None]:
     """One source row -> (conformed event, None) or (None, reason)."""
     assert source.event is not None
-    mapped = {attr: row.get(column) for attr, column in source.mapping.items()}
+    mapped = apply_mapping(source.mapping, row)
     settings = source.event
     event_type: str | None
     if settings.type is not None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from e360.config import E360Config, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
+from e360.mappings import apply_mapping
 from e360.zones import raw_table_name, standardized_schema, standardized_table_name
 from matching.standardize.dates import timestamp
 from matching.standardize.records import (
@@ -80,7 +81,7 @@ def standardize_records(
     standardize = _standardizer(source)
     out = []
     for i, row in enumerate(rows, start=1):
-        canonical = {attr: row.get(column) for attr, column in source.mapping.items()}
+        canonical = apply_mapping(source.mapping, row)
         record = standardize(canonical)
         key = row[source.key]
         record["record_id"] = record_id(name, key)

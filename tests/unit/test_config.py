@@ -108,6 +108,26 @@ def test_explicit_overrides_win_over_environment(tmp_path: Path) -> None:
             "unknown encoding 'klingon'",
         ),
         (lambda d: d["entities"].pop("product"), "entities", "configure both customer and product"),
+        (
+            lambda d: d["sources"]["crm"]["mapping"].update(address_line1="{number} {street"),
+            "sources.crm.mapping.address_line1",
+            "template '{number} {street': '{' at character 10 is not closed",
+        ),
+        (
+            lambda d: d["sources"]["crm"]["mapping"].update(city="{}"),
+            "sources.crm.mapping.city",
+            "empty braces at character 1: name a column",
+        ),
+        (
+            lambda d: d["sources"]["crm"].update(csv={"delimiter": ";", "quote_char": ";"}),
+            "sources.crm.csv",
+            "delimiter and quote_char are both ';'",
+        ),
+        (
+            lambda d: d["sources"]["crm"].update(csv={"escape_char": "\n"}),
+            "sources.crm.csv",
+            "escape_char cannot be a line break",
+        ),
     ],
 )
 def test_mistakes_name_the_file_the_key_and_the_reason(tmp_path, mutate, key, reason) -> None:
@@ -311,3 +331,13 @@ def test_a_bad_override_value_is_blamed_on_its_variable_not_the_file() -> None:
         f"environment variable {variable}: entities.customer.matching.pairs_min_probability: "
     )
     assert str(DEMO) not in str(error.value)
+
+
+def test_a_mapping_may_combine_columns_and_csv_options_may_set_quoting(tmp_path: Path) -> None:
+    def mutate(d: dict) -> None:
+        d["sources"]["crm"]["mapping"]["address_line1"] = "{street_number} {street}"
+        d["sources"]["crm"]["csv"] = {"encoding": "latin-1", "delimiter": ";", "quote_char": None}
+
+    source = load_config(_write(tmp_path, mutate), environ={}).sources["crm"]
+    assert source.mapping["address_line1"] == "{street_number} {street}"
+    assert source.csv.quote_char is None and source.csv.double_quote

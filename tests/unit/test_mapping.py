@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from e360.errors import ConfigError
-from matching.mapped.mapping import extra_column, load_mapping
+from matching.mapped.mapping import MappedSource, Mapping, extra_column, load_mapping
 
 
 def _write(tmp_path: Path, data: object, files: tuple[str, ...] = ("crm.csv",)) -> Path:
@@ -165,3 +167,52 @@ def test_extra_columns_get_names_that_cannot_collide() -> None:
     assert extra_column("title") == "x_title"
     assert extra_column("Job Title ") == "x_job_title"
     assert extra_column("%%") == "x_column"
+
+
+def test_templates_and_csv_options_per_source(tmp_path: Path) -> None:
+    address = {"first_name": "fname", "address_line1": "{no} {street}"}
+    csv = {"encoding": "latin-1", "delimiter": ";"}
+    path = _write(tmp_path, {"entity": "customer", "sources": [
+        _source(attributes=address, csv=csv)]})  # fmt: skip
+    source = load_mapping(path).sources[0]
+    assert source.attributes["address_line1"] == "{no} {street}"
+    assert (source.csv.encoding, source.csv.delimiter, source.csv.quote_char) == (
+        "latin-1",
+        ";",
+        '"',
+    )
+
+
+def test_bad_templates_and_csv_options_name_their_key(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["1"]}), tmp_path / "shop.parquet")
+    path = _write(
+        tmp_path,
+        {
+            "entity": "customer",
+            "sources": [
+                _source(attributes={"first_name": "fname", "address_line1": "{no {street}"}),
+                _source(name="shop", path="shop.parquet", csv={"delimiter": ";"}),
+                _source(name="pos", csv={"encoding": "klingon"}),
+            ],
+        },
+    )
+    with pytest.raises(ConfigError) as info:
+        load_mapping(path)
+    message = str(info.value)
+    assert f"{path}: sources.2.csv.encoding: Value error, unknown encoding 'klingon'" in message
+    # Schema errors come first; the rest once the schema holds.
+    fixed = yaml.safe_load(path.read_text())
+    fixed["sources"].pop()
+    path.write_text(yaml.safe_dump(fixed))
+    with pytest.raises(ConfigError) as info:
+        load_mapping(path)
+    lines = str(info.value).splitlines()
+    assert f"{path}: sources.0.attributes.address_line1: template '{{no {{street}}': '{{' at " \
+        "character 1 is not closed (write '{{' for a literal brace)" in lines  # fmt: skip
+    assert f"{path}: sources.1.csv: only CSV files take a csv section" in lines
+
+
+def test_every_key_of_a_mapping_file_is_documented() -> None:
+    for model in (Mapping, MappedSource):
+        undocumented = [n for n, f in model.model_fields.items() if not f.description]
+        assert undocumented == [], f"{model.__name__}: {undocumented}"

@@ -229,3 +229,32 @@ def test_parquet_binary_columns_land_as_hex(tmp_path: Path) -> None:
     path = tmp_path / "p.parquet"
     pq.write_table(pa.table({"id": ["1"], "photo": pa.array([b"\xff\x00"], pa.binary())}), path)
     assert read_file(path, _source("parquet")).rows == [{"id": "1", "photo": "ff00"}]
+
+
+def test_csv_latin1_semicolon_file_reads_with_its_options(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes('id;email;city\n1;a@x.com;Málaga\n2;"b;c@x.com";Köln\n'.encode("latin-1"))
+    rows = read_file(path, _source("csv", csv={"encoding": "latin-1", "delimiter": ";"}))
+    assert [r["city"] for r in rows.rows] == ["Málaga", "Köln"]
+    assert rows.rows[1]["email"] == "b;c@x.com" and not rows.rejects
+    # Read as UTF-8 (the default), the same bytes are quarantined row by row, not lost.
+    as_utf8 = read_file(path, _source("csv", csv={"delimiter": ";"}))
+    assert [(r.row, r.reason) for r in as_utf8.rejects] == [
+        (1, "bytes not valid utf-8-sig"),
+        (2, "bytes not valid utf-8-sig"),
+    ]
+
+
+def test_csv_without_quoting_quote_characters_are_data(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('id,email,note\n1,a@x.com,say "hi\n2,b@x.com,6" nails\n')
+    rows = read_file(path, _source("csv", csv={"quote_char": None}))
+    assert [r["note"] for r in rows.rows] == ['say "hi', '6" nails'] and not rows.rejects
+
+
+def test_csv_other_quote_and_escape_characters(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,email,note\n1,a@x.com,'one, two'\n2,b@x.com,three\\, four\n")
+    options = {"quote_char": "'", "escape_char": "\\", "double_quote": False}
+    rows = read_file(path, _source("csv", csv=options))
+    assert [r["note"] for r in rows.rows] == ["one, two", "three, four"] and not rows.rejects

@@ -3,8 +3,10 @@ then `e360 evaluate` on its result."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -41,7 +43,7 @@ def _rows_in(path: Path) -> int:
     """Data rows of an input file, counted without e360's readers."""
     if path.suffix == ".parquet":
         return pq.read_metadata(path).num_rows
-    with path.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8", errors="replace") as f:  # line breaks in any encoding
         return sum(1 for line in f if line.strip()) - 1  # the demo data has no quoted newlines
 
 
@@ -234,3 +236,87 @@ def test_the_committed_example_resolves(tmp_path: Path) -> None:
     truth = load_truth(EXAMPLE / "truth_products.csv")
     assert set(truth) == set(masters)
     assert evaluate(masters, truth)["bcubed"]["f1"] >= 0.9
+
+
+def _latin1_crm(data: Path) -> tuple[Path, list[str], set[str]]:
+    """The example's CRM file as a latin-1, ';'-delimited export whose street is split into
+    number and name; rows latin-1 cannot write (or malformed) are left out. Returns the file,
+    the keys of rows holding non-ASCII text and the records left out."""
+    with (data / "crm.csv").open(encoding="utf-8", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    street = header.index("street")
+    kept: list[list[str]] = []
+    left_out: set[str] = set()
+    for row in rows:
+        text = "".join(row)
+        if len(row) != len(header) or any(ord(ch) > 255 for ch in text):
+            left_out.add(f"crm:{row[0]}")
+            continue
+        number, name = re.match(r"^(?:(\d+[A-Za-z]?) )?(.*)$", row[street]).groups()
+        kept.append([*row[:street], number or "", name, *row[street + 1 :]])
+    path = data / "crm_latin1.csv"
+    with path.open("w", encoding="latin-1", newline="") as f:
+        writer = csv.writer(f, delimiter=";")
+        writer.writerow([*header[:street], "no", "street", *header[street + 1 :]])
+        writer.writerows(kept)
+    accented = [row[0] for row in kept if any(ord(ch) > 127 for ch in "".join(row))]
+    return path, accented, left_out
+
+
+def test_a_latin1_semicolon_file_with_a_template_mapping(data: Path) -> None:
+    crm_file, accented, left_out = _latin1_crm(data)
+    assert accented  # the generator writes accented names
+    mapping = yaml.safe_load((data / "customers.yaml").read_text())
+    crm = mapping["sources"][0]
+    crm["path"] = crm_file.name
+    crm["csv"] = {"encoding": "latin-1", "delimiter": ";"}
+    crm["attributes"]["address_line1"] = "{no} {street}"
+    path = data / "latin1.yaml"
+    path.write_text(yaml.safe_dump(mapping))
+    out = data / "latin1_out"
+    assert main(["resolve", "-m", str(path), "-o", str(out)]) == 0
+    masters, report = _check_outputs(out, mapping)
+    rejects = pq.read_table(out / "rejects.parquet").to_pylist()
+    # Every row decoded and split into its fields: only the generator's blank keys are out.
+    assert {r["reason"] for r in rejects if r["source"] == "crm"} <= {"missing key column 'id'"}
+    assert {f"crm:{key}" for key in accented} <= set(masters)
+    # The recombined street is the address compared: every CRM record with a street has one.
+    with crm_file.open(encoding="latin-1", newline="") as f:
+        crm_streets = sum(1 for r in csv.DictReader(f, delimiter=";") if r["id"] and r["street"])
+    shop = pq.read_table(data / "shop.parquet").to_pylist()
+    shop_streets = sum(1 for r in shop if r["account"] and (r["addr1"] or "").strip())
+    expected = (crm_streets + shop_streets) / report["records"]  # loyalty has no address
+    assert report["filled"]["address_line1"] == pytest.approx(expected, abs=1e-4)
+    truth = load_truth(data / "truth_customers.csv")
+    assert set(truth) - set(masters) <= left_out
+    scores = evaluate(masters, truth)
+    assert scores["pairwise"]["f1"] >= 0.97, scores
+
+
+def test_bytes_not_valid_in_the_configured_encoding_are_rejects_naming_file_and_row(
+    tmp_path: Path,
+) -> None:
+    text = "id;fname;lname;no;street\n1;Ann;Lee;4;Elm Rd\n2;José;García;;Calle Real\n"
+    (tmp_path / "people.csv").write_bytes(text.encode("latin-1"))
+    source = {"name": "people", "path": "people.csv", "key": "id",
+              "attributes": {"first_name": "fname", "last_name": "lname",
+                             "address_line1": "{no} {street}"}}  # fmt: skip
+    path = tmp_path / "M.yaml"
+    out = tmp_path / "out"
+    for csv_options, records in (({"delimiter": ";"}, ["1"]), (LATIN1, ["1", "2"])):
+        mapping = {"entity": "customer", "sources": [{**source, "csv": csv_options}]}
+        path.write_text(yaml.safe_dump(mapping))
+        assert main(["resolve", "-m", str(path), "-o", str(out)]) == 0
+        clusters = pq.read_table(out / "clusters.parquet").to_pylist()
+        assert sorted(c["source_key"] for c in clusters) == records
+        rejects = pq.read_table(out / "rejects.parquet").to_pylist()
+        if csv_options is LATIN1:
+            assert rejects == []
+        else:  # read as UTF-8, José's row is not text: kept as a reject, named
+            assert [(r["file"], r["row"], r["reason"]) for r in rejects] == [
+                (str(tmp_path / "people.csv"), 2, "bytes not valid utf-8-sig")
+            ]
+            assert "Garc\ufffda" in rejects[0]["raw"]
+
+
+LATIN1 = {"encoding": "latin-1", "delimiter": ";"}

@@ -26,6 +26,7 @@ class AttributeSpec:
     decisive: bool = False
     weight: float = 0.5  # how much a mapped column says the source is of this entity
     related: frozenset[str] = frozenset()  # names of a neighbouring attribute that may be it
+    looks: str = "values fit"  # what fitting values look like, for the comments
 
 
 def _names(*names: str) -> frozenset[str]:
@@ -74,17 +75,20 @@ CUSTOMER: dict[str, AttributeSpec] = {
         _names("first", "given", "forename", "fname"),
         _kind("name_part"),
         weight=1.0,
+        looks="names",
     ),
     "middle_name": AttributeSpec(
         _names("middle_name", "middlename", "middle_names", "middle_initial", "mname"),
         _names("middle"),
         _kind("name_part"),
+        looks="names",
     ),
     "last_name": AttributeSpec(
         _names("last_name", "lastname", "surname", "family_name", "familyname", "lname", "last"),
         _names("last", "surname", "family", "lname"),
         _kind("name_part"),
         weight=1.0,
+        looks="names",
     ),
     "full_name": AttributeSpec(
         _names("full_name", "fullname", "name", "customer_name", "display_name", "contact_name"),
@@ -92,6 +96,7 @@ CUSTOMER: dict[str, AttributeSpec] = {
         _kind("full_name"),
         weight=1.0,
         related=_names("member_name", "account_name", "client_name", "person_name"),
+        looks="full names",
     ),
     "date_of_birth": AttributeSpec(
         _names("date_of_birth", "dob", "birth_date", "birthdate", "birthday", "born", "born_on"),
@@ -99,9 +104,15 @@ CUSTOMER: dict[str, AttributeSpec] = {
         _birth_date,
         decisive=True,
         weight=1.0,
+        looks="dates without a time",
     ),
     "gender": AttributeSpec(
-        _names("gender", "sex"), _names("gender", "sex"), _kind("gender"), decisive=True, weight=1.0
+        _names("gender", "sex"),
+        _names("gender", "sex"),
+        _kind("gender"),
+        decisive=True,
+        weight=1.0,
+        looks="genders",
     ),
     "email": AttributeSpec(
         _names("email", "e_mail", "mail", "email_address", "emailaddress"),
@@ -109,6 +120,7 @@ CUSTOMER: dict[str, AttributeSpec] = {
         _kind("email"),
         decisive=True,
         weight=1.0,
+        looks="e-mails",
     ),
     "phone": AttributeSpec(
         _names("phone", "telephone", "tel", "mobile", "cell", "phone_number", "mobile_number"),
@@ -116,24 +128,35 @@ CUSTOMER: dict[str, AttributeSpec] = {
         _kind("phone"),
         decisive=True,
         weight=1.0,
+        looks="phone numbers",
     ),
     "address_line1": AttributeSpec(
         _names(
-            "address_line1", "address_line_1", "address1", "addr1", "street", "address",
-            "street_address", "address_street", "line1",
+            "address_line1",
+            "address_line_1",
+            "address1",
+            "addr1",
+            "street",
+            "address",
+            "street_address",
+            "address_street",
+            "line1",
         ),  # fmt: skip
         _names("street", "address", "addr"),
         _kind("address"),
+        looks="street lines",
     ),
     "address_line2": AttributeSpec(
         _names("address_line2", "address_line_2", "address2", "addr2", "line2"),
         _names("line2"),
         _any,
+        looks="text",
     ),
     "city": AttributeSpec(
         _names("city", "town", "locality", "city_name", "post_town"),
         _names("city", "town", "locality"),
         _words,
+        looks="place names",
     ),
     "postcode": AttributeSpec(
         _names("postcode", "zip", "zipcode", "postal_code", "post_code", "zip_code", "postalcode"),
@@ -141,29 +164,34 @@ CUSTOMER: dict[str, AttributeSpec] = {
         _kind("postcode"),
         decisive=True,
         weight=1.0,
+        looks="postcodes",
     ),
     "region": AttributeSpec(
         _names("region", "state", "county", "province"),
         _names("region", "state", "county", "province"),
         _words,
+        looks="place names",
     ),
     "country": AttributeSpec(
         _names("country", "country_code", "countrycode", "nation", "country_name"),
         _names("country"),
         _kind("country"),
         decisive=True,
+        looks="countries",
     ),
     "national_id": AttributeSpec(
         _names("national_id", "ssn", "nin", "national_insurance", "national_insurance_number"),
         _names("ssn", "national"),
         _kind("identifier"),
         weight=1.0,
+        looks="identifiers",
     ),
     "company_name": AttributeSpec(
         _names("company", "company_name", "organisation", "organization", "business_name"),
         _names("company", "organisation", "organization", "business", "employer"),
         _words,
         weight=1.0,
+        looks="names",
     ),
 }
 
@@ -174,20 +202,23 @@ PRODUCT: dict[str, AttributeSpec] = {
         _short_text,
         weight=1.0,
         related=_names("description", "desc", "item_description", "product_description"),
+        looks="short titles",
     ),
     "brand": AttributeSpec(
-        _names("brand", "brand_name", "make"), _names("brand"), _words, weight=1.0
+        _names("brand", "brand_name", "make"), _names("brand"), _words, weight=1.0, looks="labels"
     ),
     "manufacturer": AttributeSpec(
         _names("manufacturer", "maker", "mfr", "manufacturer_name"),
         _names("manufacturer"),
         _words,
+        looks="labels",
     ),
     "model_number": AttributeSpec(
         _names("model_number", "model", "mpn", "model_no", "part_number", "part_no"),
         _names("model", "mpn"),
         _kind("identifier"),
         weight=1.0,
+        looks="codes",
     ),
     "gtin": AttributeSpec(
         _names("gtin", "ean", "upc", "barcode", "ean13", "gtin13", "gtin14", "isbn"),
@@ -195,11 +226,13 @@ PRODUCT: dict[str, AttributeSpec] = {
         _kind("gtin"),
         decisive=True,
         weight=1.0,
+        looks="GTINs with a valid check digit",
     ),
     "sku": AttributeSpec(
         _names("sku", "item_no", "item_number", "article_no", "article_number", "product_code"),
         _names("sku"),
         _kind("identifier"),
+        looks="codes",
     ),
     "category": AttributeSpec(
         _names("category", "category_path", "product_type", "department", "product_category"),
@@ -207,57 +240,90 @@ PRODUCT: dict[str, AttributeSpec] = {
         _kind("category"),
         decisive=True,
         weight=1.0,
+        looks="category paths",
     ),
     "description": AttributeSpec(
         _names("description", "desc", "long_description", "details", "product_description"),
         _names("description"),
         _long_text,
+        looks="long texts",
     ),
     "price": AttributeSpec(
         _names("price", "list_price", "unit_price", "retail_price", "rrp", "msrp", "sale_price"),
         _names("price"),
         _amount,
         weight=1.0,
+        looks="prices",
     ),
     "currency": AttributeSpec(
         _names("currency", "currency_code", "ccy", "cur"),
         _names("currency"),
         _kind("currency"),
         decisive=True,
+        looks="currency codes",
     ),
 }
 
 EVENT: dict[str, AttributeSpec] = {
     "occurred_at": AttributeSpec(
         _names(
-            "occurred_at", "ts", "timestamp", "event_time", "event_ts", "time", "datetime",
-            "ordered_at", "order_date", "order_time", "transaction_date", "txn_date", "date",
-            "event_date", "created_at", "purchased_at", "viewed_at",
+            "occurred_at",
+            "ts",
+            "timestamp",
+            "event_time",
+            "event_ts",
+            "time",
+            "datetime",
+            "ordered_at",
+            "order_date",
+            "order_time",
+            "transaction_date",
+            "txn_date",
+            "date",
+            "event_date",
+            "created_at",
+            "purchased_at",
+            "viewed_at",
         ),  # fmt: skip
         _names("ts", "time", "timestamp", "date", "occurred", "ordered", "at"),
         _moment,
+        looks="timestamps",
     ),
     "quantity": AttributeSpec(
         _names("quantity", "qty", "units", "count", "quantity_ordered"),
         _names("qty", "quantity"),
         _kind("integer"),
+        looks="whole numbers",
     ),
     "amount": AttributeSpec(
         _names("amount", "total", "value", "revenue", "net_amount", "line_total", "price"),
         _names("amount", "total", "revenue"),
         _amount,
+        looks="amounts",
     ),
     "currency": PRODUCT["currency"],
-    "channel": AttributeSpec(_names("channel", "sales_channel"), _names("channel"), _words),
+    "channel": AttributeSpec(
+        _names("channel", "sales_channel"), _names("channel"), _words, looks="labels"
+    ),
 }
 
 UPDATED_AT = AttributeSpec(
     _names(
-        "updated_at", "updated", "last_updated", "modified_at", "last_modified", "updated_on",
-        "changed_at", "modified", "last_changed", "update_time", "modified_date",
+        "updated_at",
+        "updated",
+        "last_updated",
+        "modified_at",
+        "last_modified",
+        "updated_on",
+        "changed_at",
+        "modified",
+        "last_changed",
+        "update_time",
+        "modified_date",
     ),  # fmt: skip
     _names("updated", "modified", "changed"),
     _moment,
+    looks="timestamps",
 )
 """When the source last changed a record; without one, a timestamp it was created or joined."""
 CREATED_WORDS = frozenset({"created", "joined", "registered", "since", "opened", "signup"})

@@ -64,10 +64,9 @@ class ColumnProfile:
         """The share of rows with a value."""
         return self.values / self.rows if self.rows else 0.0
 
-    @property
-    def unique(self) -> float:
-        """Distinct values per value: 1.0 when no value repeats."""
-        return len(self.distinct) / self.values if self.values else 0.0
+    # Distinct values per value within a file (the lowest over the files): 1.0 when no value
+    # repeats in a file. Deliveries may repeat a record; a key is unique in each of them.
+    unique: float = 0.0
 
     def share(self, kind: str) -> float:
         return self.kinds.get(kind, 0.0)
@@ -204,7 +203,7 @@ def profile_family(family: FamilyProfile) -> FamilyProfile:
     options = CsvOptions()
     if family.format == "csv":
         first = family.files[0]
-        with (gzip.open(first) if first.suffix.lower() in COMPRESSED else first.open("rb")) as f:
+        with gzip.open(first) if first.suffix.lower() in COMPRESSED else first.open("rb") as f:
             head = f.read(HEAD_BYTES)
         family.encoding, family.encoding_reason = detect_encoding(head)
         text = head.decode(family.encoding or "utf-8-sig", errors="replace")
@@ -216,28 +215,41 @@ def profile_family(family: FamilyProfile) -> FamilyProfile:
         entity="customer", format=family.format, key="-", mapping={}, csv=options
     )
     rows: list[dict[str, str | None]] = []
+    origins: list[int] = []  # the file of each row
     columns: list[str] = []
-    for path in family.files:
+    for number, path in enumerate(family.files):
         try:
             parsed = parse_file(path, reading)
         except (OSError, ValueError) as exc:
             raise OnboardingError(f"{path}: cannot read it as {family.format}: {exc}") from None
         family.rejected += len(parsed.rejects)
         columns += [c for c in parsed.columns if c not in columns]
-        rows += parsed.rows[: MAX_ROWS - len(rows)]
+        taken = parsed.rows[: MAX_ROWS - len(rows)]
+        rows += taken
+        origins += [number] * len(taken)
         if len(rows) >= MAX_ROWS:
             break
     if not columns:
         raise OnboardingError(f"{family.files[0]}: no columns could be read")
     family.rows = len(rows)
-    family.columns = [profile_column(name, [row.get(name) for row in rows]) for name in columns]
+    family.columns = [
+        profile_column(name, [row.get(name) for row in rows], origins) for name in columns
+    ]
     return family
 
 
-def profile_column(name: str, raw: list[str | None]) -> ColumnProfile:
-    """How complete, unique and of which kinds a column's values are."""
+def profile_column(
+    name: str, raw: list[str | None], origins: list[int] | None = None
+) -> ColumnProfile:
+    """How complete, unique and of which kinds a column's values are (`origins`: the file
+    of each value, uniqueness being judged per file)."""
     values = [v.strip() for v in raw if v is not None and v.strip()]
     distinct = set(values)
+    per_file: dict[int, list[str]] = {}
+    for value, origin in zip(raw, origins or [0] * len(raw), strict=True):
+        if value is not None and value.strip():
+            per_file.setdefault(origin, []).append(value.strip())
+    unique = min((len(set(vs)) / len(vs) for vs in per_file.values()), default=0.0)
     # Kinds are judged on distinct values: a repeated default must not outvote the rest.
     judged = sorted(distinct)[:2000] if len(distinct) > 2000 else sorted(distinct)
     kinds = {
@@ -255,6 +267,7 @@ def profile_column(name: str, raw: list[str | None]) -> ColumnProfile:
         mean_length=sum(map(len, values)) / len(values) if values else 0.0,
         mean_words=sum(len(v.split()) for v in values) / len(values) if values else 0.0,
         dayfirst=(sum(votes) > len(votes) / 2) if votes else None,
+        unique=unique,
     )
 
 

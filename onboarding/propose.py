@@ -267,10 +267,10 @@ def attribute_guess(spec: AttributeSpec, column: ColumnProfile) -> Guess | None:
         confidence = 0.55 * named + 0.45 * fit
         if spec.decisive and fit < 0.3:
             confidence *= 0.5  # named like it, but the values say otherwise
-        reason = f"{how}; {fit:.2f} of values fit"
+        reason = f"{how}; {fit:.2f} of values look like {spec.looks}"
     elif spec.decisive:
         confidence = 0.9 * fit
-        reason = f"{fit:.2f} of values fit"
+        reason = f"{fit:.2f} of values look like {spec.looks}"
     else:
         return None
     return Guess(column.name, round(confidence, 2), reason)
@@ -311,8 +311,10 @@ def choose_updated_at(source: SourceProposal) -> Guess | None:
             if words & CREATED_WORDS or words & {"at", "on", "ts"}:
                 reason = "check: no column says when a record changed; the next best time"
                 guess = Guess(column.name, 0.5, reason)
-        if guess and guess.confidence >= MIN_CONFIDENCE and (
-            best is None or guess.confidence > best.confidence
+        if (
+            guess
+            and guess.confidence >= MIN_CONFIDENCE
+            and (best is None or guess.confidence > best.confidence)
         ):
             best = guess
     return best
@@ -401,7 +403,9 @@ def _event_type(source: SourceProposal, event: EventProposal) -> None:
     if best is not None:
         share, column, types = best
         event.type_column = Guess(
-            column.name, round(share, 2), f"{len(types)} of its {len(column.distinct)} values name event types"
+            column.name,
+            round(share, 2),
+            f"{len(types)} of its {len(column.distinct)} values name event types",
         )
         event.type_map = types
         event.unmapped_types = sorted(column.distinct - set(types))

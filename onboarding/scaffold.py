@@ -26,7 +26,9 @@ def _flow(value: Any) -> str:
     """A value as one line of YAML (flow style)."""
     if isinstance(value, bool | int | float) or value is None:
         return yaml.safe_dump(value).removesuffix("\n...\n").strip()
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True, sort_keys=False)
+    text = yaml.safe_dump(
+        value, default_flow_style=True, width=10**6, allow_unicode=True, sort_keys=False
+    )
     return text.removesuffix("\n...\n").strip()
 
 

@@ -141,7 +141,7 @@ CUSTOMER: dict[str, AttributeSpec] = {
             "street_address",
             "address_street",
             "line1",
-        ),  # fmt: skip
+        ),
         _names("street", "address", "addr"),
         _kind("address"),
         looks="street lines",
@@ -284,7 +284,7 @@ EVENT: dict[str, AttributeSpec] = {
             "created_at",
             "purchased_at",
             "viewed_at",
-        ),  # fmt: skip
+        ),
         _names("ts", "time", "timestamp", "date", "occurred", "ordered", "at"),
         _moment,
         looks="timestamps",
@@ -320,7 +320,7 @@ UPDATED_AT = AttributeSpec(
         "last_changed",
         "update_time",
         "modified_date",
-    ),  # fmt: skip
+    ),
     _names("updated", "modified", "changed"),
     _moment,
     looks="timestamps",

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from e360.config import load_config
-from e360.entities import MASTERED_ENTITIES, DEFAULT_ID_PREFIX
+from e360.entities import DEFAULT_ID_PREFIX, MASTERED_ENTITIES
 from onboarding.profile import OnboardingError
 from onboarding.propose import Guess, Proposal, SourceProposal
 
@@ -206,7 +206,7 @@ def summary_rows(proposal: Proposal) -> list[tuple[str, str, str, str]]:
         family = source.family
         assert source.entity is not None
         rows.append((source.name, "entity", source.kind, f"{source.entity.confidence:.2f}"))
-        read = family.format
+        read: str = family.format
         if family.encoding or (family.format == "csv" and family.delimiter != ","):
             read += f" {family.encoding or 'utf-8'} {family.delimiter!r}"
         rows.append(("", "files", f"{family.pattern} ({read}, {family.rows:,} rows)", ""))
@@ -219,11 +219,12 @@ def summary_rows(proposal: Proposal) -> list[tuple[str, str, str, str]]:
             rows.append(("", attribute, guess.value, f"{guess.confidence:.2f}"))
         if source.event is not None:
             event = source.event
-            for label, guess in (
+            guesses: list[tuple[str, Guess | None]] = [
                 ("event type", event.type_column or event.type),
                 ("customers in", event.customer_source),
                 ("products in", event.product_source),
-            ):
-                if guess is not None:
-                    rows.append(("", label, str(guess.value), f"{guess.confidence:.2f}"))
+            ]
+            for label, chosen in guesses:
+                if chosen is not None:
+                    rows.append(("", label, str(chosen.value), f"{chosen.confidence:.2f}"))
     return rows

@@ -27,6 +27,7 @@ class AttributeSpec:
     weight: float = 0.5  # how much a mapped column says the source is of this entity
     related: frozenset[str] = frozenset()  # names of a neighbouring attribute that may be it
     looks: str = "values fit"  # what fitting values look like, for the comments
+    alone: float = 0.6  # the fit a decisive attribute needs to map a column by contents alone
 
 
 def _names(*names: str) -> frozenset[str]:
@@ -94,8 +95,22 @@ CUSTOMER: dict[str, AttributeSpec] = {
         _names("full_name", "fullname", "name", "customer_name", "display_name", "contact_name"),
         _names("fullname", "full"),
         _kind("full_name"),
+        # Two or three capitalised words are also a town or a company: only nearly every
+        # value being one makes a person's name.
+        decisive=True,
+        alone=0.85,
         weight=1.0,
-        related=_names("member_name", "account_name", "client_name", "person_name"),
+        related=_names(
+            "customer",
+            "client",
+            "member",
+            "member_name",
+            "account_name",
+            "client_name",
+            "person_name",
+            "holder",
+            "account_holder",
+        ),
         looks="full names",
     ),
     "date_of_birth": AttributeSpec(
@@ -284,9 +299,13 @@ EVENT: dict[str, AttributeSpec] = {
             "created_at",
             "purchased_at",
             "viewed_at",
+            "when",
         ),
         _names("ts", "time", "timestamp", "date", "occurred", "ordered", "at"),
         _moment,
+        # An event's time is what its timestamps are about: contents alone may say it.
+        decisive=True,
+        alone=0.9,
         looks="timestamps",
     ),
     "quantity": AttributeSpec(

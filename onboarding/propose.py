@@ -35,7 +35,9 @@ from onboarding.profile import ColumnProfile, FamilyProfile, OnboardingError
 
 MIN_CONFIDENCE = 0.5  # a column maps onto an attribute from this confidence on
 MIN_REFERENCE = 0.5  # share of a column's values that must be another source's keys
-KEY_WORDS = frozenset({"id", "no", "nr", "num", "number", "key", "code", "ref", "uuid", "guid"})
+KEY_WORDS = frozenset(
+    {"id", "no", "nr", "num", "number", "key", "code", "ref", "uuid", "guid", "uid", "pk"}
+)
 # Words in an event type value, by the conformed type they mean.
 EVENT_TYPE_WORDS: dict[str, frozenset[str]] = {
     "purchase": frozenset(
@@ -268,7 +270,7 @@ def attribute_guess(spec: AttributeSpec, column: ColumnProfile) -> Guess | None:
         if spec.decisive and fit < 0.3:
             confidence *= 0.5  # named like it, but the values say otherwise
         reason = f"{how}; {fit:.2f} of values look like {spec.looks}"
-    elif spec.decisive:
+    elif spec.decisive and fit >= spec.alone:
         confidence = 0.9 * fit
         reason = f"{fit:.2f} of values look like {spec.looks}"
     else:

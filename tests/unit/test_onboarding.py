@@ -202,3 +202,38 @@ def test_a_folder_without_products_says_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(OnboardingError, match="no CSV, JSON lines or Parquet files"):
         (tmp_path / "empty").mkdir()
         init_config(tmp_path / "empty", tmp_path / "e360.yaml")
+
+
+def test_contents_map_columns_whose_names_say_nothing(tmp_path: Path) -> None:
+    """An account file and an order feed with unhelpful column names: e-mails, phones, full
+    names and the events' time are still recognised by their values."""
+    landing = _landing(tmp_path)
+    people = [("Jose Garcia", "+44 7807 152532"), ("Zoe Bronte", "07967 263941")] * 3
+    accounts = [
+        {"uid": f"A-{n}", "holder_x": name, "login": f"user{n}@example.com", "reach": tel}
+        for n, (name, tel) in enumerate(people)
+    ]
+    (landing / "shop").mkdir()
+    (landing / "shop" / "accounts.jsonl").write_text(
+        "".join(json.dumps(a) + "\n" for a in accounts)
+    )
+    (landing / "orders" / "orders.jsonl").write_text(
+        "".join(
+            json.dumps({"id": f"O-{n}", "acct": f"A-{n % 6}", "t": f"2024-03-0{1 + n}T10:00:00Z"})
+            + "\n"
+            for n in range(6)
+        )
+    )
+    proposal = propose(profile_landing(landing), landing)
+    by_name = {s.name: s for s in proposal.sources}
+    shop = {a: g.value for a, g in by_name["shop"].mapping.items()}
+    assert shop == {"full_name": "holder_x", "email": "login", "phone": "reach"}
+    assert by_name["shop"].key.value == "uid"
+    orders = by_name["orders"]
+    assert orders.kind == "event"
+    assert {a: g.value for a, g in orders.mapping.items()} == {
+        "occurred_at": "t",
+        "customer_ref": "acct",
+    }
+    assert orders.event is not None and orders.event.customer_source is not None
+    assert orders.event.customer_source.value == "shop"

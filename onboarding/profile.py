@@ -13,10 +13,16 @@ import codecs
 import csv
 import gzip
 import re
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from e360.config import CsvOptions, SourceConfig
 from e360.errors import E360Error
@@ -39,6 +45,7 @@ MAX_ROWS = 20_000  # rows profiled per family: enough to see every shape, fast o
 SAMPLE_VALUES = 5  # example values kept per column, for the comments of e360.yaml
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 1 << 20  # what encoding and delimiter detection read of a file
+SAMPLE_BYTES = 32 << 20  # a larger file is profiled from its beginning
 _DIGITS_RE = re.compile(r"[\d]+")
 _SEPARATORS_RE = re.compile(r"[_\-. ]+$")
 
@@ -86,6 +93,7 @@ class FamilyProfile:
     delimiter: str = ","
     rows: int = 0
     rejected: int = 0  # rows the readers would quarantine
+    sampled: bool = False  # profiled from the beginning of a large file only
     columns: list[ColumnProfile] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnProfile:
@@ -219,9 +227,11 @@ def profile_family(family: FamilyProfile) -> FamilyProfile:
     columns: list[str] = []
     for number, path in enumerate(family.files):
         try:
-            parsed = parse_file(path, reading)
-        except (OSError, ValueError) as exc:
+            with _sampled(path, family.format) as (readable, sampled):
+                parsed = parse_file(readable, reading)
+        except (OSError, ValueError, pa.ArrowException) as exc:
             raise OnboardingError(f"{path}: cannot read it as {family.format}: {exc}") from None
+        family.sampled |= sampled
         family.rejected += len(parsed.rejects)
         columns += [c for c in parsed.columns if c not in columns]
         taken = parsed.rows[: MAX_ROWS - len(rows)]
@@ -236,6 +246,28 @@ def profile_family(family: FamilyProfile) -> FamilyProfile:
         profile_column(name, [row.get(name) for row in rows], origins) for name in columns
     ]
     return family
+
+
+@contextmanager
+def _sampled(path: Path, fmt: FileFormat) -> Iterator[tuple[Path, bool]]:
+    """The file, or for a large one a copy of its beginning (whole lines; for Parquet its
+    first MAX_ROWS rows): a profile needs no more, and reading all of it could take long."""
+    if path.stat().st_size <= SAMPLE_BYTES or path.suffix.lower() in COMPRESSED:
+        yield path, False
+        return
+    with tempfile.TemporaryDirectory(prefix="e360-init-") as folder:
+        sample = Path(folder) / path.name
+        if fmt == "parquet":
+            batch = next(pq.ParquetFile(path).iter_batches(batch_size=MAX_ROWS), None)
+            if batch is None:
+                yield path, False
+                return
+            pq.write_table(pa.Table.from_batches([batch]), sample)
+        else:
+            with path.open("rb") as f:
+                head = f.read(SAMPLE_BYTES)
+            sample.write_bytes(head[: head.rfind(b"\n") + 1])
+        yield sample, True
 
 
 def profile_column(

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from e360.config import load_config
-from e360.entities import DEFAULT_ID_PREFIX, MASTERED_ENTITIES
+from e360.entities import DEFAULT_ID_PREFIX, MASTERED_ENTITIES, MasteredEntity
 from onboarding.profile import OnboardingError
 from onboarding.propose import Guess, Proposal, SourceProposal
 
@@ -85,6 +85,8 @@ def render(proposal: Proposal, config_path: Path) -> str:
 def _source(out: _Lines, source: SourceProposal) -> None:
     family = source.family
     files = f"{len(family.files)} file{'s' * (len(family.files) > 1)}, {family.rows:,} rows"
+    if family.sampled:
+        files += " profiled from the start of large files"
     if family.rejected:
         files += f", {family.rejected:,} unreadable (they will be quarantined)"
     out.add(1, f"{source.name}:", files)
@@ -140,9 +142,9 @@ def _source(out: _Lines, source: SourceProposal) -> None:
     out.blank()
 
 
-def _entity(out: _Lines, proposal: Proposal, entity: str) -> None:
-    plan = proposal.plans[entity]  # type: ignore[index]
-    defaults = proposal.defaults[entity]  # type: ignore[index]
+def _entity(out: _Lines, proposal: Proposal, entity: MasteredEntity) -> None:
+    plan = proposal.plans[entity]
+    defaults = proposal.defaults[entity]
     matching = plan.matching
     out.add(1, f"{entity}:")
     out.add(2, f"id_prefix: {defaults.id_prefix or DEFAULT_ID_PREFIX[entity]}")

@@ -237,3 +237,25 @@ def test_contents_map_columns_whose_names_say_nothing(tmp_path: Path) -> None:
     }
     assert orders.event is not None and orders.event.customer_source is not None
     assert orders.event.customer_source.value == "shop"
+
+
+def test_a_large_file_is_profiled_from_its_beginning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onboarding.profile as profile
+
+    monkeypatch.setattr(profile, "SAMPLE_BYTES", 400)
+    monkeypatch.setattr(profile, "MAX_ROWS", 10)
+    rows = [f"C{n:05d},name {n},{n}.50" for n in range(200)]
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "big.csv").write_text("id,name,amount\n" + "\n".join(rows) + "\n")
+    pq.write_table(
+        pa.Table.from_pylist([{"id": n, "name": f"x {n}"} for n in range(200)]),
+        tmp_path / "big" / "big.parquet",
+    )
+    found = {f.format: profile_family(f) for f in families(tmp_path)}
+    csv_family, parquet_family = found["csv"], found["parquet"]
+    assert csv_family.sampled and 0 < csv_family.rows < 200
+    assert csv_family.rejected == 0  # cut after a whole line
+    assert csv_family.column("id").examples[0] == "C00000"
+    assert parquet_family.sampled and parquet_family.rows == 10

@@ -115,7 +115,9 @@ def demo(
 
 @app.command()
 def init(
-    landing: Annotated[Path, typer.Argument(help="The folder of landing files.")] = Path("landing"),
+    landing: Annotated[
+        Path, typer.Argument(metavar="LANDING_DIR", help="The folder of landing files.")
+    ] = Path("landing"),
     config: Annotated[
         Path, typer.Option("--config", "-c", help="The configuration to write.")
     ] = Path("e360.yaml"),

@@ -114,6 +114,30 @@ def demo(
 
 
 @app.command()
+def init(
+    landing: Annotated[
+        Path, typer.Argument(metavar="LANDING_DIR", help="The folder of landing files.")
+    ] = Path("landing"),
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="The configuration to write.")
+    ] = Path("e360.yaml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing configuration.")] = False,
+) -> None:
+    """Profile landing files; write a commented e360.yaml of guessed sources and matching."""
+    from rich.table import Table
+
+    from onboarding import init_config, summary_rows  # start-up: Splink (matching defaults)
+
+    proposal = init_config(landing, config, force=force)
+    table = Table("source", "guessed", "as", "sure", box=None, title=f"e360 init: {landing}")
+    for row in summary_rows(proposal):
+        table.add_row(*map(escape, row))
+    console = _console()
+    console.print(table)
+    console.print(f"Wrote {config}; check the lines saying `check`, then: e360 run -c {config}")
+
+
+@app.command()
 def run(
     config: ConfigOption = Path("e360.yaml"),
     retrain: Annotated[bool, typer.Option(help="Train new model versions first.")] = False,

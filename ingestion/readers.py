@@ -71,14 +71,19 @@ def read_file(path: Path, source: SourceConfig) -> FileRows:
 
     A gzip-compressed file (known by its magic bytes, whatever its name) is read through.
     """
+    return _apply_contract(parse_file(path, source), source)
+
+
+def parse_file(path: Path, source: SourceConfig) -> FileRows:
+    """Parse a landing file of the source's format, no key or required column checked (what
+    `e360 init` profiles before there is a key)."""
     readers = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}
     if source.format not in readers:
         raise ValueError(f"{source.format} sources are not read from files")
     with _decompressed(path) as plain:
         if isinstance(plain, FileRows):
             return plain
-        parsed = readers[source.format](plain, source)
-    return _apply_contract(parsed, source)
+        return readers[source.format](plain, source)
 
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -66,3 +66,14 @@ def test_a_root_package_imports_only_the_base() -> None:
         ]
         project = [m for m in imported if m and m.split(".")[0] in roots]
         assert all(_in(m, base) for m in project), (root, project)
+
+
+def test_onboarding_sits_beside_orchestration_and_the_demo() -> None:
+    """`e360 init` reads with the ingestion readers and fits matching with the planner of
+    `e360 resolve`: it sits under the CLI, beside the orchestration and the demo generator."""
+    assert "onboarding" in _importlinter()["root_packages"]
+    assert next(layer for layer in _layers() if "onboarding" in layer) == {
+        "orchestration",
+        "demo",
+        "onboarding",
+    }

@@ -86,10 +86,9 @@ STANDARDIZED_CUSTOMER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("last_name_phonetic", pa.string()),
     ("company_name", pa.string()),
     ("company_name_tokens", pa.string()),
-    # What people read (DISPLAY_ATTRIBUTES); matching never compares these.
-    *((display_column(a), pa.string()) for a in DISPLAY_ATTRIBUTES["customer"]),
 )
-"""Output keys of standardize_customer(), in order, with their Arrow types."""
+"""The matching forms standardize_customer() outputs, in order, with their Arrow types (its
+display values follow: `DISPLAY_COLUMNS`)."""
 
 STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("title", pa.string()),
@@ -111,10 +110,9 @@ STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("units", pa.string()),
     ("title_lsh", pa.list_(pa.string())),
     ("title_embedding", pa.list_(pa.float32())),
-    # What people read (DISPLAY_ATTRIBUTES); matching never compares these.
-    *((display_column(a), pa.string()) for a in DISPLAY_ATTRIBUTES["product"]),
 )
-"""Output keys of standardize_product(), in order, with their Arrow types."""
+"""The matching forms standardize_product() outputs, in order, with their Arrow types (its
+display values follow: `DISPLAY_COLUMNS`)."""
 
 STANDARDIZED_COLUMNS = {
     "customer": STANDARDIZED_CUSTOMER_COLUMNS,
@@ -122,8 +120,19 @@ STANDARDIZED_COLUMNS = {
 }
 
 
+DISPLAY_COLUMNS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
+    entity: tuple((display_column(a), pa.string()) for a in attributes)
+    for entity, attributes in DISPLAY_ATTRIBUTES.items()
+}
+"""The display columns standardisation writes after the matching forms, in order. Apart from
+`STANDARDIZED_COLUMNS`, which is what matching (blocking rules, comparisons) may read: people
+read these, matching never does."""
+
+
 def standardized_schema(entity: str) -> pa.Schema:
-    return pa.schema([*KEY_COLUMNS, *STANDARDIZED_COLUMNS[entity], *LINEAGE_COLUMNS])
+    return pa.schema(
+        [*KEY_COLUMNS, *STANDARDIZED_COLUMNS[entity], *DISPLAY_COLUMNS[entity], *LINEAGE_COLUMNS]
+    )
 
 
 def raw_table_name(source: str, entity: SourceConfig | str) -> str:

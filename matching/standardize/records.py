@@ -72,8 +72,8 @@ def standardize_customer(
 ) -> dict[str, Any]:
     """Standardise one customer record's canonical attributes (any may be missing).
 
-    Returns exactly the keys of `e360.zones.STANDARDIZED_CUSTOMER_COLUMNS`, in that order:
-    the matching forms, then the display values (`e360.zones.DISPLAY_ATTRIBUTES`).
+    Returns exactly the keys of `e360.zones.STANDARDIZED_CUSTOMER_COLUMNS` (the matching
+    forms), then of `e360.zones.DISPLAY_COLUMNS["customer"]` (the display values), in order.
     `default_region` is used to read national-format phone numbers when the record has
     no recognisable country.
     """
@@ -150,8 +150,8 @@ def standardize_customer(
 def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
     """Standardise one product record's canonical attributes (any may be missing).
 
-    Returns exactly the keys of `e360.zones.STANDARDIZED_PRODUCT_COLUMNS`, in that order:
-    the matching forms, then the display values.
+    Returns exactly the keys of `e360.zones.STANDARDIZED_PRODUCT_COLUMNS` (the matching
+    forms), then of `e360.zones.DISPLAY_COLUMNS["product"]` (the display values), in order.
     """
     get = record.get
 

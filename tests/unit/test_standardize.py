@@ -12,7 +12,7 @@ import phonenumbers
 import pyarrow as pa
 import pytest
 
-from e360.zones import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
+from e360.zones import DISPLAY_COLUMNS, STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 from matching import standardize as s
 from matching.standardize.nicknames import NICKNAMES
 
@@ -560,8 +560,10 @@ def test_currency(raw: Any, expected: str | None) -> None:
 # Record-level standardisation
 # --------------------------------------------------------------------------------------
 
-_CUSTOMER_KEYS = [name for name, _ in STANDARDIZED_CUSTOMER_COLUMNS]
-_PRODUCT_KEYS = [name for name, _ in STANDARDIZED_PRODUCT_COLUMNS]
+_CUSTOMER_COLUMNS = (*STANDARDIZED_CUSTOMER_COLUMNS, *DISPLAY_COLUMNS["customer"])
+_PRODUCT_COLUMNS = (*STANDARDIZED_PRODUCT_COLUMNS, *DISPLAY_COLUMNS["product"])
+_CUSTOMER_KEYS = [name for name, _ in _CUSTOMER_COLUMNS]
+_PRODUCT_KEYS = [name for name, _ in _PRODUCT_COLUMNS]
 _FREE_TEXT_KEYS = ("title_weighted", "text_tokens", "units", "title_lsh", "title_embedding")
 
 
@@ -818,8 +820,8 @@ def test_standardize_product_empty_record() -> None:
 
 
 def test_columns_build_arrow_tables() -> None:
-    customer_schema = pa.schema(list(STANDARDIZED_CUSTOMER_COLUMNS))
-    product_schema = pa.schema(list(STANDARDIZED_PRODUCT_COLUMNS))
+    customer_schema = pa.schema(list(_CUSTOMER_COLUMNS))
+    product_schema = pa.schema(list(_PRODUCT_COLUMNS))
     customers = [
         s.standardize_customer({"full_name": "Jane Doe", "date_of_birth": "1980-05-06"}),
         s.standardize_customer({}),

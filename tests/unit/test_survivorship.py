@@ -279,7 +279,7 @@ def test_value_display_and_provenance_name_one_record_whatever_the_rule() -> Non
                 )
             rows.append(row)
     by_id = {row["record_id"]: row for row in rows}
-    custom = CustomRule(expression="length(first_name_display)")
+    custom = CustomRule(expression="length(first_name)")
     configs = [
         SurvivorshipConfig(default=rule, source_priority=["web", "crm"])
         for rule in ("source_priority", "most_recent", "most_complete", "most_frequent")

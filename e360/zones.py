@@ -31,6 +31,36 @@ LINEAGE_COLUMNS = (
     ("_batch_id", pa.string()),
     ("_ingested_at", pa.timestamp("us")),
 )
+DISPLAY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "first_name",
+        "middle_name",
+        "last_name",
+        "full_name",
+        "address_line1",
+        "address_line2",
+        "city",
+        "region",
+        "company_name",
+    ),
+    "product": ("title", "brand", "manufacturer", "category", "description"),
+}
+"""Canonical attributes whose matching form (lower-case, accents folded, abbreviated) is not
+what a person should read: each also keeps its display value, `display_column(attribute)`,
+the value as the source wrote it with its whitespace collapsed. The others' standardised
+forms read well as they are (e-mail lower-cased, phone E.164, ISO codes, dates, numbers)."""
+
+
+def display_column(attribute: str) -> str:
+    """The standardized and golden column holding an attribute's display value."""
+    return f"{attribute}_display"
+
+
+def display_columns(entity: str) -> dict[str, str]:
+    """Attribute -> its display column, for the entity's display attributes."""
+    return {a: display_column(a) for a in DISPLAY_ATTRIBUTES.get(entity, ())}
+
+
 STANDARDIZED_CUSTOMER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("first_name", pa.string()),
     ("first_name_raw", pa.string()),
@@ -57,7 +87,8 @@ STANDARDIZED_CUSTOMER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("company_name", pa.string()),
     ("company_name_tokens", pa.string()),
 )
-"""Output keys of standardize_customer(), in order, with their Arrow types."""
+"""The matching forms standardize_customer() outputs, in order, with their Arrow types (its
+display values follow: `DISPLAY_COLUMNS`)."""
 
 STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("title", pa.string()),
@@ -80,7 +111,8 @@ STANDARDIZED_PRODUCT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("title_lsh", pa.list_(pa.string())),
     ("title_embedding", pa.list_(pa.float32())),
 )
-"""Output keys of standardize_product(), in order, with their Arrow types."""
+"""The matching forms standardize_product() outputs, in order, with their Arrow types (its
+display values follow: `DISPLAY_COLUMNS`)."""
 
 STANDARDIZED_COLUMNS = {
     "customer": STANDARDIZED_CUSTOMER_COLUMNS,
@@ -88,8 +120,19 @@ STANDARDIZED_COLUMNS = {
 }
 
 
+DISPLAY_COLUMNS: dict[str, tuple[tuple[str, pa.DataType], ...]] = {
+    entity: tuple((display_column(a), pa.string()) for a in attributes)
+    for entity, attributes in DISPLAY_ATTRIBUTES.items()
+}
+"""The display columns standardisation writes after the matching forms, in order. Apart from
+`STANDARDIZED_COLUMNS`, which is what matching (blocking rules, comparisons) may read: people
+read these, matching never does."""
+
+
 def standardized_schema(entity: str) -> pa.Schema:
-    return pa.schema([*KEY_COLUMNS, *STANDARDIZED_COLUMNS[entity], *LINEAGE_COLUMNS])
+    return pa.schema(
+        [*KEY_COLUMNS, *STANDARDIZED_COLUMNS[entity], *DISPLAY_COLUMNS[entity], *LINEAGE_COLUMNS]
+    )
 
 
 def raw_table_name(source: str, entity: SourceConfig | str) -> str:

@@ -146,13 +146,20 @@ def golden_table(
     survivorship: SurvivorshipConfig,
     *,
     run_id: str,
+    displays: Mapping[str, str] | None = None,
 ) -> pa.Table:
-    """Expects a relation `standardized_members`: standardized rows plus master_id."""
+    """Expects a relation `standardized_members`: standardized rows plus master_id.
+
+    `displays`: attribute -> its display column; each one the members carry is kept beside
+    its attribute (a members table from before display values keeps only the values).
+    """
     rules = {a: survivorship.rule_for(a) for a in attributes}
     ranked = ranked_members_sql(
         "standardized_members", attributes, rules, survivorship.source_priority
     )
-    sql = golden_records_sql(f"({ranked}) as ranked", attributes, rules)
+    present = set(con.table("standardized_members").columns)
+    shown = {a: c for a, c in (displays or {}).items() if a in attributes and c in present}
+    sql = golden_records_sql(f"({ranked}) as ranked", attributes, rules, shown)
     try:
         golden = con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:

@@ -12,6 +12,9 @@ Rules, and how ties break (always ending on record_id, so results are determinis
                    order: a value once known is kept until its record loses it
 - custom:          the member scoring highest on a configured SQL expression (or lowest),
                    then most recent, then source order
+
+An attribute with a display value (`e360.zones.DISPLAY_ATTRIBUTES`) takes it from the record
+its rule chose: the rules judge matching forms, people read the winner's own writing.
 """
 
 from __future__ import annotations
@@ -77,21 +80,37 @@ def ranked_members_sql(
 
 
 def golden_records_sql(
-    ranked_members: str, attributes: Sequence[str], rules: Mapping[str, SurvivorshipRule]
+    ranked_members: str,
+    attributes: Sequence[str],
+    rules: Mapping[str, SurvivorshipRule],
+    displays: Mapping[str, str] | None = None,
 ) -> str:
-    """One row per master: each attribute's surviving value, plus a provenance JSON object."""
-    selects, provenance = [], []
+    """One row per master: each attribute's surviving value, plus a provenance JSON object.
+
+    `displays`: attribute -> the column of its display value. An attribute's display value
+    is the winning record's, the same record its value and provenance name: one aggregate
+    picks value, display value and record together, so they never come from two records.
+    """
+    displays = displays or {}
+    selects, outputs, provenance = [], [], []
     for attribute in attributes:
         col, ordering = quote(attribute), order_by(rules[attribute], attribute)
-        winner = f"first(record_id order by {ordering}) filter (where {col} is not null)"
+        winner = quote(attribute + "__winner")
+        fields = [f"v := {col}", "r := record_id"]
+        if attribute in displays:
+            fields.append(f"d := {quote(displays[attribute])}")
         selects.append(
-            f"first({col} order by {ordering}) filter (where {col} is not null) as {col}"
+            f"first(struct_pack({', '.join(fields)}) order by {ordering}) "
+            f"filter (where {col} is not null) as {winner}"
         )
-        selects.append(f"{winner} as {quote(attribute + '__record_id')}")
+        outputs.append(f"struct_extract({winner}, 'v') as {col}")
+        if attribute in displays:
+            outputs.append(f"struct_extract({winner}, 'd') as {quote(displays[attribute])}")
+        record = f"struct_extract({winner}, 'r')"
         provenance.append(
-            f"'{attribute}', case when {quote(attribute + '__record_id')} is null then null else "
-            f"json_object('record_id', {quote(attribute + '__record_id')}, 'source', "
-            f"split_part({quote(attribute + '__record_id')}, ':', 1), 'rule', '{rule_name(rules[attribute])}') end"
+            f"'{attribute}', case when {winner} is null then null else "
+            f"json_object('record_id', {record}, 'source', split_part({record}, ':', 1), "
+            f"'rule', '{rule_name(rules[attribute])}') end"
         )
     survivors = (
         "select master_id,\n    "
@@ -102,9 +121,8 @@ def golden_records_sql(
         + "\n    max(coalesce(source_updated_at, _ingested_at)) as updated_at"
         + f"\nfrom {ranked_members}\ngroup by master_id"
     )
-    outputs = ", ".join(quote(a) for a in attributes)
     return (
-        f"select master_id, {outputs}, member_count, sources,\n"
+        f"select master_id, {', '.join(outputs)}, member_count, sources,\n"
         f"    cast(json_object({', '.join(provenance)}) as varchar) as provenance,\n"
         f"    first_seen_at, updated_at\n"
         f"from ({survivors}) as survivors\norder by master_id"

@@ -13,7 +13,7 @@ from e360.config import E360Config
 from e360.entities import CANONICAL_ATTRIBUTES, MasteredEntity
 from e360.errors import MatchError
 from e360.lake import Lake
-from e360.zones import MasterTable, master_table_name, standardized_table_name
+from e360.zones import MasterTable, display_columns, master_table_name, standardized_table_name
 from matching.mastering.masters import (
     assign_master_ids,
     golden_table,
@@ -132,10 +132,13 @@ def _match_entity(
 ) -> MatchSummary:
     constraints = decisions.constraints(entity)
     previous = None if full else previous_run(lake, entity)
+    shown = display_columns(entity)
+    # Matching never reads display values: without them Splink's tables stay as small as
+    # before, and a record whose writing alone changed (case, accents) is not rescored.
     resolution = resolve(
         config,
         entity,
-        records,
+        records.drop_columns([c for c in shown.values() if c in records.column_names]),
         retrain=retrain,
         constraints=constraints,
         previous=previous,
@@ -181,7 +184,11 @@ def _match_entity(
         threshold = resolution.threshold.value if resolution.threshold else 1.0
         xref = xref_table(con, threshold=threshold, run_id=run_id, at=now)
         golden = golden_table(
-            con, CANONICAL_ATTRIBUTES[entity], settings.survivorship, run_id=run_id
+            con,
+            CANONICAL_ATTRIBUTES[entity],
+            settings.survivorship,
+            run_id=run_id,
+            displays=shown,
         )
         band = resolution.review_band or settings.matching.review_band
         pairs, queue = pairs_tables(con, band, run_id=run_id, at=now)

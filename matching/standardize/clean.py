@@ -80,6 +80,13 @@ def clean_text(value: Any) -> str | None:
     return None if s is None else clean_str(s)
 
 
+def display_text(value: Any) -> str | None:
+    """A value as its source wrote it, for people to read: whitespace trimmed and collapsed,
+    case and accents kept; empty -> None."""
+    s = as_str(value)
+    return None if s is None else " ".join(s.split()) or None
+
+
 _IDENTIFIER_JUNK_RE = re.compile(r"[^A-Z0-9]+")
 
 

@@ -28,8 +28,8 @@ _NAME_JUNK_RE = re.compile(r"[^a-z\s-]+")
 _HYPHEN_RE = re.compile(r"\s*-[\s-]*")
 
 
-def _name_tokens(s: str) -> list[str]:
-    """Cleaned name tokens with titles/suffixes removed but particles still separate."""
+def _clean_name_tokens(s: str) -> list[str]:
+    """Cleaned name tokens, titles, suffixes and particles all kept."""
     s = APOSTROPHES_RE.sub("", s)  # before folding: unidecode maps curly quotes to "'"
     cleaned = clean_str(s)
     if cleaned is None:
@@ -38,7 +38,12 @@ def _name_tokens(s: str) -> list[str]:
     cleaned = _NAME_JUNK_RE.sub(" ", cleaned)
     cleaned = _HYPHEN_RE.sub("-", cleaned)
     tokens = [t.strip("-") for t in cleaned.split()]
-    tokens = [t for t in tokens if t]
+    return [t for t in tokens if t]
+
+
+def _name_tokens(s: str) -> list[str]:
+    """Cleaned name tokens with titles/suffixes removed but particles still separate."""
+    tokens = _clean_name_tokens(s)
     # Titles only lead and suffixes only trail, so a surname such as "Sir" or "Miss" in
     # the middle of a name survives.
     start, end = 0, len(tokens)
@@ -130,6 +135,71 @@ def split_full_name(value: Any) -> tuple[str | None, str | None, str | None]:
     """
     s = as_str(value)
     return (None, None, None) if s is None else _split_full_name_str(s)
+
+
+# Display parts: the words of a full name as written (case, accents, apostrophes kept), split
+# the way split_full_name splits its name() tokens, so each part is what a person reads for
+# the part split_full_name returns.
+_Word = tuple[str, tuple[str, ...]]  # a word as written, and its name() tokens
+
+
+def _display_words(s: str) -> list[_Word]:
+    words = [(w, tuple(_clean_name_tokens(w))) for w in s.split()]
+    words = [w for w in words if w[1]]
+    start, end = 0, len(words)
+    while start < end and all(t in _TITLES for t in words[start][1]):
+        start += 1
+    while end > start and all(t in _SUFFIXES for t in words[end - 1][1]):
+        end -= 1
+    return words[start:end]
+
+
+def _merge_display_particles(words: list[_Word]) -> list[str]:
+    out: list[str] = []
+    pending: list[str] = []
+    for word, tokens in words:
+        if len(tokens) == 1 and tokens[0] in _PARTICLES:
+            pending.append(word)
+        else:
+            out.append(" ".join([*pending, word]))
+            pending = []
+    if pending:
+        out.append(" ".join(pending))
+    return out
+
+
+def _split_display_words(words: list[_Word]) -> tuple[str | None, str | None, str | None]:
+    if not words:
+        return None, None, None
+    first, rest = words[0][0], _merge_display_particles(words[1:])
+    if not rest:
+        return first, None, None
+    return first, " ".join(rest[:-1]) or None, rest[-1]
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _split_full_name_display_str(s: str) -> tuple[str | None, str | None, str | None]:
+    raw_parts = s.split(",")
+    parts = [p for p in raw_parts if _display_words(p)]
+    if len(raw_parts) >= 2 and len(parts) == 1 and parts[0] is raw_parts[0]:
+        only = _display_words(parts[0])
+        if len(only) == 1:
+            return None, None, only[0][0]
+    if len(parts) >= 2:
+        last = " ".join(_merge_display_particles(_display_words(parts[0]))) or None
+        given = _display_words(" ".join(parts[1:]))
+        if not given:
+            return None, None, last
+        return given[0][0], " ".join(w for w, _ in given[1:]) or None, last
+    return _split_display_words(_display_words(" ".join(parts)))
+
+
+def split_full_name_display(value: Any) -> tuple[str | None, str | None, str | None]:
+    """(first, middle, last) as written, for display: split_full_name's parts with their case,
+    accents and punctuation ("GARCÍA, José" -> "José", None, "GARCÍA"; "Ludwig van
+    Beethoven" -> "Ludwig", None, "van Beethoven"); titles and suffixes dropped alike."""
+    s = as_str(value)
+    return (None, None, None) if s is None else _split_full_name_display_str(s)
 
 
 @lru_cache(maxsize=CACHE_SIZE)

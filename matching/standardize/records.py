@@ -9,8 +9,9 @@ from typing import Any
 
 import phonenumbers
 
+from e360.zones import DISPLAY_ATTRIBUTES, display_column
 from matching.standardize import embeddings, text_features
-from matching.standardize.clean import clean_text, identifier
+from matching.standardize.clean import clean_text, display_text, identifier
 from matching.standardize.contact import email, phone_e164, phone_region
 from matching.standardize.dates import date
 from matching.standardize.geo import address, country, postcode, postcode_area
@@ -23,6 +24,7 @@ from matching.standardize.person import (
     nickname_to_formal,
     phonetic_key,
     split_full_name,
+    split_full_name_display,
 )
 from matching.standardize.product import (
     colour,
@@ -41,12 +43,37 @@ def _name_sort(first: str | None, last: str | None) -> str | None:
     return " ".join(sorted(tokens)) or None
 
 
+# Name parts' display values follow the parts (a full name split fills them); every other
+# display value is its own column's.
+_NAME_PARTS = ("first_name", "middle_name", "last_name", "full_name")
+_CUSTOMER_OWN_DISPLAYS = tuple(a for a in DISPLAY_ATTRIBUTES["customer"] if a not in _NAME_PARTS)
+
+
+def _shown(display: str | None, standardised: Any) -> str | None:
+    """The display value beside a standardised one: none without one (so a golden record's
+    display value always comes with its standardised value), the standardised form where
+    nothing readable was written."""
+    if standardised is None:
+        return None
+    return display or str(standardised)
+
+
+def _own_displays(
+    record: Mapping[str, Any], standardised: Mapping[str, Any], attributes: Sequence[str]
+) -> dict[str, str | None]:
+    """Display values of attributes read from their own column alone."""
+    return {
+        display_column(a): _shown(display_text(record.get(a)), standardised[a]) for a in attributes
+    }
+
+
 def standardize_customer(
     record: Mapping[str, Any], default_region: str = "GB", dayfirst: bool = True
 ) -> dict[str, Any]:
     """Standardise one customer record's canonical attributes (any may be missing).
 
-    Returns exactly the keys of `e360.zones.STANDARDIZED_CUSTOMER_COLUMNS`, in that order.
+    Returns exactly the keys of `e360.zones.STANDARDIZED_CUSTOMER_COLUMNS` (the matching
+    forms), then of `e360.zones.DISPLAY_COLUMNS["customer"]` (the display values), in order.
     `default_region` is used to read national-format phone numbers when the record has
     no recognisable country.
     """
@@ -55,11 +82,21 @@ def standardize_customer(
     first_raw = name(get("first_name"))
     middle = name(get("middle_name"))
     last = name(get("last_name"))
+    # Display values of the name parts follow the parts: from their own column, else from
+    # the full name split the same way.
+    shown = [
+        _shown(display_text(get(a)), v)
+        for a, v in (("first_name", first_raw), ("middle_name", middle), ("last_name", last))
+    ]
     if first_raw is None or last is None:
-        split_first, split_middle, split_last = split_full_name(get("full_name"))
-        first_raw = first_raw or split_first
-        middle = middle or split_middle
-        last = last or split_last
+        split_parts = split_full_name(get("full_name"))
+        split_shown = split_full_name_display(get("full_name"))
+        parts = [first_raw, middle, last]
+        for i, part in enumerate(parts):
+            if part is None and split_parts[i] is not None:
+                parts[i] = split_parts[i]
+                shown[i] = _shown(split_shown[i], split_parts[i])
+        first_raw, middle, last = parts
     first = nickname_to_formal(first_raw)
     full = " ".join(p for p in (first, middle, last) if p) or None
 
@@ -76,7 +113,7 @@ def standardize_customer(
     dob = date(get("date_of_birth"), dayfirst=dayfirst)
     company = company_name(get("company_name"))
 
-    return {
+    out = {
         "first_name": first,
         "first_name_raw": first_raw,
         "middle_name": middle,
@@ -101,13 +138,20 @@ def standardize_customer(
         "last_name_phonetic": phonetic_key(last),
         "company_name": company,
         "company_name_tokens": company_name_tokens(company),
+        "first_name_display": shown[0],
+        "middle_name_display": shown[1],
+        "last_name_display": shown[2],
+        "full_name_display": " ".join(p for p in shown if p) or None,
     }
+    out.update(_own_displays(record, out, _CUSTOMER_OWN_DISPLAYS))
+    return out
 
 
 def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
     """Standardise one product record's canonical attributes (any may be missing).
 
-    Returns exactly the keys of `e360.zones.STANDARDIZED_PRODUCT_COLUMNS`, in that order.
+    Returns exactly the keys of `e360.zones.STANDARDIZED_PRODUCT_COLUMNS` (the matching
+    forms), then of `e360.zones.DISPLAY_COLUMNS["product"]` (the display values), in order.
     """
     get = record.get
 
@@ -126,7 +170,7 @@ def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
     if currency_code is None and isinstance(raw_price, str):
         currency_code = currency(raw_price)  # "£12.99" carries its own currency
 
-    return {
+    out = {
         "title": title,
         "brand": brand,
         "manufacturer": manufacturer,
@@ -142,6 +186,8 @@ def standardize_product(record: Mapping[str, Any]) -> dict[str, Any]:
         "colour": colour(title, get("model_number")),
         **free_text(title, clean_text(get("description")), brand, manufacturer),
     }
+    out.update(_own_displays(record, out, DISPLAY_ATTRIBUTES["product"]))
+    return out
 
 
 def standardize_products(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -158,6 +204,10 @@ def complete_products(products: list[dict[str, Any]]) -> None:
     """Fill, in place, the batch-level columns of standardised products (see above)."""
     vocabulary = text_features.brand_vocabulary(p["brand"] for p in products)
     no_brand_column = not vocabulary
+    shown_brands: dict[str, str] = {}
+    for product in products:
+        if product["brand"] is not None and product["brand_display"] is not None:
+            shown_brands.setdefault(product["brand"], product["brand_display"])
     for product in products:
         if product["brand"] is not None:
             continue
@@ -165,6 +215,9 @@ def complete_products(products: list[dict[str, Any]]) -> None:
             product["title"], vocabulary, leading_token=no_brand_column
         ) or text_features.brand_from_title(product["description"], vocabulary, generic=False)
         if product["brand"] is not None:
+            product["brand_display"] = _brand_as_written(
+                product["brand"], product, shown_brands.get(product["brand"])
+            )
             product.update(
                 free_text(
                     product["title"],
@@ -176,6 +229,24 @@ def complete_products(products: list[dict[str, Any]]) -> None:
     vectors = embeddings.embed([_embedding_text(p) for p in products])
     for product, vector in zip(products, vectors, strict=True):
         product["title_embedding"] = vector
+
+
+def _brand_as_written(brand: str, product: Mapping[str, Any], elsewhere: str | None) -> str:
+    """The display value of a brand read from a product's title or description: the words of
+    the title (then description) that name it, as written; else how the batch's brand column
+    writes it; else the brand's matching form."""
+    wanted = text_features.text_tokens(brand)
+    for text in (product["title_display"], product["description_display"]):
+        words = (text or "").split()
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + len(wanted), len(words)) + 1):
+                candidate = " ".join(words[start:end]).strip(_EDGE_PUNCTUATION)
+                if candidate and text_features.text_tokens(clean_text(candidate)) == wanted:
+                    return candidate
+    return elsewhere or brand
+
+
+_EDGE_PUNCTUATION = '.,;:|()[]{}"!?*'
 
 
 def _embedding_text(product: Mapping[str, Any]) -> str | None:

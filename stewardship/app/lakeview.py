@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from e360.entities import CANONICAL_ATTRIBUTES
 from e360.lake import Lake, Zone
-from e360.zones import master_table_name, standardized_table_name
+from e360.zones import display_column, master_table_name, standardized_table_name
 
 T = TypeVar("T")
 
@@ -45,12 +45,18 @@ class EntityView:
     def label(self, record_id: str) -> str:
         row = self.records.get(record_id) or {}
         for attribute in LABEL_ATTRIBUTES.get(self.entity, ()):
-            value = row.get(attribute)
+            value = _shown(row, attribute)
             if value:
-                if attribute == "first_name" and row.get("last_name"):
-                    return f"{value} {row['last_name']}"
+                last = _shown(row, "last_name")
+                if attribute == "first_name" and last:
+                    return f"{value} {last}"
                 return str(value)
         return record_id
+
+
+def _shown(row: dict[str, Any], attribute: str) -> Any:
+    """An attribute as its source wrote it where the record keeps that, else standardised."""
+    return row.get(display_column(attribute)) or row.get(attribute)
 
 
 class LakeView:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
+from matching.standardize import clean_text
 from stewardship.app.lakeview import EntityView
 from stewardship.store import PairDecision, ordered
 
@@ -130,7 +131,8 @@ def queue_rows(
 
 
 def apply_filter(rows: list[QueueRow], spec: QueueFilter, me: str) -> list[QueueRow]:
-    query = spec.query.casefold()
+    # Labels read as the sources wrote them ("José García"): "jose" finds them too.
+    query = clean_text(spec.query) or ""
     selected = []
     for row in rows:
         if spec.status == "open" and not row.open:
@@ -144,7 +146,7 @@ def apply_filter(rows: list[QueueRow], spec: QueueFilter, me: str) -> list[Queue
         if spec.source and spec.source not in (row.source_l, row.source_r):
             continue
         if query and not any(
-            query in text.casefold()
+            query in (clean_text(text) or "")
             for text in (row.record_l, row.record_r, row.label_l, row.label_r)
         ):
             continue

@@ -33,7 +33,10 @@ DDL = {
         region varchar, country varchar, national_id varchar, company_name varchar,
         member_count bigint,
         sources varchar, provenance varchar, first_seen_at timestamp, updated_at timestamp,
-        run_id varchar""",
+        run_id varchar, first_name_display varchar, middle_name_display varchar,
+        last_name_display varchar, full_name_display varchar, address_line1_display varchar,
+        address_line2_display varchar, city_display varchar, region_display varchar,
+        company_name_display varchar""",
     "product_golden": """
         master_id varchar, title varchar, brand varchar, manufacturer varchar,
         model_number varchar, gtin varchar, sku varchar, category varchar, description varchar,
@@ -73,16 +76,23 @@ PROV = '{"email": {"record_id": "crm:1", "source": "crm", "rule": "most_recent"}
 # one source row per tuple reads better than one value per line
 # fmt: off
 ROWS: dict[str, list[tuple]] = {
+    # Matching forms, then the winners' display values (the lake's current schema); the
+    # product table below is one written before display values (it has none).
     "customer_golden": [
-        ("CUS-A", "Alice", None, "Smith", "Alice Smith", dt.date(1985, 3, 2), "F",
-         "alice@example.com", "+447700900001", "1 High St", None, "London", "N1 1AA",
-         "Greater London", "GB", "AB123456C", None, 2, "crm,web", PROV, T0, T0, RUN),
-        ("CUS-B", "Bob", "J", "Jones", "Bob J Jones", dt.date(1979, 11, 30), "M",
-         "bob@example.com", "+12025550123", "2 Main St", "Apt 4", "Springfield", "12345",
-         "IL", "US", None, "Jones Plumbing", 1, "crm", PROV, T0, T0, RUN),
-        ("CUS-C", "Chris", None, "Lee", "Chris Lee", None, "X",
-         "chris@example.com", None, None, None, "Dublin", None, None, "IE", None, None, 2,
-         "pos,web", PROV, T0, T0, RUN),
+        ("CUS-A", "jose", None, "garcia", "jose garcia", dt.date(1985, 3, 2), "M",
+         "jose@example.com", "+447700900001", "1 high st", None, "london", "N1 1AA",
+         "greater london", "GB", "AB123456C", None, 2, "crm,web", PROV, T0, T0, RUN,
+         "José", None, "García", "José García", "1 High St", None, "London",
+         "Greater London", None),
+        ("CUS-B", "robert", "j", "jones", "robert j jones", dt.date(1979, 11, 30), "M",
+         "bob@example.com", "+12025550123", "2 main st", "flat 4", "springfield", "12345",
+         "il", "US", None, "jones plumbing", 1, "crm", PROV, T0, T0, RUN,
+         "Bob", "J.", "Jones", "Bob J. Jones", "2 Main St", "Apt 4", "Springfield", "IL",
+         "Jones Plumbing Ltd"),
+        ("CUS-C", "chris", None, "lee", "chris lee", None, "X",
+         "chris@example.com", None, None, None, "dublin", None, None, "IE", None, None, 2,
+         "pos,web", PROV, T0, T0, RUN, "Chris", None, "Lee", "Chris Lee", None, None,
+         None, None, None),
     ],
     "product_golden": [
         ("PRD-1", "Widget Pro", "Acme", "Acme Corp", "W-100", "00012345678905", "SKU-W1",
@@ -277,7 +287,7 @@ def test_business_accounts_carry_their_company_name(built: tuple[Path, dict[str,
     rows = dict(
         query(db_path, "select customer_master_id, company_name from enterprise.dim_customer")
     )
-    assert rows == {"CUS-A": None, "CUS-B": "Jones Plumbing", "CUS-C": None}
+    assert rows == {"CUS-A": None, "CUS-B": "Jones Plumbing Ltd", "CUS-C": None}
     # A column added to the fingerprint only counts where set: people's hashes (and so their
     # history) are what they were before company names were published.
     people, business = (
@@ -294,6 +304,42 @@ def test_business_accounts_carry_their_company_name(built: tuple[Path, dict[str,
         for master in ("CUS-A", "CUS-B")
     )
     assert people and not business
+
+
+def test_golden_attributes_show_as_their_sources_wrote_them(
+    built: tuple[Path, dict[str, str]],
+) -> None:
+    db_path, _ = built
+    customers = {
+        r[0]: r[1:]
+        for r in query(
+            db_path,
+            "select customer_master_id, first_name, middle_name, last_name, full_name, "
+            "address_line2, city, region, email from enterprise.dim_customer",
+        )
+    }
+    assert customers["CUS-A"] == (
+        "José", None, "García", "José García", None, "London", "Greater London",
+        "jose@example.com",
+    )  # fmt: skip
+    assert customers["CUS-B"][:6] == ("Bob", "J.", "Jones", "Bob J. Jones", "Apt 4", "Springfield")
+    # a display value missing where the matching form is set: the matching form shows
+    assert customers["CUS-C"][5] == "dublin"
+    (shown,) = query(
+        db_path,
+        "select full_name from marketing.mart_marketing__customer_value "
+        "where customer_master_id = 'CUS-A'",
+    )
+    assert shown == ("José García",)
+    (history,) = query(
+        db_path,
+        "select first_name, last_name from enterprise.dim_customer_history "
+        "where customer_master_id = 'CUS-A' and is_current",
+    )
+    assert history == ("José", "García")
+    # a master zone from before display values (no *_display columns) still publishes
+    products = dict(query(db_path, "select product_master_id, brand from enterprise.dim_product"))
+    assert products == {"PRD-1": "Acme", "PRD-2": "Globex"}
 
 
 def test_event_attribution(built: tuple[Path, dict[str, str]]) -> None:

@@ -18,6 +18,7 @@ from e360.config import E360Config, load_config
 from e360.lake import Lake
 from e360.report import RunReport
 from e360.zones import master_table_name, raw_table_name
+from matching.standardize import first_name_canonical, name
 from orchestration.runner import run_pipeline
 
 pytestmark = pytest.mark.e2e
@@ -168,6 +169,42 @@ def test_the_enterprise_layer_is_published_and_its_tests_pass(demo: DemoRun) -> 
     ).fetchall()[0][0]
     assert orphans == 0
     con.close()
+
+
+def test_dim_customer_shows_names_as_the_crm_wrote_them(demo: DemoRun) -> None:
+    # The CRM's own rows: every name the CRM supplied to a golden record reads in
+    # dim_customer as the CRM wrote it (accents and case kept, whitespace trimmed), while
+    # the golden record matched on its folded form.
+    raw = demo.lake.read("raw", raw_table_name("crm", demo.config.sources["crm"])).to_pylist()
+    written = {f"crm:{r['customer_id'].strip()}": r for r in raw}
+    golden = {
+        g["master_id"]: g
+        for g in demo.lake.read("master", master_table_name("customer", "golden")).to_pylist()
+    }
+    con = duckdb.connect(str(demo.config.warehouse_path))
+    try:
+        dim = con.sql(
+            "select customer_master_id, first_name, last_name, provenance "
+            "from enterprise.dim_customer"
+        ).fetchall()
+    finally:
+        con.close()
+    checked, accented = 0, []
+    for master_id, first_name, last_name, provenance in dim:
+        origin = json.loads(provenance)
+        for attribute, shown in (("first_name", first_name), ("last_name", last_name)):
+            record_id = (origin[attribute] or {}).get("record_id", "")
+            if not record_id.startswith("crm:"):
+                continue
+            assert shown == " ".join(written[record_id][attribute].split()), (master_id, shown)
+            folded = first_name_canonical(shown) if attribute == "first_name" else name(shown)
+            assert golden[master_id][attribute] == folded  # matched on its folded form
+            checked += 1
+            if not shown.isascii():
+                accented.append(shown)
+    assert checked > 200
+    assert accented, "the demo CRM writes accented names (José)"
+    assert any(n[0].isupper() and not n.isupper() for n in accented)
 
 
 def test_the_report_scores_matching_against_the_truth(demo: DemoRun) -> None:

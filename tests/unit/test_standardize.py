@@ -12,7 +12,7 @@ import phonenumbers
 import pyarrow as pa
 import pytest
 
-from e360.zones import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
+from e360.zones import DISPLAY_COLUMNS, STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 from matching import standardize as s
 from matching.standardize.nicknames import NICKNAMES
 
@@ -560,8 +560,10 @@ def test_currency(raw: Any, expected: str | None) -> None:
 # Record-level standardisation
 # --------------------------------------------------------------------------------------
 
-_CUSTOMER_KEYS = [name for name, _ in STANDARDIZED_CUSTOMER_COLUMNS]
-_PRODUCT_KEYS = [name for name, _ in STANDARDIZED_PRODUCT_COLUMNS]
+_CUSTOMER_COLUMNS = (*STANDARDIZED_CUSTOMER_COLUMNS, *DISPLAY_COLUMNS["customer"])
+_PRODUCT_COLUMNS = (*STANDARDIZED_PRODUCT_COLUMNS, *DISPLAY_COLUMNS["product"])
+_CUSTOMER_KEYS = [name for name, _ in _CUSTOMER_COLUMNS]
+_PRODUCT_KEYS = [name for name, _ in _PRODUCT_COLUMNS]
 _FREE_TEXT_KEYS = ("title_weighted", "text_tokens", "units", "title_lsh", "title_embedding")
 
 
@@ -617,6 +619,16 @@ def test_standardize_customer_full_record() -> None:
         "last_name_phonetic": "OBRN",
         "company_name": "acme widget",
         "company_name_tokens": "acme widget",
+        # as written, whitespace collapsed: what golden records show
+        "first_name_display": "Bill",
+        "middle_name_display": "J.",
+        "last_name_display": "O'Brien",
+        "full_name_display": "Bill J. O'Brien",
+        "address_line1_display": "Flat 2, 10 High Street",
+        "address_line2_display": "Apartment 5",
+        "city_display": "LONDON",
+        "region_display": "Greater London",
+        "company_name_display": "The Acme Widget Co. Ltd.",
     }
 
 
@@ -625,6 +637,59 @@ def test_standardize_customer_splits_full_name_last_first() -> None:
     assert (out["first_name"], out["first_name_raw"]) == ("katherine", "katie")
     assert (out["middle_name"], out["last_name"]) == ("anne", "smith")
     assert out["full_name"] == "katherine anne smith"
+
+
+@pytest.mark.parametrize(
+    ("full_name", "shown"),
+    [
+        ("José García", ("José", None, "García", "José García")),
+        ("GARCÍA,  José María", ("José", "María", "GARCÍA", "José María GARCÍA")),
+        ("Dr. José María García López", ("José", "María García", "López", None)),
+        ("Ludwig van Beethoven Jr.", ("Ludwig", None, "van Beethoven", None)),
+        ("O'Brien, Seán", ("Seán", None, "O'Brien", None)),
+        ("Mary-Jane  Watson, Jr.", ("Mary-Jane", None, "Watson", None)),
+        ("Smith,", (None, None, "Smith", None)),
+        ("Cher", ("Cher", None, None, None)),
+        ("Mr.", (None, None, None, None)),
+    ],
+)
+def test_a_split_full_name_shows_its_parts_as_written(
+    full_name: str, shown: tuple[str | None, ...]
+) -> None:
+    out = s.standardize_customer({"full_name": full_name})
+    first, middle, last, full = shown
+    displays = (out["first_name_display"], out["middle_name_display"], out["last_name_display"])
+    assert displays == (first, middle, last)
+    if full is not None:
+        assert out["full_name_display"] == full
+    # each display part is written the way its matching form reads
+    for display, part in zip(displays, ("first_name_raw", "middle_name", "last_name"), strict=True):
+        assert s.name(display) == out[part]
+
+
+def test_a_display_value_comes_only_with_its_standardised_value() -> None:
+    out = s.standardize_customer(
+        {"first_name": "Mr", "last_name": " García ", "full_name": "Dr. Ana García", "city": " "}
+    )
+    # first name from the split full name (its own column was only a title), display alike
+    assert (out["first_name"], out["first_name_display"]) == ("ana", "Ana")
+    assert (out["last_name"], out["last_name_display"]) == ("garcia", "García")
+    assert out["city"] is None and out["city_display"] is None
+    for attribute in ("address_line1", "region", "company_name"):
+        assert out[attribute] is None and out[f"{attribute}_display"] is None
+
+
+def test_a_brand_read_from_a_title_shows_as_the_title_writes_it() -> None:
+    products = s.standardize_products(
+        [
+            {"title": "Acme Widget Pro", "brand": "ACME"},
+            {"title": "Blue (acme) Gadget"},
+            {"title": "Gadget", "description": "Made by Acmé."},
+            {"title": "Zorblax 3000"},
+        ]
+    )
+    assert [p["brand"] for p in products] == ["acme", "acme", "acme", None]
+    assert [p["brand_display"] for p in products] == ["ACME", "acme", "Acmé", None]
 
 
 def test_standardize_customer_fills_only_missing_parts_from_full_name() -> None:
@@ -704,6 +769,11 @@ def test_standardize_product_with_explicit_model() -> None:
         "title_tokens": "cancelling headphones noise wireless",
         "colour": "black",
         **_free_text(out),
+        "title_display": "Sony WH-1000XM4 Wireless Noise Cancelling Headphones - Black",
+        "brand_display": "SONY",
+        "manufacturer_display": "Sony Corporation",
+        "category_display": "Audio > Headphones",
+        "description_display": "Industry-leading noise cancellation",
     }
     tokens = out["text_tokens"].split()
     assert "wh1000xm4" in tokens and "sony" not in tokens and "black" not in tokens
@@ -750,8 +820,8 @@ def test_standardize_product_empty_record() -> None:
 
 
 def test_columns_build_arrow_tables() -> None:
-    customer_schema = pa.schema(list(STANDARDIZED_CUSTOMER_COLUMNS))
-    product_schema = pa.schema(list(STANDARDIZED_PRODUCT_COLUMNS))
+    customer_schema = pa.schema(list(_CUSTOMER_COLUMNS))
+    product_schema = pa.schema(list(_PRODUCT_COLUMNS))
     customers = [
         s.standardize_customer({"full_name": "Jane Doe", "date_of_birth": "1980-05-06"}),
         s.standardize_customer({}),

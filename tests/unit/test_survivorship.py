@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime
 
 import duckdb
@@ -194,3 +195,117 @@ def test_custom_rules_load_from_yaml_shaped_config() -> None:
     )
     assert config.rule_for("email") == CustomRule(expression="length(email)", descending=False)
     assert config.rule_for("phone") == "most_recent"
+
+
+# Display values: the winning record's own writing, never another member's.
+
+SHOWN = ("first_name", "address_line1")
+
+
+def _displayed(rows: list[dict], config: SurvivorshipConfig, masters: int = 1) -> list[dict]:
+    """Golden rows of members carrying display columns for SHOWN (`<attr>_display`)."""
+    schema = pa.schema(
+        [
+            ("record_id", pa.string()),
+            ("source", pa.string()),
+            ("master_id", pa.string()),
+            ("source_updated_at", pa.timestamp("us")),
+            ("_ingested_at", pa.timestamp("us")),
+        ]
+        + [(a, pa.string()) for a in ATTRIBUTES]
+        + [(f"{a}_display", pa.string()) for a in SHOWN]
+    )
+    con = duckdb.connect()
+    con.register("standardized_members", pa.Table.from_pylist(rows, schema=schema))
+    displays = {a: f"{a}_display" for a in SHOWN}
+    table = golden_table(con, ATTRIBUTES, config, run_id="r1", displays=displays)
+    assert table.num_rows == masters
+    return table.to_pylist()
+
+
+def _shown_row(record_id: str, day: int, **values: str | None) -> dict:
+    return {**_row(record_id, day), **values}
+
+
+@pytest.mark.parametrize("rule", ["most_frequent", "most_complete", "most_recent"])
+def test_the_display_value_is_the_winning_records_own(rule: str) -> None:
+    rows = [
+        # the most frequent form, most recently written as "José"
+        _shown_row("crm:1", 1, first_name="jose", first_name_display="JOSE"),
+        _shown_row("web:2", 9, first_name="jose", first_name_display="José"),
+        # newest record, but with no first name: its display value must never surface
+        _shown_row("pos:3", 20, first_name=None, first_name_display="Pepe"),
+    ]
+    (golden,) = _displayed(rows, SurvivorshipConfig(attributes={"first_name": rule}))
+    assert (golden["first_name"], golden["first_name_display"]) == ("jose", "José")
+    assert json.loads(golden["provenance"])["first_name"]["record_id"] == "web:2"
+
+
+def test_a_longer_display_of_a_losing_record_does_not_win() -> None:
+    rows = [
+        _shown_row(
+            "crm:1",
+            1,
+            address_line1="flat 2 1 high st",
+            address_line1_display="Flat 2, 1 High St",
+        ),
+        _shown_row(
+            "web:2", 9, address_line1="1 high st", address_line1_display="1   High  Street Road"
+        ),
+    ]
+    config = SurvivorshipConfig(attributes={"address_line1": "most_complete"})
+    (golden,) = _displayed(rows, config)
+    assert golden["address_line1"] == "flat 2 1 high st"
+    assert golden["address_line1_display"] == "Flat 2, 1 High St"
+
+
+def test_value_display_and_provenance_name_one_record_whatever_the_rule() -> None:
+    # Many masters of members whose values, writings, times and sources tie in every way a
+    # rule can tie: each attribute's value and display value are those of the record its
+    # provenance names.
+    rng = random.Random(16)
+    rows = []
+    for m in range(40):
+        for i in range(rng.randint(1, 5)):
+            source = rng.choice(["crm", "web", "pos"])
+            row = _shown_row(f"{source}:{m}-{i}", rng.choice([1, 1, 2, 3]))
+            row["master_id"] = f"CUS-{m:02}"
+            row["_ingested_at"] = datetime(2024, 2, rng.choice([1, 2]))
+            for attribute in SHOWN:
+                value = rng.choice([None, "ann", "ann", "anne", "annette"])
+                row[attribute] = value
+                row[f"{attribute}_display"] = value and rng.choice(
+                    [value.upper(), value.title(), f"{value.title()} ({i})"]
+                )
+            rows.append(row)
+    by_id = {row["record_id"]: row for row in rows}
+    custom = CustomRule(expression="length(first_name)")
+    configs = [
+        SurvivorshipConfig(default=rule, source_priority=["web", "crm"])
+        for rule in ("source_priority", "most_recent", "most_complete", "most_frequent")
+    ]
+    configs += [
+        SurvivorshipConfig(default="non_null_first"),
+        SurvivorshipConfig(attributes=dict.fromkeys(SHOWN, custom)),
+    ]
+    for config in configs:
+        golden = _displayed(rows, config, masters=40)
+        for master in golden:
+            provenance = json.loads(master["provenance"])
+            for attribute in SHOWN:
+                named = provenance[attribute]
+                if named is None:
+                    assert master[attribute] is None and master[f"{attribute}_display"] is None
+                    continue
+                winner = by_id[named["record_id"]]
+                assert winner["master_id"] == master["master_id"]
+                got = (master[attribute], master[f"{attribute}_display"])
+                assert got == (winner[attribute], winner[f"{attribute}_display"]), (config, master)
+
+
+def test_members_without_display_columns_give_golden_records_without_them() -> None:
+    # a standardized zone written before display values existed
+    table = golden_table(
+        _members(ROWS), ATTRIBUTES, SurvivorshipConfig(), run_id="r1", displays={"email": "x"}
+    )
+    assert "x" not in table.column_names and table.column("email").to_pylist() == ["new@x.com"]

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from e360.config import SourceConfig, parse_yaml
+from e360.entities import CANONICAL_ATTRIBUTES
 from e360.warehouse import LAKE_TABLES
 from e360.zones import (
     CONFORMED_EVENT_REJECTS,
     CONFORMED_EVENTS,
+    DISPLAY_ATTRIBUTES,
+    DISPLAY_COLUMNS,
     MASTER_TABLES,
     PUBLISHED_MASTER_TABLES,
+    STANDARDIZED_COLUMNS,
+    display_column,
     master_table_name,
     quarantine_table_name,
     raw_table_name,
+    standardized_schema,
     standardized_table_name,
 )
 
@@ -46,3 +53,19 @@ def test_the_published_lake_tables_are_the_sources_dbt_reads() -> None:
     assert set(PUBLISHED_MASTER_TABLES) <= set(MASTER_TABLES)
     assert LAKE_TABLES["customer_golden"] == ("master", master_table_name("customer", "golden"))
     assert LAKE_TABLES["events"] == ("conformed", CONFORMED_EVENTS)
+
+
+def test_every_display_value_is_standardized_documented_and_shown_by_staging() -> None:
+    sources = parse_yaml((DBT_SOURCES / "_e360_lake__sources.yml").read_text())["sources"]
+    (e360_lake,) = [s for s in sources if s["name"] == "e360_lake"]
+    documented = {t["name"]: {c["name"] for c in t["columns"]} for t in e360_lake["tables"]}
+    for entity, attributes in DISPLAY_ATTRIBUTES.items():
+        assert set(attributes) <= set(CANONICAL_ATTRIBUTES[entity])
+        displays = [display_column(a) for a in attributes]
+        assert [name for name, _ in DISPLAY_COLUMNS[entity]] == displays
+        assert set(displays) <= set(standardized_schema(entity).names)
+        # matching (blocking rules, comparisons; the configuration checks) never reads them
+        assert not set(displays) & {name for name, _ in STANDARDIZED_COLUMNS[entity]}
+        assert set(displays) <= documented[f"{entity}_golden"]
+        staging = (DBT_SOURCES / f"stg_e360_lake__{entity}s.sql").read_text()
+        assert set(re.findall(r"shown\['(\w+)'\]", staging)) == set(attributes), entity

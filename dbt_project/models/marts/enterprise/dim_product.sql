@@ -1,4 +1,8 @@
-{#- One row per current product master: golden attributes plus lineage. -#}
+{#-
+  One row per current product master: golden attributes plus lineage. Text attributes show as
+  their winning source record wrote them (staging's display values). The fingerprint is of
+  what is shown: the first publish with display values versions each master once.
+-#}
 
 with
 

@@ -1,3 +1,12 @@
+{#-
+  Golden products, each attribute as people read it: title, brand, manufacturer, category
+  and description show the winning record's own writing (display values), not the matching
+  forms survivorship compared; identifiers, prices and codes are shown standardised.
+-#}
+{%- set shown = e360_display_values(source('e360_lake', 'product_golden'), [
+    'title', 'brand', 'manufacturer', 'category', 'description',
+]) %}
+
 with
 
 source as (
@@ -16,11 +25,11 @@ renamed as (
         model_number,
 
         ----------  descriptive
-        title,
-        brand,
-        manufacturer,
-        category,
-        description,
+        {{ shown['title'] }} as title,
+        {{ shown['brand'] }} as brand,
+        {{ shown['manufacturer'] }} as manufacturer,
+        {{ shown['category'] }} as category,
+        {{ shown['description'] }} as description,
 
         ----------  commercial
         cast(price as double precision) as price,

@@ -515,7 +515,8 @@ def steward_add_user(
 def main(argv: Sequence[str] | None = None) -> int:
     _DEBUG["on"] = False
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        # Not standalone, click hands back the code of a `typer.Exit` instead of exiting.
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except Exception as exc:
         quiet = (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException)
         if _DEBUG["on"] and not isinstance(exc, quiet):
@@ -524,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         Console(stderr=True).print("aborted")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _failed(exc: Exception) -> int:

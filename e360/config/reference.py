@@ -164,23 +164,34 @@ def markdown(documents: Sequence[Document], *, generated_by: str) -> str:
     ]
     for document in documents:
         lines += [f"## {document.title}", "", document.intro, ""]
-        for name, info in document.model.model_fields.items():
-            lines += _section(document, name, info)
+        fields = document.model.model_fields
+        plain = [name for name, info in fields.items() if not _has_keys(info.annotation)]
+        if plain:  # the keys that are no section, together
+            lines += _section(document, "Top-level keys", plain)
+        for name, info in fields.items():
+            if name not in plain:
+                lines += _section(document, f"`{name}`", [name], info.description)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _section(document: Document, name: str, info: FieldInfo) -> list[str]:
-    described = " ".join((info.description or "").split())
-    lines = [f"### `{name}`", "", described, ""]
-    rows = list(keys(document.model))
-    rows = [
-        key for key in rows if key.path == name or key.path.startswith((f"{name}.", f"{name}["))
-    ]
+def _has_keys(annotation: Any) -> bool:
+    """A section: a model, or a mapping or list of them."""
+    return next(_keys_beneath(annotation, ""), None) is not None
+
+
+def _section(
+    document: Document, title: str, names: list[str], description: str | None = None
+) -> list[str]:
+    lines = [f"### {title}", ""]
+    if description:
+        lines += [" ".join(description.split()), ""]
     lines += [
         "| key | type | default | required | description |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for key in rows:
+    for key in keys(document.model):
+        if not any(key.path == n or key.path.startswith((f"{n}.", f"{n}[")) for n in names):
+            continue
         cells = [
             f"`{key.path}`",
             key.type,
@@ -190,21 +201,24 @@ def _section(document: Document, name: str, info: FieldInfo) -> list[str]:
         ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     lines.append("")
-    example = _example(document, name, info)
-    if example is not None:
-        shown = yaml.safe_dump({name: example}, sort_keys=False, allow_unicode=True, width=100)
+    examples = {n: e for n in names if (e := _example(document, n)) is not None}
+    if examples:
+        shown = yaml.safe_dump(examples, sort_keys=False, allow_unicode=True, width=100)
         lines += ["Example:", "", "```yaml", shown.rstrip(), "```", ""]
     return lines
 
 
-def _example(document: Document, name: str, info: FieldInfo) -> Any | None:
-    """The section as the example file has it (named entries cut to the first two), else its
-    defaults."""
+def _example(document: Document, name: str) -> Any | None:
+    """The key as the example file has it (named entries and lists cut to their first two),
+    else a section's defaults."""
+    info = document.model.model_fields[name]
     if name in document.example:
         value = document.example[name]
         mapping = mapping_of(info.annotation)
         if isinstance(value, dict) and mapping is not None and literal_keys(mapping[0]) is None:
             value = dict(list(value.items())[:2])
+        if isinstance(value, list) and _has_keys(info.annotation):
+            value = value[:2]
         return value
     default = info.get_default(call_default_factory=True)
     if isinstance(default, BaseModel):

@@ -5,10 +5,12 @@ the file, variable or override that set a wrong value (`<origin>: <dotted.key>: 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,43 +85,48 @@ def _blamed_lines(path: Path, problems: list[tuple[str, str]], origins: Mapping[
 def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
     """The schema's errors as (dotted key, reason). A missing section is named with every
     required key beneath it, so it is completed in one run, not one level per run."""
-    order: list[tuple[Any, ...] | tuple[str, str]] = []  # a parent of missing keys, or a problem
-    missing: dict[tuple[Any, ...], list[tuple[str, list[str]]]] = {}
+    # In the order pydantic found them: a problem, or the parent of missing keys (listed once)
+    order: list[tuple[str, str] | _Missing] = []
+    missing: dict[tuple[Any, ...], _Missing] = {}
     for error in exc.errors():
         loc = user_loc(E360Config, error["loc"])
         if error["type"] == "missing" and loc:
-            parent = loc[:-1]
-            if parent not in missing:
-                missing[parent] = []
-                order.append(parent)
+            if loc[:-1] not in missing:
+                missing[loc[:-1]] = _Missing(loc[:-1])
+                order.append(missing[loc[:-1]])
             beneath = required_keys(annotation_at(E360Config, loc))
-            missing[parent].append((str(loc[-1]), beneath))
+            missing[loc[:-1]].keys.append((str(loc[-1]), beneath))
+            continue
+        key = _dotted(loc)
+        # one line per key: each member of a union fails on its own (a number, or 'auto')
+        same = next((i for i, o in enumerate(order) if isinstance(o, tuple) and o[0] == key), None)
+        if same is None:
+            order.append((key, error["msg"]))
         else:
-            key = _dotted(loc)
-            # one line per key: the members of a union each fail (`a number or 'auto'`)
-            same = next((i for i, o in enumerate(order) if o not in missing and o[0] == key), None)
-            if same is None:
-                order.append((key, error["msg"]))
-            else:
-                order[same] = (key, f"{order[same][1]}; or {error['msg']}")
+            order[same] = (key, f"{order[same][1]}; or {error['msg']}")
     problems: list[tuple[str, str]] = []
     for item in order:
-        if item not in missing:
-            problems.append(item)
-            continue
-        parent, keys = item, missing[item]
-        if not any(beneath for _, beneath in keys):
-            problems.extend((_dotted((*parent, name)), "Field required") for name, _ in keys)
-        elif not parent:  # a whole section missing at the top: named by itself
-            problems.extend(
-                (name, f"missing required keys {', '.join(beneath) or name}")
-                for name, beneath in keys
-            )
-        else:
-            listed = [f"{name}.{key}" for name, beneath in keys for key in beneath or [""]]
-            listed = [key.rstrip(".") for key in listed]
-            problems.append((_dotted(parent), f"missing required keys {', '.join(listed)}"))
+        problems.extend(item.problems() if isinstance(item, _Missing) else [item])
     return problems
+
+
+@dataclass
+class _Missing:
+    """The required keys missing under one parent, each with the required keys beneath it."""
+
+    parent: tuple[Any, ...]
+    keys: list[tuple[str, list[str]]] = dataclasses.field(default_factory=list)
+
+    def problems(self) -> list[tuple[str, str]]:
+        if not any(beneath for _, beneath in self.keys):  # plain values
+            return [(_dotted((*self.parent, name)), "Field required") for name, _ in self.keys]
+        if not self.parent:  # whole sections missing at the top: each named by itself
+            return [
+                (name, f"missing required keys {', '.join(beneath) or name}")
+                for name, beneath in self.keys
+            ]
+        listed = [f"{name}.{key}" if key else name for name, b in self.keys for key in b or [""]]
+        return [(_dotted(self.parent), f"missing required keys {', '.join(listed)}")]
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

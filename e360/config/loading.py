@@ -100,10 +100,11 @@ def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
         key = _dotted(loc)
         # one line per key: each member of a union fails on its own (a number, or 'auto')
         same = next((i for i, o in enumerate(order) if isinstance(o, tuple) and o[0] == key), None)
-        if same is None:
+        earlier = order[same] if same is not None else None
+        if same is None or not isinstance(earlier, tuple):
             order.append((key, error["msg"]))
         else:
-            order[same] = (key, f"{order[same][1]}; or {error['msg']}")
+            order[same] = (key, f"{earlier[1]}; or {error['msg']}")
     problems: list[tuple[str, str]] = []
     for item in order:
         problems.extend(item.problems() if isinstance(item, _Missing) else [item])

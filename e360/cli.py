@@ -324,14 +324,16 @@ def check(
     config: ConfigOption = Path("e360.yaml"),
     sample: Annotated[
         int,
-        typer.Option(min=2, help="Records per entity read at most (a uniform sample above)."),
+        typer.Option(
+            min=2, help="Records per entity standardised at most (above: a uniform sample)."
+        ),
     ] = 100_000,
     blocking: Annotated[
         bool, typer.Option(help="Count each blocking rule's comparisons on the landed files.")
     ] = True,
 ) -> None:
     """Every configuration mistake at once; then, per entity, the comparisons each blocking
-    rule generates on the landed data, against `matching.max_comparisons`."""
+    rule generates on the landed data (exit 2: one is over `matching.max_comparisons`)."""
     loaded = _load(config)
     console = _console()
     console.print(f"{loaded.file}: the configuration holds", highlight=False)

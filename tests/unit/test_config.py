@@ -379,3 +379,9 @@ def test_a_broken_source_is_not_reported_again_where_it_is_referred_to(tmp_path:
 def test_a_broken_entity_does_not_make_its_sources_unconfigured(tmp_path: Path) -> None:
     path = _write(tmp_path, lambda d: d["entities"]["customer"].update(id_prefix="c"))
     assert [p.split(": ")[1] for p in _problems(path)] == ["entities.customer.id_prefix"]
+
+
+def test_an_event_source_referring_to_a_broken_source_is_not_blamed_for_it(tmp_path: Path) -> None:
+    """`pos` events point into `loyalty` (and loyalty is in the survivorship priority)."""
+    path = _write(tmp_path, lambda d: d["sources"]["loyalty"].update(format="xml"))
+    assert [p.split(": ")[1] for p in _problems(path)] == ["sources.loyalty.format"]

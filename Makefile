@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: demo test bench bench-quality lint format uv clean chromium
+.PHONY: demo test bench bench-quality lint format uv clean chromium docs-config
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -58,3 +58,7 @@ format: .venv/.all
 
 clean:
 	rm -rf .e360 .pytest_cache .ruff_cache dbt_project/target dbt_project/logs bench/.work
+
+# The configuration reference, generated from the configuration models (a test keeps it in sync).
+docs-config: .venv/.core
+	$(UV) run --frozen --no-sync e360 schema --markdown > docs/configuration.md

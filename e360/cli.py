@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from e360.config import E360Config, load_config
+from e360.config import E360Config, load_config, parse_yaml
 from e360.console import RichProgress, print_summary
 from e360.errors import E360Error
 from e360.evaluation import evaluate_files, format_evaluation
@@ -37,6 +37,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+_DEBUG = {"on": False}  # `--debug`: a failure shows its traceback
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of a failure, not one line.")
+    ] = False,
+) -> None:
+    _DEBUG["on"] = debug
 
 
 def _console() -> Console:
@@ -328,6 +340,89 @@ def resolve(
         console.print(line, highlight=False, soft_wrap=True)
 
 
+# --- e360 check and e360 schema: the configuration before a run -----------------------------
+
+
+@app.command()
+def check(
+    config: ConfigOption = Path("e360.yaml"),
+    sample: Annotated[
+        int,
+        typer.Option(
+            min=2, help="Records per entity standardised at most (above: a uniform sample)."
+        ),
+    ] = 100_000,
+    blocking: Annotated[
+        bool, typer.Option(help="Count each blocking rule's comparisons on the landed files.")
+    ] = True,
+) -> None:
+    """Every configuration mistake at once; then, per entity, the comparisons each blocking
+    rule generates on the landed data (exit 2: one is over `matching.max_comparisons`)."""
+    loaded = _load(config)
+    console = _console()
+    console.print(f"{loaded.file}: the configuration holds", highlight=False)
+    if not blocking:
+        return
+    # start-up: Splink, the standardisers
+    from orchestration.preflight import blocking_estimates, estimate_lines
+
+    estimates = blocking_estimates(loaded, sample_records=sample)
+    for line in estimate_lines(estimates):
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if any(e.over_budget for e in estimates):
+        raise typer.Exit(2)
+
+
+def reference_documents() -> list[Any]:
+    """What `docs/configuration.md` documents: `e360.yaml`, and the resolve mapping file once
+    its keys are described."""
+    from e360.config.reference import Document, keys
+    from matching.mapped.mapping import Mapping
+
+    documents = [
+        Document(
+            "e360.yaml",
+            E360Config,
+            "The project's configuration (`e360 -c e360.yaml ...`). Environment variables "
+            "`E360__SECTION__KEY` override a key (`E360__DEPLOYMENT__ENGINE__TYPE=spark`). "
+            "`e360 check` reports every mistake at once; the examples come from "
+            "`examples/demo/e360.yaml`.",
+            parse_yaml(DEMO_CONFIG.read_text(encoding="utf-8")),
+        )
+    ]
+    if any(key.description for key in keys(Mapping)):
+        example = Path(__file__).resolve().parents[1] / "examples" / "resolve" / "customers.yaml"
+        documents.append(
+            Document(
+                "The `e360 resolve` mapping file",
+                Mapping,
+                "`e360 resolve --mapping M.yaml`: files of one entity and how their columns "
+                "map onto its canonical attributes.",
+                parse_yaml(example.read_text(encoding="utf-8")) if example.is_file() else {},
+            )
+        )
+    return documents
+
+
+@app.command()
+def schema(
+    as_markdown: Annotated[
+        bool, typer.Option("--markdown", help="The configuration reference (Markdown) instead.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of e360.yaml (for editors), or the configuration reference."""
+    from e360.config.reference import json_schema, markdown
+
+    if as_markdown:
+        text = markdown(reference_documents(), generated_by="e360 schema --markdown")
+    else:
+        text = json.dumps(json_schema(E360Config), indent=2, ensure_ascii=False) + "\n"
+    sys.stdout.write(text)
+
+
+# --- end of e360 check and e360 schema ------------------------------------------------------
+
+
 @app.command()
 def evaluate(
     truth: Annotated[
@@ -444,30 +539,51 @@ def steward_add_user(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _DEBUG["on"] = False
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except E360Error as exc:
+        # Not standalone, click hands back the code of a `typer.Exit` instead of exiting.
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except Exception as exc:
+        quiet = (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException)
+        if _DEBUG["on"] and not isinstance(exc, quiet):
+            Console(stderr=True).print_exception(show_locals=False)
+        return _failed(exc)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("aborted")
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def _failed(exc: Exception) -> int:
+    """The exit code of a failure, and its one line (usage errors carry their own)."""
+    if isinstance(exc, E360Error):
         Console(stderr=True).print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         return 1
-    except OSError as exc:
+    if isinstance(exc, OSError):
         # A folder that cannot be created, a file without permission: the path says which.
         Console(stderr=True).print(
             f"[bold red]error:[/] {escape(_os_error(exc))}", highlight=False, soft_wrap=True
         )
         return 1
-    except typer.Exit as exc:
+    if isinstance(exc, typer.Exit | click.exceptions.Exit):
         return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return exc.exit_code
+    if isinstance(exc, typer.Abort | click.exceptions.Abort):
         Console(stderr=True).print("aborted")
         return 130
-    except Exception as exc:  # click usage errors carry their own formatting
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return 0
+    # Not a user's mistake but a fault of e360 or its surroundings: still one line, and
+    # `--debug` for the traceback to report.
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {escape(f'{type(exc).__name__}: {exc}')} "
+        "(run with --debug for the traceback)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 1
 
 
 def _os_error(exc: OSError) -> str:

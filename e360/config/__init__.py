@@ -40,6 +40,7 @@ from e360.config.loading import (
     UniqueKeyLoader,
     load_config,
     parse_yaml,
+    validation_reason,
     yaml_error_location,
 )
 from e360.config.project import E360Config, PathSettings, ProjectSettings
@@ -80,5 +81,6 @@ __all__ = [
     "WarehouseSettings",
     "load_config",
     "parse_yaml",
+    "validation_reason",
     "yaml_error_location",
 ]

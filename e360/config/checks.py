@@ -7,12 +7,13 @@ Each check returns problems as `<dotted.key>: <reason>`; loading blames each on 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from e360.config.entities import CustomRule, EntityConfig, MatchingConfig
+from e360.config.keys import required_keys
 from e360.config.project import E360Config
 from e360.config.sources import SourceConfig
 from e360.entities import (
@@ -26,14 +27,28 @@ from e360.sqlcheck import DuckDBBinder, pair_rule_problem, record_expression_pro
 from e360.zones import STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 
 
-def cross_section_problems(config: E360Config) -> list[str]:
-    """Every problem across sections, as `<dotted.key>: <reason>` (none: the config holds)."""
+def cross_section_problems(config: E360Config, *, broken: Collection[str] = ()) -> list[str]:
+    """Every problem across sections, as `<dotted.key>: <reason>` (none: the config holds).
+
+    `broken` names the parts that failed validation (`deployment`, `sources.crm`, ...): they
+    are absent from `config` (or at their defaults), and nothing is reported for referring
+    to them, which would only repeat their own errors."""
     problems: list[str] = []
-    missing_entities = sorted({"customer", "product"} - set(config.entities))
+
+    def is_broken(key: str) -> bool:
+        return key in broken or key.split(".", 1)[0] in broken
+
+    missing_entities = sorted(
+        e
+        for e in ("customer", "product")
+        if e not in config.entities and not is_broken(f"entities.{e}")
+    )
     if missing_entities:
         # The enterprise layer (dim_customer, dim_product, fct_events) needs both masters.
+        needed = ", ".join(required_keys(EntityConfig))
         problems.append(
-            f"entities: configure both customer and product (missing {missing_entities})"
+            f"entities: configure both customer and product (missing {missing_entities}; "
+            f"each needs {needed})"
         )
     typed_columns = {
         "customer": STANDARDIZED_CUSTOMER_COLUMNS,
@@ -55,10 +70,18 @@ def cross_section_problems(config: E360Config) -> list[str]:
             if problem:
                 problems.append(f"{key}.mapping.{attribute}: {problem}")
         if source.entity == "event":
-            problems.extend(_check_event_source(key, source, config))
+            problems.extend(
+                p
+                for p in _check_event_source(key, source, config)
+                if not any(f"'{ref}' is not a" in p for ref in _broken_sources(broken))
+            )
         elif source.event is not None:
             problems.append(f"{key}.event: only event sources take an event section")
-        if source.entity in ("customer", "product") and source.entity not in config.entities:
+        if (
+            source.entity in ("customer", "product")
+            and source.entity not in config.entities
+            and not is_broken(f"entities.{source.entity}")
+        ):
             problems.append(f"{key}.entity: no entities.{source.entity} section configures it")
         problems.extend(_check_location(key, source, config))
     for entity, settings in config.entities.items():
@@ -77,6 +100,8 @@ def cross_section_problems(config: E360Config) -> list[str]:
                 problems.append(f"{key}.survivorship.attributes.{attribute}: not an attribute")
         for source_name in settings.survivorship.source_priority:
             ranked = config.sources.get(source_name)
+            if ranked is None and is_broken(f"sources.{source_name}"):
+                continue
             if ranked is None or ranked.entity != entity:
                 problems.append(
                     f"{key}.survivorship.source_priority: '{source_name}' is not a {entity} source"
@@ -84,6 +109,10 @@ def cross_section_problems(config: E360Config) -> list[str]:
         problems.extend(_check_thresholds(f"{key}.matching", settings.matching))
         problems.extend(_check_sql(key, settings, typed_columns[entity], config.deployment))
     return problems
+
+
+def _broken_sources(broken: Collection[str]) -> list[str]:
+    return [key.split(".", 1)[1] for key in broken if key.startswith("sources.")]
 
 
 def _check_sql(

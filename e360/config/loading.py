@@ -5,17 +5,21 @@ the file, variable or override that set a wrong value (`<origin>: <dotted.key>: 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from e360.config.checks import cross_section_problems
+from e360.config.keys import annotation_at, mapping_of, required_keys, user_loc
 from e360.config.project import E360Config
 from e360.errors import ConfigError
 
@@ -50,23 +54,127 @@ def load_config(
     try:
         config = E360Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(path, exc, origins)) from None
+        # Report everything at once: the schema's errors of every section, then the checks
+        # across sections run on the sections that did validate.
+        errors = _validation_problems(exc)
+        broken = _broken_parts(exc)
+        partial = _partial_config(raw, broken)
+        partial._file = path.resolve()
+        errors.extend(_split(p) for p in cross_section_problems(partial, broken=broken))
+        raise ConfigError(_blamed_lines(path, errors, origins)) from None
     config._file = path.resolve()
     config._overrides = dict(overrides or {})
     config._fingerprint = hashlib.sha256(
         json.dumps(raw, sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
-    _check_references(path, config, origins)
+    problems = cross_section_problems(config)
+    if problems:
+        raise ConfigError(_blamed_lines(path, [_split(p) for p in problems], origins))
     return config
 
 
-def _check_references(path: Path, config: E360Config, origins: Mapping[str, str]) -> None:
-    """The cross-section checks, each problem blamed on whoever set its key."""
-    problems = cross_section_problems(config)
-    if problems:
-        raise ConfigError(
-            "\n".join(f"{_blamed(path, p.split(':', 1)[0], origins)}: {p}" for p in problems)
-        )
+def _split(problem: str) -> tuple[str, str]:
+    key, _, reason = problem.partition(": ")
+    return key, reason
+
+
+def _blamed_lines(path: Path, problems: list[tuple[str, str]], origins: Mapping[str, str]) -> str:
+    """`<origin>: <dotted.key>: <reason>`, each blamed on whoever set its key."""
+    return "\n".join(f"{_blamed(path, key, origins)}: {key}: {reason}" for key, reason in problems)
+
+
+def validation_reason(error: ErrorDetails) -> str:
+    """A schema error's reason as a user should read it (without pydantic's `Value error, `
+    in front of a validator's own message)."""
+    message = error["msg"]
+    prefix = "Value error, "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
+def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """The schema's errors as (dotted key, reason). A missing section is named with every
+    required key beneath it, so it is completed in one run, not one level per run."""
+    # In the order pydantic found them: a problem, or the parent of missing keys (listed once)
+    order: list[tuple[str, str] | _Missing] = []
+    missing: dict[tuple[Any, ...], _Missing] = {}
+    for error in exc.errors():
+        loc = user_loc(E360Config, error["loc"])
+        if error["type"] == "missing" and loc:
+            if loc[:-1] not in missing:
+                missing[loc[:-1]] = _Missing(loc[:-1])
+                order.append(missing[loc[:-1]])
+            beneath = required_keys(annotation_at(E360Config, loc))
+            missing[loc[:-1]].keys.append((str(loc[-1]), beneath))
+            continue
+        key = _dotted(loc)
+        # one line per key: each member of a union fails on its own (a number, or 'auto')
+        same = next((i for i, o in enumerate(order) if isinstance(o, tuple) and o[0] == key), None)
+        earlier = order[same] if same is not None else None
+        if same is None or not isinstance(earlier, tuple):
+            order.append((key, validation_reason(error)))
+        else:
+            order[same] = (key, f"{earlier[1]}; or {validation_reason(error)}")
+    problems: list[tuple[str, str]] = []
+    for item in order:
+        problems.extend(item.problems() if isinstance(item, _Missing) else [item])
+    return problems
+
+
+@dataclass
+class _Missing:
+    """The required keys missing under one parent, each with the required keys beneath it."""
+
+    parent: tuple[Any, ...]
+    keys: list[tuple[str, list[str]]] = dataclasses.field(default_factory=list)
+
+    def problems(self) -> list[tuple[str, str]]:
+        if not any(beneath for _, beneath in self.keys):  # plain values
+            return [(_dotted((*self.parent, name)), "Field required") for name, _ in self.keys]
+        if not self.parent:  # whole sections missing at the top: each named by itself
+            return [
+                (name, f"missing required keys {', '.join(beneath) or name}")
+                for name, beneath in self.keys
+            ]
+        listed = [f"{name}.{key}" if key else name for name, b in self.keys for key in b or [""]]
+        return [(_dotted(self.parent), f"missing required keys {', '.join(listed)}")]
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _broken_parts(exc: ValidationError) -> frozenset[str]:
+    """The sections (and entries of `sources` and `entities`) holding a schema error."""
+    broken = set()
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if not loc:
+            continue
+        field = E360Config.model_fields.get(loc[0])
+        entries = field is not None and mapping_of(field.annotation) is not None
+        broken.add(".".join(loc[:2]) if entries and len(loc) > 1 else loc[0])
+    return frozenset(broken)
+
+
+def _partial_config(raw: Mapping[str, Any], broken: frozenset[str]) -> E360Config:
+    """The configuration of the sections that validated (built without validating the whole,
+    which failed): a broken section keeps its defaults, a broken entry is left out."""
+    parts: dict[str, Any] = {}
+    for name, field in E360Config.model_fields.items():
+        mapping = mapping_of(field.annotation)
+        value = raw.get(name)
+        if mapping is not None:
+            entries = value if isinstance(value, dict) and name not in broken else {}
+            adapter: TypeAdapter[Any] = TypeAdapter(mapping[1])
+            parts[name] = {
+                key: adapter.validate_python(entry)
+                for key, entry in entries.items()
+                if f"{name}.{key}" not in broken
+            }
+        elif value is not None and name not in broken:
+            section: Any = field.annotation
+            parts[name] = TypeAdapter(section).validate_python(value)
+    return E360Config.model_construct(**parts)
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -155,13 +263,3 @@ def _blamed(path: Path, dotted: str, origins: Mapping[str, str]) -> str:
         if origin is not None:
             return origin
     return str(path)
-
-
-def _format_validation_error(
-    path: Path, exc: ValidationError, origins: Mapping[str, str] | None = None
-) -> str:
-    lines = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        lines.append(f"{_blamed(path, key, origins or {})}: {key}: {error['msg']}")
-    return "\n".join(lines)

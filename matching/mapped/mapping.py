@@ -36,7 +36,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
-from e360.config import CsvOptions, Section, parse_yaml
+from e360.config import CsvOptions, Section, parse_yaml, validation_reason
 from e360.entities import CANONICAL_ATTRIBUTES
 from e360.errors import ConfigError
 from e360.mappings import template_problem
@@ -154,7 +154,7 @@ def load_mapping(path: str | Path) -> Mapping:
         lines = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            lines.append(f"{path}: {key}: {error['msg']}")
+            lines.append(f"{path}: {key}: {validation_reason(error)}")
         raise ConfigError("\n".join(lines)) from None
     mapping._file = path.resolve()
     problems = _problems(mapping)

@@ -10,6 +10,9 @@ The dependencies are installed at the lock's versions (`uv export`, then `uv pip
 metadata of every Linux wheel, and `uv sync` (how the checkout's .venv was installed) leaves
 in the cache only the metadata it read when locking, so the resolver would ask the network.
 `uv pip check` then shows the installed set satisfies what the wheel declares.
+
+The checkout's own `.venv/bin/e360` runs the same way: no venv activated, `.venv/bin` not on
+PATH, so every tool it starts (dbt, Dagster's servers) must be found beside the interpreter.
 """
 
 from __future__ import annotations
@@ -223,3 +226,23 @@ def test_demo_runs_from_the_wheel(installed: Installed) -> None:
     assert (project / "dbt" / "manifest.json").is_file()
     assert installed.package_files() == before
     assert not any(installed.work.iterdir())
+
+
+def test_the_checkouts_venv_runs_demo_without_being_activated(tmp_path: Path) -> None:
+    venv_e360 = Path(sys.executable).parent / "e360"
+    assert venv_e360.is_relative_to(REPO)  # the checkout's venv, which _outside_env drops
+    env = _outside_env()
+    assert str(venv_e360.parent) not in env["PATH"].split(os.pathsep)
+    work = tmp_path / "work"
+    work.mkdir()
+    project = tmp_path / "demo"
+    done = _ok(
+        _run([venv_e360, "demo", "--customers", 300, "--dir", project], cwd=work, timeout=1200,
+             env=env)
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr
+    (report_file,) = project.glob("runs/*/report.json")
+    report = json.loads(report_file.read_text())
+    assert report["status"] == "succeeded"
+    assert report["entities"]["customer"]["masters"] > 0
+    assert (project / "warehouse" / "e360.duckdb").is_file()  # dbt ran, found beside python

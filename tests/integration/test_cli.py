@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,74 @@ def test_train_from_decisions_without_any_is_one_line_naming_the_entity(
     assert "Traceback" not in err
     assert config.models_dir.is_relative_to(project.parent)
     assert not (config.models_dir / "customer").exists()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _without_the_venv() -> dict[str, str]:
+    """The environment of a shell where the venv is not activated and not on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "E360_"))}
+    venv_bin = Path(sys.executable).parent
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != venv_bin
+    )
+    return env
+
+
+def test_e360_check_reports_five_mistakes_in_one_run_without_a_traceback(
+    tmp_path: Path, demo_config_path: Path
+) -> None:
+    """Through the installed entry point, as a user runs it."""
+    data = yaml.safe_load(demo_config_path.read_text())
+    data["sources"]["crm"]["format"] = "xml"
+    data["entities"]["customer"]["matching"]["threshold"] = 1.5
+    data["entities"]["product"] = {"id_prefix": "PRD"}  # no matching section
+    data["stewardship"] = {"auth": "magic"}
+    data["sources"]["erp"]["csv"] = {"encoding": "klingon"}
+    bad = tmp_path / "e360.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    e360 = Path(sys.executable).parent / "e360"
+    done = subprocess.run(
+        [str(e360), "check", "-c", str(bad)],
+        capture_output=True, text=True, env=_without_the_venv(), cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = _error_lines(done.stderr)
+    assert lines[0].startswith(f"error: {bad}: ")
+    assert [line.split(f"{bad}: ")[1].split(": ")[0] for line in lines] == [
+        "sources.crm.format",
+        "entities.customer.matching.threshold",
+        "entities.product",
+        "stewardship.auth",
+        "sources.erp.csv.encoding",
+    ]
+    assert lines[2].endswith(
+        "missing required keys matching.blocking_rules, matching.comparisons, "
+        "matching.training.deterministic_rules, matching.training.em_blocking_rules"
+    )
+
+    debug = subprocess.run(
+        [str(e360), "--debug", "check", "-c", str(bad)],
+        capture_output=True, text=True, env=_without_the_venv(), cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr and "ConfigError" in debug.stderr
+    assert "sources.crm.format" in debug.stderr
+
+
+def test_a_fault_that_is_no_user_mistake_is_one_line_pointing_at_debug(
+    project: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestration.preflight
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(orchestration.preflight, "blocking_estimates", broken)
+    assert main(["check", "-c", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert _error_lines(err) == ["error: RuntimeError: a bug (run with --debug for the traceback)"]
+    assert main(["--debug", "check", "-c", str(project)]) == 1
+    assert "Traceback" in capsys.readouterr().err

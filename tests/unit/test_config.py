@@ -341,3 +341,77 @@ def test_a_mapping_may_combine_columns_and_csv_options_may_set_quoting(tmp_path:
     source = load_config(_write(tmp_path, mutate), environ={}).sources["crm"]
     assert source.mapping["address_line1"] == "{street_number} {street}"
     assert source.csv.quote_char is None and source.csv.double_quote
+
+
+def _problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ=environ or {})
+    return str(error.value).splitlines()
+
+
+MATCHING_KEYS = (
+    "matching.blocking_rules, matching.comparisons, matching.training.deterministic_rules, "
+    "matching.training.em_blocking_rules"
+)
+
+
+def test_a_missing_section_names_every_required_key_beneath_it(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d["entities"].update(customer={}))
+    assert _problems(path) == [f"{path}: entities.customer: missing required keys {MATCHING_KEYS}"]
+
+
+def test_a_missing_top_level_section_names_its_keys_by_entity(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d.pop("entities"))
+    (line,) = _problems(path)
+    assert line.startswith(f"{path}: entities: missing required keys customer.matching.")
+    assert "product.matching.training.em_blocking_rules" in line
+
+
+def test_a_missing_entity_names_what_it_needs(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d["entities"].pop("product"))
+    line = _problems(path)[0]  # then each product source, which no entity configures
+    assert "configure both customer and product (missing ['product']" in line
+    assert MATCHING_KEYS in line
+
+
+def _five_mistakes(d: dict) -> None:
+    d["sources"]["crm"]["format"] = "xml"  # schema, sources
+    d["entities"]["customer"]["matching"]["threshold"] = 1.5  # schema, entities
+    d["stewardship"] = {"auth": "magic"}  # schema, stewardship
+    d["entities"]["product"]["survivorship"]["source_priority"] = ["nope"]  # across sections
+    d["sources"]["erp"]["csv"] = {"encoding": "klingon"}  # a check on a valid source
+
+
+def test_five_mistakes_in_different_sections_are_reported_at_once(tmp_path: Path) -> None:
+    path = _write(tmp_path, _five_mistakes)
+    problems = _problems(path, {"E360__DEPLOYMENT__ENGINE__THREADS": "0"})
+    assert sorted(problems) == sorted(
+        [
+            "environment variable E360__DEPLOYMENT__ENGINE__THREADS: deployment.engine.threads: "
+            "Input should be greater than or equal to 1",
+            f"{path}: sources.crm.format: Input should be 'csv', 'jsonl', 'parquet' or 'kafka'",
+            f"{path}: entities.customer.matching.threshold: Input should be less than or equal "
+            "to 1; or Input should be 'auto'",
+            f"{path}: stewardship.auth: Input should be 'local' or 'alb_oidc'",
+            f"{path}: sources.erp.csv.encoding: unknown encoding 'klingon'",
+            f"{path}: entities.product.survivorship.source_priority: 'nope' is not a product "
+            "source",
+        ]
+    )
+
+
+def test_a_broken_source_is_not_reported_again_where_it_is_referred_to(tmp_path: Path) -> None:
+    """`crm` is in the customer survivorship priority; its own error is enough."""
+    path = _write(tmp_path, lambda d: d["sources"]["crm"].update(format="xml"))
+    assert [p.split(": ")[1] for p in _problems(path)] == ["sources.crm.format"]
+
+
+def test_a_broken_entity_does_not_make_its_sources_unconfigured(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d["entities"]["customer"].update(id_prefix="c"))
+    assert [p.split(": ")[1] for p in _problems(path)] == ["entities.customer.id_prefix"]
+
+
+def test_an_event_source_referring_to_a_broken_source_is_not_blamed_for_it(tmp_path: Path) -> None:
+    """`pos` events point into `loyalty` (and loyalty is in the survivorship priority)."""
+    path = _write(tmp_path, lambda d: d["sources"]["loyalty"].update(format="xml"))
+    assert [p.split(": ")[1] for p in _problems(path)] == ["sources.loyalty.format"]

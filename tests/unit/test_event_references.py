@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
 
 from e360.config import load_config
 from e360.config.sources import EventReference
+from e360.console import print_summary
 from e360.errors import ConfigError
+from e360.report import RunReport
 from matching.mastering.events import resolve_references
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
@@ -168,3 +171,19 @@ def test_one_source_takes_every_key_as_its_own() -> None:
     assert resolution.master_ids == ["CUS-A", None, None]
     assert list(resolution.problems) == [1]
     assert resolve_references(one, [], None, {}).record_ids == []
+
+
+def test_the_run_summary_says_how_many_references_resolved_to_no_record() -> None:
+    report = RunReport("r1", "e360.yaml", "f", ["match"], "2024-01-01T00:00:00")
+    report.events = [
+        {"source": "orders", "conformed": 5, "rejected": 5, "unresolved_customer": 4,
+         "unresolved_product": 2},
+        {"source": "pos", "conformed": 7, "rejected": 0, "unresolved_customer": 0,
+         "unresolved_product": 0},
+    ]  # fmt: skip
+    console = Console(record=True, width=200)
+    print_summary(console, report, "report.json")
+    assert (
+        "Events: 12 conformed, 5 rejected (4 customer and 2 product references resolve to no "
+        "record)" in console.export_text()
+    )

@@ -113,7 +113,16 @@ def print_summary(console: Console, report: RunReport, report_path: str) -> None
     if report.events:
         conformed = sum(e["conformed"] for e in report.events)
         rejected = sum(e["rejected"] for e in report.events)
-        console.print(f"Events: {conformed:,} conformed, {rejected:,} rejected")
+        unresolved = [
+            f"{n:,} {entity}"
+            for entity in ("customer", "product")
+            if (n := sum(e.get(f"unresolved_{entity}", 0) for e in report.events))
+        ]
+        because = f" ({' and '.join(unresolved)} references resolve to no record)"
+        console.print(
+            f"Events: {conformed:,} conformed, {rejected:,} rejected"
+            + (because if unresolved else "")
+        )
     dbt = report.publish.get("dbt")
     if dbt:
         console.print(

@@ -8,7 +8,7 @@ Each check returns problems as `<dotted.key>: <reason>`; loading blames each on 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -220,11 +220,65 @@ def _check_event_source(key: str, source: SourceConfig, config: E360Config) -> l
         problems.append(f"{key}.event: give exactly one of `type` or `type_column`")
     if event.type is not None and event.type not in CONFORMED_EVENT_TYPES:
         problems.append(f"{key}.event.type: '{event.type}' is not one of {CONFORMED_EVENT_TYPES}")
-    for attr, ref_entity in (("customer_source", "customer"), ("product_source", "product")):
-        ref = getattr(event, attr)
-        if ref is None:
-            continue
-        referenced = config.sources.get(ref)
-        if referenced is None or referenced.entity != ref_entity:
-            problems.append(f"{key}.event.{attr}: '{ref}' is not a {ref_entity} source")
+    for entity in ("customer", "product"):
+        problems.extend(_check_event_reference(key, source, config, entity))
     return problems
+
+
+def _check_event_reference(
+    key: str, source: SourceConfig, config: E360Config, entity: Literal["customer", "product"]
+) -> list[str]:
+    """The sources an event's `<entity>_ref` may point into exist, and each row can tell which."""
+    assert source.event is not None
+    event, where = source.event, f"{key}.event.{entity}"
+    ref = event.reference(entity)
+    problems = []
+    if getattr(event, f"{entity}_source") is not None and getattr(event, f"{entity}_sources"):
+        problems.append(f"{where}_sources: give `{entity}_source` (one) or this list, not both")
+    listed = f"{where}_sources" if getattr(event, f"{entity}_sources") else f"{where}_source"
+    for name in ref.sources:
+        referenced = config.sources.get(name)
+        if referenced is None or referenced.entity != entity:
+            problems.append(f"{listed}: '{name}' is not a {entity} source")
+    if len(set(ref.sources)) < len(ref.sources):
+        problems.append(f"{where}_sources: {list(ref.sources)} names a source twice")
+    if f"{entity}_ref" in source.mapping and not ref.sources:
+        problems.append(
+            f"{key}.mapping.{entity}_ref: name the {entity} source(s) it points into "
+            f"(event.{entity}_source or event.{entity}_sources)"
+        )
+    if ref.source_column is not None and ref.key_prefixes:
+        problems.append(
+            f"{where}_source_column: give a source column or key prefixes "
+            f"({entity}_key_prefixes), not both"
+        )
+    elif len(ref.sources) > 1 and ref.source_column is None and not ref.key_prefixes:
+        problems.append(
+            f"{where}_sources: several sources need `{entity}_source_column` or "
+            f"`{entity}_key_prefixes` to tell which one a row means"
+        )
+    if ref.source_map and ref.source_column is None:
+        problems.append(f"{where}_source_map: only with `{entity}_source_column`")
+    if ref.strip_prefix and not ref.key_prefixes:
+        problems.append(f"{where}_strip_prefix: only with `{entity}_key_prefixes`")
+    for setting, targets in (("source_map", ref.source_map), ("key_prefixes", ref.key_prefixes)):
+        unlisted = sorted(set(targets.values()) - set(ref.sources))
+        if unlisted and ref.sources:
+            problems.append(
+                f"{where}_{setting}: {unlisted} are not among the {entity} sources "
+                f"{list(ref.sources)}"
+            )
+    problems.extend(f"{where}_key_prefixes: {p}" for p in _prefix_overlaps(ref.key_prefixes))
+    return problems
+
+
+def _prefix_overlaps(prefixes: dict[str, str]) -> list[str]:
+    """Prefixes must tell keys apart: none empty, none the start of another."""
+    if "" in prefixes:
+        return ["an empty prefix matches every key"]
+    return [
+        f"'{short}' starts '{long}': a key starting '{long}' would match both"
+        for short in sorted(prefixes)
+        for long in sorted(prefixes)
+        if short != long and long.startswith(short)
+    ]

@@ -5,6 +5,7 @@ and for event sources how rows become conformed events."""
 from __future__ import annotations
 
 import codecs
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +16,14 @@ from e360.entities import CONFORMED_EVENT_TYPES
 
 
 class EventSettings(Section):
-    """How a source's rows become conformed events."""
+    """How a source's rows become conformed events.
+
+    A reference (`customer_ref`, `product_ref`) points into one source (`customer_source`) or
+    into one of several (`customer_sources`), the row telling which: a column naming the source
+    (`customer_source_column`) or the key's prefix (`customer_key_prefixes`). A reference that
+    names no record of its source is rejected, never conformed with a null master id; an empty
+    one is an anonymous event.
+    """
 
     type: str | None = None
     """A constant event type for every row (give this or `type_column`)."""
@@ -26,9 +34,63 @@ class EventSettings(Section):
     channel: str
     """The channel every event of this source came through (e.g. `web`, `store`)."""
     customer_source: str | None = None
-    """The customer source whose keys `customer_ref` holds."""
+    """The one customer source whose keys `customer_ref` holds (several: `customer_sources`)."""
+    customer_sources: list[str] = Field(default_factory=list)
+    """The customer sources `customer_ref` may point into; `customer_source_column` or
+    `customer_key_prefixes` tells which one a row means.
+    """
+    customer_source_column: str | None = None
+    """A source column naming, per row, the customer source of `customer_ref` (its values are
+    source names, or translated by `customer_source_map`).
+    """
+    customer_source_map: dict[str, str] = Field(default_factory=dict)
+    """Value of `customer_source_column` -> customer source, e.g. `{CRM-A: crm, SHOP: shop}`; a
+    value not listed is taken as a source name itself.
+    """
+    customer_key_prefixes: dict[str, str] = Field(default_factory=dict)
+    """Key prefix -> customer source, e.g. `{"C-": crm, "S-": shop}`: a `customer_ref` starting
+    with the prefix is a key of that source. No prefix may start another.
+    """
+    customer_strip_prefix: bool = False
+    """Remove the matched prefix before looking the key up (the feed tagged its keys: `C-123` is
+    `crm` key `123`); false: the prefix is part of the source's own keys (`C-123` is `crm` key
+    `C-123`).
+    """
     product_source: str | None = None
-    """The product source whose keys `product_ref` holds."""
+    """The one product source whose keys `product_ref` holds (several: `product_sources`)."""
+    product_sources: list[str] = Field(default_factory=list)
+    """The product sources `product_ref` may point into; `product_source_column` or
+    `product_key_prefixes` tells which one a row means.
+    """
+    product_source_column: str | None = None
+    """A source column naming, per row, the product source of `product_ref` (its values are
+    source names, or translated by `product_source_map`).
+    """
+    product_source_map: dict[str, str] = Field(default_factory=dict)
+    """Value of `product_source_column` -> product source, e.g. `{ERP: erp, MP: marketplace}`; a
+    value not listed is taken as a source name itself.
+    """
+    product_key_prefixes: dict[str, str] = Field(default_factory=dict)
+    """Key prefix -> product source, e.g. `{"SKU-": erp, "MP-": marketplace}`: a `product_ref`
+    starting with the prefix is a key of that source. No prefix may start another.
+    """
+    product_strip_prefix: bool = False
+    """Remove the matched prefix before looking the key up; false: the prefix is part of the
+    source's own keys (see `customer_strip_prefix`).
+    """
+
+    def reference(self, entity: Literal["customer", "product"]) -> EventReference:
+        """How this source's rows name records of `entity`, its settings gathered in one place."""
+        if entity == "customer":
+            single, several = self.customer_source, self.customer_sources
+            column, values = self.customer_source_column, self.customer_source_map
+            prefixes, strip = self.customer_key_prefixes, self.customer_strip_prefix
+        else:
+            single, several = self.product_source, self.product_sources
+            column, values = self.product_source_column, self.product_source_map
+            prefixes, strip = self.product_key_prefixes, self.product_strip_prefix
+        sources = tuple(several) if several else ((single,) if single else ())
+        return EventReference(entity, sources, column, dict(values), dict(prefixes), strip)
 
     @field_validator("type_map")
     @classmethod
@@ -37,6 +99,19 @@ class EventSettings(Section):
         if unknown:
             raise ValueError(f"unknown event types {unknown}; use {list(CONFORMED_EVENT_TYPES)}")
         return value
+
+
+@dataclass(frozen=True)
+class EventReference:
+    """How an event source's rows name records of one entity (`EventSettings.reference`)."""
+
+    entity: Literal["customer", "product"]
+    sources: tuple[str, ...]
+    """Every source a reference may point into (none: the source takes no such references)."""
+    source_column: str | None
+    source_map: dict[str, str]
+    key_prefixes: dict[str, str]
+    strip_prefix: bool
 
 
 class CsvOptions(Section):

@@ -214,6 +214,8 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
                 "conformed": sum(c.conformed for c in counts),
                 "rejected": sum(c.rejected for c in counts),
                 "with_customer_master": sum(c.with_customer_master for c in counts),
+                "unresolved_customer": sum(c.unresolved_customer for c in counts),
+                "unresolved_product": sum(c.unresolved_product for c in counts),
             }
         )
 

@@ -10,7 +10,7 @@ import pytest
 from e360.config import EventSettings, SourceConfig
 from e360.lake import Lake
 from ingestion.batch import ingest_source, latest_delivery
-from matching.mastering.events import conform_event
+from matching.mastering.events import conform_event, conform_events
 from matching.standardize.zone import latest_raw_records
 
 ORDERS = SourceConfig(
@@ -79,8 +79,14 @@ def _row(**values: str) -> dict[str, str]:
     return {**base, **values}
 
 
+def _conform(row: dict[str, str], customers: dict[str, str] | None = None):
+    events, rejects, counts = conform_events("orders", ORDERS, [row], customers or {}, {}, "r1")
+    assert counts.records == counts.conformed + counts.rejected == 1
+    return (events[0] if events else None), (rejects[0]["reason"] if rejects else None)
+
+
 def test_an_event_conforms_with_master_ids_from_its_references() -> None:
-    event, reason = conform_event("orders", ORDERS, _row(), {"shop:a1": "CUS-1"}, {})
+    event, reason = _conform({**_row(), "_file": "f", "_row": 1}, {"shop:a1": "CUS-1"})
     assert reason is None
     assert event["event_id"] == "orders:o1" and event["event_type"] == "purchase"
     assert event["occurred_at"] == datetime(2024, 5, 1, 12, 30)
@@ -90,9 +96,20 @@ def test_an_event_conforms_with_master_ids_from_its_references() -> None:
 
 
 def test_refund_amounts_keep_their_sign_and_nonsense_quantities_become_null() -> None:
-    event, _ = conform_event("orders", ORDERS, _row(amount="-19.98", qty="1e400"), {}, {})
+    event, _ = conform_event("orders", ORDERS, _row(amount="-19.98", qty="1e400"))
+    assert event is not None
     assert event["amount"] == -19.98 and event["quantity"] is None
-    assert event["customer_master_id"] is None  # an unknown reference has no master
+
+
+def test_a_reference_to_no_record_is_rejected_and_an_empty_one_is_anonymous() -> None:
+    event, reason = _conform({**_row(), "_file": "f", "_row": 1})
+    assert event is None
+    assert reason == (
+        "customer_ref 'a1': no shop record shop:a1 (not landed yet, or quarantined); "
+        "customer sources: shop"
+    )
+    event, reason = _conform({**_row(account=" "), "_file": "f", "_row": 1})
+    assert reason is None and event["customer_ref"] is None and event["customer_master_id"] is None
 
 
 @pytest.mark.parametrize(
@@ -103,4 +120,4 @@ def test_refund_amounts_keep_their_sign_and_nonsense_quantities_become_null() ->
     ],
 )
 def test_events_that_cannot_conform_say_why(values, reason) -> None:
-    assert conform_event("orders", ORDERS, _row(**values), {}, {}) == (None, reason)
+    assert conform_event("orders", ORDERS, _row(**values)) == (None, reason)

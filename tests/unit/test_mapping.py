@@ -199,7 +199,7 @@ def test_bad_templates_and_csv_options_name_their_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_mapping(path)
     message = str(info.value)
-    assert f"{path}: sources.2.csv.encoding: Value error, unknown encoding 'klingon'" in message
+    assert f"{path}: sources.2.csv.encoding: unknown encoding 'klingon'" in message
     # Schema errors come first; the rest once the schema holds.
     fixed = yaml.safe_load(path.read_text())
     fixed["sources"].pop()

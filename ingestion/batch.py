@@ -218,8 +218,14 @@ def _column_uses(source: SourceConfig) -> list[tuple[str, str]]:
     uses += [(f"mapping.{attr}", column) for attr, column in mapped_columns(source.mapping)]
     if source.updated_at:
         uses.append(("updated_at", source.updated_at))
-    if source.event is not None and source.event.type_column:
-        uses.append(("event.type_column", source.event.type_column))
+    event = source.event
+    if event is not None:
+        named = {
+            "event.type_column": event.type_column,
+            "event.customer_source_column": event.customer_source_column,
+            "event.product_source_column": event.product_source_column,
+        }
+        uses += [(setting, column) for setting, column in named.items() if column]
     return uses
 
 

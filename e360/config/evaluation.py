@@ -26,6 +26,9 @@ class QualitySettings(Section):
 
     max_quarantine_rate: Probability = 0.05
     """The share of a source's records one ingest may quarantine."""
+    max_event_reject_rate: Probability = 0.05
+    """The share of an event source's events a run may reject (a type or time that does not
+    parse, a reference naming no record): more usually means a misconfigured reference."""
     max_id_churn: Probability = 0.2
     """The share of carried-over records whose master id may change in one run."""
     freshness_hours: float = Field(default=36, gt=0)

@@ -185,7 +185,7 @@ def _unresolved(
     if resolved is not None:
         source = resolved.split(":", 1)[0]
         return (
-            f"{ref}: no {source} record {resolved} (not landed yet, or quarantined); "
+            f"{ref}: no {source} record {resolved} (not landed, quarantined, or not mastered yet); "
             f"{reference.entity} sources: {sources}"
         )
     if reference.key_prefixes:

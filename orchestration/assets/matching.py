@@ -195,6 +195,14 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
         description="conformed.events: source events with conformed types and master ids",
         kinds={"iceberg"},
         deps=[*masters, *(raw_key(name) for name in config.sources_of("event"))],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "event_reject_rate",
+                asset=EVENTS_KEY,
+                blocking=True,
+                description="Share of each event source's events that could not be conformed",
+            )
+        ],
         required_resource_keys={"e360", "progress"},
     )
     def _events(context: AssetExecutionContext) -> dg.MaterializeResult:
@@ -209,7 +217,24 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
             )
         for c in counts:
             e360.record(context, "events", c.source, c.__dict__)
+        limit = e360.config.quality.max_event_reject_rate
+        over = {c.source: c.rejected / c.records for c in counts if c.rejected > limit * c.records}
         return dg.MaterializeResult(
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="event_reject_rate",
+                    passed=not over,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"limit": limit, **{f"{s}_rate": round(r, 6) for s, r in over.items()}},
+                    description=(
+                        "over the limit: "
+                        + ", ".join(f"{s} rejected {r:.1%}" for s, r in sorted(over.items()))
+                        + " (conformed.event_rejects names each event's reason)"
+                        if over
+                        else f"every event source rejected at most {limit:.1%}"
+                    ),
+                )
+            ],
             metadata={
                 "conformed": sum(c.conformed for c in counts),
                 "rejected": sum(c.rejected for c in counts),

@@ -105,7 +105,7 @@ def test_a_reference_to_no_record_is_rejected_and_an_empty_one_is_anonymous() ->
     event, reason = _conform({**_row(), "_file": "f", "_row": 1})
     assert event is None
     assert reason == (
-        "customer_ref 'a1': no shop record shop:a1 (not landed yet, or quarantined); "
+        "customer_ref 'a1': no shop record shop:a1 (not landed, quarantined, or not mastered yet); "
         "customer sources: shop"
     )
     event, reason = _conform({**_row(account=" "), "_file": "f", "_row": 1})

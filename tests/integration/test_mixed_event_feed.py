@@ -18,7 +18,7 @@ from e360.config import E360Config, load_config
 from e360.lake import Lake
 from e360.zones import CONFORMED_EVENT_REJECTS, CONFORMED_EVENTS
 from matching.mastering.zone import record_masters
-from orchestration.runner import run_pipeline
+from orchestration.runner import RunFailed, run_pipeline
 
 STAGES = ("ingest", "standardize", "match")
 LATE_CUSTOMER = "C999999"  # a CRM key the feed names before the CRM delivers it
@@ -100,8 +100,13 @@ def test_a_mixed_feed_attributes_what_resolves_and_rejects_the_rest_with_reasons
     project: tuple[E360Config, dict[str, Any]],
 ) -> None:
     config, orders = project
-    report = run_pipeline(config, STAGES)
-    assert report.status == "succeeded", report.error
+    # Half the feed rejected is far over the default limit: the run stops before publishing,
+    # naming the source, and the rejects are there to read.
+    with pytest.raises(RunFailed) as failed:
+        run_pipeline(config, STAGES)
+    report = failed.value.report
+    assert "check conformed/events:event_reject_rate failed" in str(report.error)
+    assert "orders rejected 50.0%" in str(report.error)
     lake = Lake.from_config(config)
     customers, products = record_masters(lake, "customer"), record_masters(lake, "product")
     events, reasons = _conformed(lake)
@@ -129,7 +134,7 @@ def test_a_mixed_feed_attributes_what_resolves_and_rejects_the_rest_with_reasons
     crm_key = orders["o6"][1]
     assert reasons["o6"] == (
         f"customer_ref '{crm_key}': no ecommerce record ecommerce:{crm_key} "
-        "(not landed yet, or quarantined); customer sources: crm, ecommerce"
+        "(not landed, quarantined, or not mastered yet); customer sources: crm, ecommerce"
     )
     assert reasons["o7"] == (
         f"customer_ref '{orders['o7'][1]}': system names 'LEGACY', none of the customer "
@@ -162,7 +167,9 @@ def test_an_event_rejected_for_a_customer_not_yet_landed_conforms_once_it_lands(
         writer.writeheader()
         writer.writerow({**template, "customer_id": LATE_CUSTOMER, "email": "late@example.com"})
 
-    report = run_pipeline(config, STAGES)
+    # Four of ten still rejected, deliberately: this run may reject up to half.
+    overrides = {**config.overrides, "quality.max_event_reject_rate": 0.5}
+    report = run_pipeline(load_config(config.file, overrides=overrides, environ={}), STAGES)
     assert report.status == "succeeded", report.error
     lake = Lake.from_config(config)
     events, reasons = _conformed(lake)

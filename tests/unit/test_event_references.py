@@ -136,7 +136,7 @@ def test_a_key_in_the_named_source_that_is_not_there_names_the_record_it_looked_
     resolution = resolve_references(CRMS, ["9"], ["shop"], {"crm:9": "CUS-9"})
     assert resolution.master_ids == [None]
     assert resolution.problems == {
-        0: "customer_ref '9': no shop record shop:9 (not landed yet, or quarantined); "
+        0: "customer_ref '9': no shop record shop:9 (not landed, quarantined, or not mastered yet); "
         "customer sources: crm, shop"
     }
 

@@ -133,9 +133,13 @@ class Explainer:
             finally:
                 scored.drop_table_from_database_and_remove_from_cache()
             data = waterfall_data(scorer.linker, rows)
-        return _waterfall(entity, record_l, record_r, scorer.model.label, data, rows[0], self._plain(entity))
+        return _waterfall(
+            entity, record_l, record_r, scorer.model.label, data, rows[0], self._plain(entity)
+        )
 
     def _plain(self, entity: str) -> dict[str, PlainComparison]:
+        if not is_mastered(entity):
+            raise ExplainError(f"unknown entity '{entity}'")
         with self._lock:
             if entity not in self._plain_names:
                 comparisons = self.config.entities[entity].matching.comparisons

@@ -278,11 +278,13 @@ E360_LABELS: list[tuple[re.Pattern[str], Callable[[float], Plain]]] = [
     (
         re.compile(r"weighted Jaccard >= ([0-9.]+)"),
         _jaccard(
-            lambda t: "most words shared"
-            if t >= 0.6
-            else "many words shared"
-            if t >= 0.4
-            else "some words shared",
+            lambda t: (
+                "most words shared"
+                if t >= 0.6
+                else "many words shared"
+                if t >= 0.4
+                else "some words shared"
+            ),
             "rarity-weighted overlap",
         ),
     ),

@@ -95,7 +95,9 @@ def test_params_change_the_words() -> None:
         type="levenshtein", column="phone", params={"distance_threshold_or_thresholds": [2]}
     )
     assert plain_comparison(spec).level(1) == "up to 2 characters different (edit distance ≤ 2)"
-    swapped = plain_comparison(ComparisonConfig(type="forename_surname", **SPECS["forename_surname"]))
+    swapped = plain_comparison(
+        ComparisonConfig(type="forename_surname", **SPECS["forename_surname"])
+    )
     assert swapped.name == "First and last name"
     assert "exact match on first name and last name" in swapped.levels.values()
     assert "first name and last name swapped" in swapped.levels.values()

@@ -252,8 +252,6 @@ def _combined(level: cll.And | cll.Or, dates: bool) -> Plain:
     if len({p.text for p, _ in parts}) == 1 and all(columns):
         plain = parts[0][0]
         names = joiner.join(column_name(c).lower() for c in columns if c)
-        if plain.words.startswith("same "):
-            return Plain(f"same {names}")
         return Plain(f"{plain.words} on {names}", plain.detail)
     return Plain(
         joiner.join(f"{column_name(c).lower()} {p.text}" if c else p.text for p, c in parts)
@@ -265,7 +263,7 @@ def _column_of(level: ComparisonLevelCreator) -> str | None:
     return None if expression is None else str(expression.raw_sql_expression)
 
 
-def _jaccard(words: Callable[[float], str], measure: str) -> Callable[[float], Plain]:
+def _labelled(words: Callable[[float], str], measure: str) -> Callable[[float], Plain]:
     return lambda t: Plain(words(t), f"{measure} ≥ {t:g}")
 
 
@@ -273,11 +271,11 @@ def _jaccard(words: Callable[[float], str], measure: str) -> Callable[[float], P
 E360_LABELS: list[tuple[re.Pattern[str], Callable[[float], Plain]]] = [
     (
         re.compile(r"token Jaccard >= ([0-9.]+)"),
-        _jaccard(lambda t: "most words shared" if t >= 0.5 else "some words shared", "overlap"),
+        _labelled(lambda t: "most words shared" if t >= 0.5 else "some words shared", "overlap"),
     ),
     (
         re.compile(r"weighted Jaccard >= ([0-9.]+)"),
-        _jaccard(
+        _labelled(
             lambda t: (
                 "most words shared"
                 if t >= 0.6
@@ -290,10 +288,10 @@ E360_LABELS: list[tuple[re.Pattern[str], Callable[[float], Plain]]] = [
     ),
     (
         re.compile(r"contained >= ([0-9.]+)"),
-        _jaccard(lambda t: "one mostly inside the other", "share of the shorter one"),
+        _labelled(lambda t: "one mostly inside the other", "share of the shorter one"),
     ),
     (
         re.compile(r"cosine >= ([0-9.]+)"),
-        _jaccard(lambda t: "other words, the same meaning", "cosine similarity"),
+        _labelled(lambda t: "other words, the same meaning", "cosine similarity"),
     ),
 ]

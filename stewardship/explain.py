@@ -26,6 +26,7 @@ from e360.errors import E360Error
 from e360.lake import Lake
 from e360.zones import master_table_name, standardized_table_name
 from matching.resolution.engine import register
+from matching.resolution.level_names import PlainComparison, column_name, plain_comparisons
 from matching.resolution.settings import UNIQUE_ID, exclusive_sources
 from matching.resolution.splink_adapter import DuckDBAPI, Linker, linker_backend, waterfall_data
 from matching.resolution.versions import (
@@ -45,8 +46,10 @@ class ExplainError(E360Error):
 
 @dataclass(frozen=True)
 class WaterfallStep:
-    column: str  # the comparison's output column, "Prior" or "Final score"
-    label: str  # the comparison level that applied, e.g. "Exact match on email"
+    column: str  # the comparison's output column (Splink's name), "Prior" or "Final score"
+    name: str  # what the step is about, in words: "Last name", "Prior", "Final match weight"
+    label: str  # in words: the level that applied ("similar spelling (Jaro-Winkler ≥ 0.92)"),
+    # a term-frequency adjustment ("Last name is rare"), the prior or the final score
     match_weight: float  # this step's partial weight (log2 Bayes factor)
     cumulative: float  # the running total after this step
     value_l: str
@@ -90,6 +93,7 @@ class Explainer:
         self.config = config
         self.lake = lake or Lake.from_config(config)
         self._scorers: dict[tuple[str, str, int | None], _Scorer] = {}
+        self._plain_names: dict[str, dict[str, PlainComparison]] = {}
         self._lock = threading.Lock()
 
     def model_for(self, entity: MasteredEntity) -> ModelVersion | None:
@@ -129,7 +133,18 @@ class Explainer:
             finally:
                 scored.drop_table_from_database_and_remove_from_cache()
             data = waterfall_data(scorer.linker, rows)
-        return _waterfall(entity, record_l, record_r, scorer.model.label, data, rows[0])
+        return _waterfall(
+            entity, record_l, record_r, scorer.model.label, data, rows[0], self._plain(entity)
+        )
+
+    def _plain(self, entity: str) -> dict[str, PlainComparison]:
+        if not is_mastered(entity):
+            raise ExplainError(f"unknown entity '{entity}'")
+        with self._lock:
+            if entity not in self._plain_names:
+                comparisons = self.config.entities[entity].matching.comparisons
+                self._plain_names[entity] = plain_comparisons(comparisons)
+            return self._plain_names[entity]
 
     def _scorer(self, entity: str) -> _Scorer:
         if not is_mastered(entity) or entity not in self.config.entities:
@@ -197,9 +212,11 @@ def _waterfall(
     model: str,
     data: list[dict[str, Any]],
     scored: dict[str, Any],
+    plain: dict[str, PlainComparison],
 ) -> Waterfall:
     steps: list[WaterfallStep] = []
     total = 0.0
+    comparison: PlainComparison | None = None
     for item in data:
         column = item["column_name"]
         weight = _float(item["log2_bayes_factor"]) or 0.0
@@ -213,19 +230,23 @@ def _waterfall(
             kind = "comparison"
         if kind == "tf" and weight == 0.0:
             continue  # no adjustment applied at this level: nothing to show
+        if kind == "comparison":
+            comparison = plain.get(column)
         if kind != "final":
             total += weight
+        name, label = _words(kind, column, item, weight, comparison)
         steps.append(
             WaterfallStep(
                 column=column,
-                label=str(item.get("label_for_charts") or column),
+                name=name,
+                label=label,
                 match_weight=weight,
                 cumulative=total if kind != "final" else weight,
                 value_l=_text(item.get("value_l")),
                 value_r=_text(item.get("value_r")),
                 m_probability=_float(item.get("m_probability")),
                 u_probability=_float(item.get("u_probability")),
-                description=item.get("bayes_factor_description"),
+                description=_likelihood(weight) if kind in ("comparison", "tf") else None,
                 kind=kind,
             )
         )
@@ -238,6 +259,36 @@ def _waterfall(
         match_weight=float(scored["match_weight"]),
         match_probability=float(scored["match_probability"]),
     )
+
+
+def _words(
+    kind: str,
+    column: str,
+    item: dict[str, Any],
+    weight: float,
+    comparison: PlainComparison | None,
+) -> tuple[str, str]:
+    """A step's subject and what it says, in words (never Splink's SQL-flavoured labels).
+    A term-frequency step follows its comparison's step in Splink's waterfall data."""
+    if kind == "prior":
+        odds = 2.0**weight
+        return "Prior", f"Starting point: about 1 in {(1 + odds) / odds:,.0f} pairs match"
+    if kind == "final":
+        return "Final match weight", "Final match weight"
+    if comparison is None:  # a comparison this configuration no longer has
+        return column_name(column), str(item.get("label_for_charts") or column)
+    if kind == "tf":
+        return comparison.name, comparison.term_frequency(weight)
+    level = item.get("comparison_vector_value")
+    return comparison.name, comparison.level(None if level is None else int(level))
+
+
+def _likelihood(weight: float) -> str:
+    """A partial match weight as odds: +3 is "8 times more likely to be a match"."""
+    if weight == 0:
+        return "neither more nor less likely to be a match"
+    factor = 2.0 ** abs(weight)
+    return f"{factor:,.1f} times {'more' if weight > 0 else 'less'} likely to be a match"
 
 
 def _text(value: Any) -> str:

@@ -1,17 +1,24 @@
 """The match-weight waterfall drawn as inline SVG (no chart library, no script: the page's
-content security policy allows neither inline styles nor third-party code)."""
+content security policy allows neither inline styles nor third-party code).
+
+Each bar floats: it starts at the running total so far and adds one step's match weight
+(green pushes towards a match, red away), beginning with the prior; the last bar, from zero,
+is the final match weight. Each row names its step in two lines: what is compared, and the
+level that applied, in words (`matching.resolution.level_names`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from stewardship.explain import Waterfall
+from stewardship.explain import Waterfall, WaterfallStep
 
-LABEL_WIDTH = 190
-BAR_AREA = 420
-VALUE_WIDTH = 70
-ROW = 24
+LABEL_WIDTH = 300
+BAR_AREA = 262
+VALUE_WIDTH = 54
+ROW = 30
 TOP = 26
+LINE_CHARACTERS = 46  # of the second line at 11px in LABEL_WIDTH; the tooltip has it whole
 
 
 @dataclass(frozen=True)
@@ -20,8 +27,9 @@ class Bar:
     x: float
     width: float
     kind: str  # css class: prior, up, down, final, none
-    label: str
-    detail: str
+    label: str  # first line: what the step is about ("Last name")
+    level: str  # second line: the level in words, shortened to fit
+    detail: str  # the tooltip: all of it, with the two values
     value: str
     connector_x: float | None  # where the next bar starts (the running total)
 
@@ -63,24 +71,27 @@ def waterfall_chart(waterfall: Waterfall) -> WaterfallChart:
         else:
             kind = "none"
         left, right = sorted((x(start), x(end)))
-        detail = ""
+        label, level = _lines(step, waterfall.match_probability)
+        detail = f"{label}: {level}"
         if step.kind in ("comparison", "tf"):
-            detail = f"{step.value_l or '∅'} vs {step.value_r or '∅'}"
+            detail += f" — {step.value_l or '∅'} vs {step.value_r or '∅'}"
         bars.append(
             Bar(
                 y=TOP + i * ROW,
                 x=left,
                 width=max(right - left, 1.5),
                 kind=kind,
-                label=step.column if step.kind in ("comparison", "tf") else step.label,
-                detail=f"{step.label}: {detail}" if detail else step.label,
+                label=label,
+                level=_shortened(level),
+                detail=detail,
                 value=f"{step.match_weight:+.2f}",
                 connector_x=x(end) if step.kind != "final" else None,
             )
         )
     ticks = []
     first = int(low) if low == int(low) else int(low) + (0 if low < 0 else 1)
-    step_size = 5 if high - low > 30 else 2 if high - low > 12 else 1
+    span = high - low
+    step_size = 10 if span > 40 else 5 if span > 16 else 2 if span > 8 else 1
     for value in range(first - first % step_size, int(high) + 1, step_size):
         if low <= value <= high:
             ticks.append((x(value), str(value)))
@@ -91,3 +102,24 @@ def waterfall_chart(waterfall: Waterfall) -> WaterfallChart:
         bars=bars,
         ticks=ticks,
     )
+
+
+def _lines(step: WaterfallStep, probability: float) -> tuple[str, str]:
+    if step.kind == "tf":
+        return step.label, "how often the value occurs"
+    if step.kind == "prior":
+        return "Prior", step.label.removeprefix("Starting point: ")
+    if step.kind == "final":
+        return step.name, f"{probability:.1%} match probability"
+    return step.name, step.label
+
+
+def _shortened(text: str) -> str:
+    """The level for the chart's second line: without its measure if need be (the table
+    below and the tooltip keep it), cut as a last resort."""
+    if len(text) <= LINE_CHARACTERS:
+        return text
+    text = re.sub(r" \([^()]*\)$", "", text)
+    if len(text) <= LINE_CHARACTERS:
+        return text
+    return text[: LINE_CHARACTERS - 1].rstrip() + "…"

@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from e360.config import E360Config
 from e360.errors import E360Error
 from e360.lake import Lake
+from matching.resolution.level_names import column_name
 from stewardship.app.assignments import Assignments
 from stewardship.app.context import APP_DIR, AppContext
 from stewardship.app.lakeview import LakeView
@@ -54,6 +55,7 @@ def create_app(
     templates = Jinja2Templates(directory=str(APP_DIR / "templates"))
     templates.env.filters["value"] = fmt_value
     templates.env.filters["json"] = fmt_json
+    templates.env.filters["words"] = column_name  # date_of_birth -> Date of birth
     templates.env.globals["with_query"] = with_query
     context = AppContext(
         config=config,

@@ -13,6 +13,7 @@ from html import unescape
 import pytest
 from steward_helpers import PASSWORD, StewardApp, csrf_of
 
+from matching.resolution.level_names import column_name as words
 from stewardship.app.lakeview import EntityView
 from stewardship.store import ordered
 
@@ -387,10 +388,10 @@ def test_the_review_page_shows_both_records_the_waterfall_and_both_masters(
     for attribute in entity_view.attributes:
         a, b = left.get(attribute), right.get(attribute)
         if a and b and str(a).casefold() != str(b).casefold():
-            assert re.search(rf'<tr class="differs">\s*<th>{attribute}</th>', html), attribute
+            assert re.search(rf'<tr class="differs">\s*<th>{words(attribute)}</th>', html)
         elif a and b:
-            assert re.search(rf'<tr class="same">\s*<th>{attribute}</th>', html), attribute
-    assert 'id="waterfall"' in html and "Starting match weight (prior)" in html
+            assert re.search(rf'<tr class="same">\s*<th>{words(attribute)}</th>', html)
+    assert 'id="waterfall"' in html and "pairs match" in html  # the prior, in words
     for master_id in {entity_view.masters[pair[0]], entity_view.masters[pair[1]]}:
         assert f"/masters/product/{master_id}" in html
     assert "Golden record" in html

@@ -155,13 +155,14 @@ def test_decisions_made_in_the_browser_change_the_next_runs_masters(
     decision = store_of(server).pair_decision("customer", *pair)
     assert (decision.verdict, decision.decided_by) == ("match", "sam")
     assert decision.comment == "same person, moved house"
-    _screenshot(page, "review")
 
     # 2. Merge two single-record masters that share no pair with the above.
     touched = set(pair) | {before[pair[0]], before[pair[1]]}
     singles = [m for m, rs in members.items() if len(rs) == 1 and m not in touched][:2]
     page.goto(f"{server.url}/masters/customer/{singles[0]}")
-    page.fill("#other-master", singles[1])
+    page.fill("#merge-q", singles[1])
+    page.click("#merge-search-button")
+    page.check(f"#master-hits input[value='{singles[1]}']")
     page.fill("#merge-form input[name=reason]", "same customer, confirmed by phone")
     page.click("#merge-button")
     page.wait_for_load_state()

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from stewardship.app.master_search import SEARCH
 from stewardship.app.pages import context_of, flash, redirect, render, safe_next
 from stewardship.app.security import current_user, require
 from stewardship.store import MasterChange, StewardError
@@ -31,7 +32,7 @@ def find_master(
     user: Annotated[User, Depends(current_user)],
     q: Annotated[str, Query(max_length=512)] = "",
 ) -> Response:
-    """Go to a master by its id or by one of its member record ids."""
+    """Go to a master by its id or by one of its member record ids; else search them."""
     entity = _entity(request, entity)
     view = context_of(request).lake.entity(entity)
     q = q.strip()
@@ -39,10 +40,40 @@ def find_master(
         return redirect(f"/masters/{entity}/{q}")
     if q in view.masters:
         return redirect(f"/masters/{entity}/{view.masters[q]}")
-    if q:
-        flash(request, f"No {entity} master or record '{q}'.", "error")
+    found = SEARCH.index(view).search(q) if q else None
     return render(
-        request, "find_master.html", {"entity": entity, "q": q, "masters": len(view.members)}
+        request,
+        "find_master.html",
+        {"entity": entity, "q": q, "masters": len(view.members), "found": found},
+    )
+
+
+@router.get("/masters/{entity}/{master_id}/merge")
+def merge_candidates(
+    request: Request,
+    entity: str,
+    master_id: str,
+    user: Annotated[User, Depends(require("steward"))],
+    q: Annotated[str, Query(max_length=512)] = "",
+) -> Response:
+    """Masters to merge this one with, found by name, e-mail, master id or source key."""
+    entity = _entity(request, entity)
+    view = context_of(request).lake.entity(entity)
+    if not view.members.get(master_id):
+        raise HTTPException(404, f"no {entity} master '{master_id}' with members")
+    q = q.strip()
+    found = SEARCH.index(view).search(q, exclude=master_id) if q else None
+    return render(
+        request,
+        "merge_with.html",
+        {
+            "entity": entity,
+            "master_id": master_id,
+            "this": SEARCH.index(view).hit(master_id),
+            "q": q,
+            "found": found,
+            "view": view,
+        },
     )
 
 

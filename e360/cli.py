@@ -357,7 +357,7 @@ def check(
     ] = True,
 ) -> None:
     """Every configuration mistake at once; then, per entity, the comparisons each blocking
-    rule generates on the landed data (exit 2: one is over `matching.max_comparisons`)."""
+    rule generates on the landing files (exit 3: one is over `matching.max_comparisons`)."""
     loaded = _load(config)
     console = _console()
     console.print(f"{loaded.file}: the configuration holds", highlight=False)
@@ -370,7 +370,7 @@ def check(
     for line in estimate_lines(estimates):
         console.print(line, highlight=False, soft_wrap=True, markup=False)
     if any(e.over_budget for e in estimates):
-        raise typer.Exit(2)
+        raise typer.Exit(3)
 
 
 def reference_documents() -> list[Any]:

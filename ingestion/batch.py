@@ -120,8 +120,7 @@ def ingest_source(
             # sees what is there then.
             result.unsettled.append(f"{relative} (gone before it was read)")
             continue
-        _check_columns(name, source, relative, rows, columns)
-        rows = _align_case(rows, [*columns, *(c for _, c in _column_uses(source))])
+        rows = conform_columns(name, source, relative, rows, columns)
         rows, duplicates = _first_of_each_key(rows, source.key)
         hashes = [_payload_hash(row) for row in rows.rows]
         rows_in = rows.rows_in
@@ -227,6 +226,15 @@ def _column_uses(source: SourceConfig) -> list[tuple[str, str]]:
         }
         uses += [(setting, column) for setting, column in named.items() if column]
     return uses
+
+
+def conform_columns(
+    name: str, source: SourceConfig, file: str, rows: FileRows, landed: list[str]
+) -> FileRows:
+    """A file's rows with the columns the configuration names checked (`IngestError` naming
+    the file when one is missing) and spelt as configured (or as landed before)."""
+    _check_columns(name, source, file, rows, landed)
+    return _align_case(rows, [*landed, *(c for _, c in _column_uses(source))])
 
 
 def _check_columns(

@@ -170,11 +170,18 @@ class _Lines:
         self.count += 1
         return line
 
-    def close_quote(self, quote: str) -> None:
-        """Take lines until no quoted field is open: a broken record ends where its quote does."""
-        open_quotes = sum(line.count(quote) for line in self.taken) % 2
+    def close_quote(self, quote: str, escape: str | None = None) -> None:
+        """Take lines until no quoted field is open: a broken record ends where its quote does.
+        A quote after the escape character is data, not the end of a field."""
+
+        def quotes(line: str) -> int:
+            if escape:
+                line = line.replace(escape + escape, "").replace(escape + quote, "")
+            return line.count(quote)
+
+        open_quotes = sum(quotes(line) for line in self.taken) % 2
         for line in self if open_quotes else ():
-            if line.count(quote) % 2:
+            if quotes(line) % 2:
                 break
 
     def record(self) -> str:
@@ -223,7 +230,7 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
             # quarantine and reading goes on at the next line (an unclosed quote keeps the rest).
             number += 1
             if reader.dialect.quotechar is not None:
-                lines.close_quote(reader.dialect.quotechar)
+                lines.close_quote(reader.dialect.quotechar, reader.dialect.escapechar)
             reason = f"CSV error at line {start}: {exc}"
             result.rejects.append(Reject(number, _printable(lines.record()), reason))
             continue

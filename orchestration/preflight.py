@@ -21,7 +21,8 @@ import pyarrow as pa
 
 from e360.config import BlockingRule, E360Config, SourceConfig
 from e360.entities import MasteredEntity
-from e360.zones import standardized_schema
+from e360.zones import display_columns, standardized_schema
+from ingestion.batch import conform_columns
 from ingestion.deliveries import deliveries
 from ingestion.readers import read_file
 from matching.resolution.blocking import within_budget
@@ -74,9 +75,11 @@ def landed_rows(config: E360Config, name: str, source: SourceConfig) -> list[dic
     """The rows of a file source waiting under the landing folder (or its S3 prefix) that a
     run would land: the latest row of each key, files in name order."""
     latest: dict[str, dict[str, Any]] = {}
+    columns: list[str] = []
     for delivery in deliveries(source, config.landing_dir):
         with delivery.open() as path:
-            parsed = read_file(path, source)
+            parsed = conform_columns(name, source, delivery.name, read_file(path, source), columns)
+        columns += [c for c in parsed.columns if c not in columns]
         for row in parsed.rows:
             key = (row.get(source.key) or "").strip()
             if key:
@@ -130,6 +133,8 @@ def estimate_entity(
     matching = config.entities[entity].matching
     if table.num_rows < 2:
         return EntityEstimate(entity, total, table.num_rows, notes=notes)
+    # As a run: matching never reads display values.
+    table = table.drop_columns([c for c in display_columns(entity) if c in table.column_names])
     backend = splink_backend(config)
     with splink_session(backend, entity, "counting comparisons"):
         records = register(backend, table, f"{entity}_preflight")
@@ -169,7 +174,7 @@ def estimate_lines(estimates: list[EntityEstimate]) -> list[str]:
             if estimate.is_sample
             else f"{estimate.records:,} records"
         )
-        lines.append(f"{estimate.entity}: blocking on the landed data ({counted})")
+        lines.append(f"{estimate.entity}: blocking on the landing files ({counted})")
         lines += [f"  {note}" for note in estimate.notes]
         if not estimate.rules:
             lines.append("  fewer than 2 records: nothing to compare")

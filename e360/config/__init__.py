@@ -44,7 +44,14 @@ from e360.config.loading import (
     yaml_error_location,
 )
 from e360.config.project import E360Config, PathSettings, ProjectSettings
-from e360.config.sources import CsvOptions, EventSettings, S3Location, SourceConfig, StreamSettings
+from e360.config.sources import (
+    CsvOptions,
+    EventReference,
+    EventSettings,
+    S3Location,
+    SourceConfig,
+    StreamSettings,
+)
 from e360.config.stewardship import StewardshipSettings
 
 __all__ = [
@@ -59,6 +66,7 @@ __all__ = [
     "EngineSettings",
     "EntityConfig",
     "EvaluationSettings",
+    "EventReference",
     "EventSettings",
     "LockSettings",
     "MatchingConfig",

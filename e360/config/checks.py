@@ -7,7 +7,7 @@ Each check returns problems as `<dotted.key>: <reason>`; loading blames each on 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -70,11 +70,7 @@ def cross_section_problems(config: E360Config, *, broken: Collection[str] = ()) 
             if problem:
                 problems.append(f"{key}.mapping.{attribute}: {problem}")
         if source.entity == "event":
-            problems.extend(
-                p
-                for p in _check_event_source(key, source, config)
-                if not any(f"'{ref}' is not a" in p for ref in _broken_sources(broken))
-            )
+            problems.extend(_check_event_source(key, source, config, is_broken))
         elif source.event is not None:
             problems.append(f"{key}.event: only event sources take an event section")
         if (
@@ -109,10 +105,6 @@ def cross_section_problems(config: E360Config, *, broken: Collection[str] = ()) 
         problems.extend(_check_thresholds(f"{key}.matching", settings.matching))
         problems.extend(_check_sql(key, settings, typed_columns[entity], config.deployment))
     return problems
-
-
-def _broken_sources(broken: Collection[str]) -> list[str]:
-    return [key.split(".", 1)[1] for key in broken if key.startswith("sources.")]
 
 
 def _check_sql(
@@ -189,6 +181,8 @@ def _check_thresholds(key: str, matching: MatchingConfig) -> list[str]:
 def _check_location(key: str, source: SourceConfig, config: E360Config) -> list[str]:
     """Where a source is read from: files (landing folder or S3) or a Kafka stream."""
     problems = []
+    if source.format != "csv" and "csv" in source.model_fields_set:
+        problems.append(f"{key}.csv: only csv sources take csv read options")
     if source.format == "kafka":
         if source.stream is None:
             problems.append(f"{key}.stream: kafka sources need a stream section (topics, ...)")
@@ -211,7 +205,9 @@ def _check_location(key: str, source: SourceConfig, config: E360Config) -> list[
     return problems
 
 
-def _check_event_source(key: str, source: SourceConfig, config: E360Config) -> list[str]:
+def _check_event_source(
+    key: str, source: SourceConfig, config: E360Config, is_broken: Callable[[str], bool]
+) -> list[str]:
     event = source.event
     if event is None:
         return [f"{key}.event: event sources need an event section (channel, type or type_map)"]
@@ -221,12 +217,16 @@ def _check_event_source(key: str, source: SourceConfig, config: E360Config) -> l
     if event.type is not None and event.type not in CONFORMED_EVENT_TYPES:
         problems.append(f"{key}.event.type: '{event.type}' is not one of {CONFORMED_EVENT_TYPES}")
     for entity in ("customer", "product"):
-        problems.extend(_check_event_reference(key, source, config, entity))
+        problems.extend(_check_event_reference(key, source, config, entity, is_broken))
     return problems
 
 
 def _check_event_reference(
-    key: str, source: SourceConfig, config: E360Config, entity: Literal["customer", "product"]
+    key: str,
+    source: SourceConfig,
+    config: E360Config,
+    entity: Literal["customer", "product"],
+    is_broken: Callable[[str], bool],
 ) -> list[str]:
     """The sources an event's `<entity>_ref` may point into exist, and each row can tell which."""
     assert source.event is not None
@@ -238,6 +238,8 @@ def _check_event_reference(
     listed = f"{where}_sources" if getattr(event, f"{entity}_sources") else f"{where}_source"
     for name in ref.sources:
         referenced = config.sources.get(name)
+        if referenced is None and is_broken(f"sources.{name}"):
+            continue  # its own errors say what is wrong with it
         if referenced is None or referenced.entity != entity:
             problems.append(f"{listed}: '{name}' is not a {entity} source")
     if len(set(ref.sources)) < len(ref.sources):

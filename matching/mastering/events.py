@@ -16,8 +16,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from e360.config import E360Config, SourceConfig
-from e360.config.sources import EventReference
+from e360.config import E360Config, EventReference, SourceConfig
 from e360.entities import record_id
 from e360.lake import Lake
 from e360.mappings import apply_mapping

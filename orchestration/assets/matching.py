@@ -225,7 +225,10 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
                     check_name="event_reject_rate",
                     passed=not over,
                     severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={"limit": limit, **{f"{s}_rate": round(r, 6) for s, r in over.items()}},
+                    metadata={
+                        "limit": limit,
+                        **{f"{s}_rate": round(r, 6) for s, r in over.items()},
+                    },
                     description=(
                         "over the limit: "
                         + ", ".join(f"{s} rejected {r:.1%}" for s, r in sorted(over.items()))
@@ -241,7 +244,7 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
                 "with_customer_master": sum(c.with_customer_master for c in counts),
                 "unresolved_customer": sum(c.unresolved_customer for c in counts),
                 "unresolved_product": sum(c.unresolved_product for c in counts),
-            }
+            },
         )
 
     return _events

@@ -98,14 +98,14 @@ def test_e360_check_prints_each_rule_and_flags_one_over_the_budget(
     assert main(["check", "-c", str(landed)]) == 0
     out = capsys.readouterr().out
     assert f"{landed}: the configuration holds" in out
-    assert f"customer: blocking on the landed data ({exact.records:,} records)" in out
+    assert f"customer: blocking on the landing files ({exact.records:,} records)" in out
     email = next(line for line in out.splitlines() if line.strip().startswith('["email"]'))
     assert email.split()[1] == f"{exact.rules[0].comparisons:,}"
     assert "OVER" not in out
 
     budget = exact.rules[3].comparisons - 1  # only dob_year is over it
     monkeypatch.setenv("E360__ENTITIES__CUSTOMER__MATCHING__MAX_COMPARISONS", str(budget))
-    assert main(["check", "-c", str(landed)]) == 2
+    assert main(["check", "-c", str(landed)]) == 3
     flagged = [line for line in capsys.readouterr().out.splitlines() if "OVER" in line]
     assert len(flagged) == 1 and flagged[0].strip().startswith('["dob_year"]')
     assert f"OVER max_comparisons ({budget:,}): a run leaves it out" in flagged[0]

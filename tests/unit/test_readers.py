@@ -258,3 +258,18 @@ def test_csv_other_quote_and_escape_characters(tmp_path: Path) -> None:
     options = {"quote_char": "'", "escape_char": "\\", "double_quote": False}
     rows = read_file(path, _source("csv", csv=options))
     assert [r["note"] for r in rows.rows] == ["one, two", "three, four"] and not rows.rejects
+
+
+def test_a_broken_csv_record_ends_where_its_quote_does_escaped_quotes_aside(
+    tmp_path: Path,
+) -> None:
+    """An escaped quote is data: recovery after an oversized field must not read it as an
+    open quote and swallow the records after it."""
+    path = tmp_path / "c.csv"
+    path.write_text('id,note\n1,"far too \\" long"\n2,ok\n3,"it\\"s"\n4,fine\n')
+    options = {"escape_char": "\\", "double_quote": False, "field_size_limit": 8}
+    rows = read_file(path, _source("csv", csv=options))
+    assert [(r.row, r.reason) for r in rows.rejects] == [
+        (1, "CSV error at line 2: field larger than field limit (8)")
+    ]
+    assert [r["note"] for r in rows.rows] == ["ok", 'it"s', "fine"]

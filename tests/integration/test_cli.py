@@ -123,13 +123,13 @@ def test_a_catalog_that_cannot_be_opened_names_the_setting(
 def test_train_from_decisions_without_any_is_one_line_naming_the_entity(
     project: Path, capsys
 ) -> None:
-    """`--from-decisions` hands the steward store to training: with no `match` decision on
-    the current records there is nothing to estimate m from, and nothing is trained."""
+    """`--from-decisions` hands the steward store to training: with no decision on the
+    current records there is nothing to learn from, and nothing is trained."""
     config = load_config(project)
     run_pipeline(config, ("ingest", "standardize"))
     assert main(["train", "customer", "--from-decisions", "--config", str(project)]) == 1
     err = capsys.readouterr().err
-    assert "no steward 'match' decisions on current customer records" in err
+    assert "no steward 'match' or 'no_match' decisions on current customer records" in err
     assert "Traceback" not in err
     assert config.models_dir.is_relative_to(project.parent)
     assert not (config.models_dir / "customer").exists()

@@ -317,12 +317,14 @@ def source_sizes(records: pa.Table) -> dict[str, int]:
     return {str(c["values"]): int(c["counts"]) for c in counts}
 
 
-def candidate_pairs(
-    records: SplinkDataFrame, model: dict[str, Any], matching: MatchingConfig | None = None
-) -> list[Candidate]:
+def candidate_pairs(records: SplinkDataFrame, model: dict[str, Any]) -> list[Candidate]:
     """Every pair the model's blocking produces, scored, with its comparison vector and
     per-comparison weights (what active learning ranks and learns from)."""
-    linker = Linker(records, model, log_level=SPLINK_LOG_LEVEL)
+    return scored_candidates(Linker(records, model, log_level=SPLINK_LOG_LEVEL), records)
+
+
+def scored_candidates(linker: Linker, records: SplinkDataFrame) -> list[Candidate]:
+    """`candidate_pairs` with a linker of one's own (it is set to keep intermediate columns)."""
     retain_intermediate_columns(linker)
     columns = pair_columns(linker)
     predictions = linker.inference.predict_within(records, warning_mode="never")

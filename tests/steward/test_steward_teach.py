@@ -25,7 +25,9 @@ ENTITY = "product"
 
 
 @pytest.fixture(scope="module")
-def teach_config(steward_project: E360Config, tmp_path_factory: pytest.TempPathFactory) -> E360Config:
+def teach_config(
+    steward_project: E360Config, tmp_path_factory: pytest.TempPathFactory
+) -> E360Config:
     folder = tmp_path_factory.mktemp("teach")
     stewardship = steward_project.stewardship.model_copy(
         update={"url": f"sqlite:///{folder / 'steward.db'}"}

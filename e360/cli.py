@@ -254,7 +254,9 @@ def train(
     config: ConfigOption = Path("e360.yaml"),
     from_decisions: Annotated[
         bool,
-        typer.Option(help="Estimate m-probabilities from the stewards' match decisions too."),
+        typer.Option(
+            help="Learn m, u and λ from the stewards' decisions too (match and not a match)."
+        ),
     ] = False,
 ) -> None:
     """Train a new model version on the standardized records; later runs use it (unless a
@@ -283,6 +285,18 @@ def train(
         + (f" and {trained.labels:,} steward decisions" if trained.labels else "")
         + f"\nmodel: {trained.model.path}"
     )
+    if trained.fit:
+        fit = trained.fit
+        console.print(
+            f"learnt from {fit['matches']:,} match and {fit['non_matches']:,} not-a-match "
+            f"labels on {fit['candidates']:,} candidate pairs (λ among them "
+            f"{fit['prior']:.3g})"
+            + (
+                f"; {fit['outside_candidates']:,} labelled pairs are not candidate pairs"
+                if fit["outside_candidates"]
+                else ""
+            )
+        )
     for chart in trained.charts:
         console.print(f"chart: {chart}")
 

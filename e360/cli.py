@@ -401,12 +401,6 @@ def ui(
         # SIGTERM) then reaches it and its code server, and nothing is left behind.
         os.execve(sys.executable, webserver, env)
     daemon_command = [sys.executable, "-m", "dagster._daemon", "run", *definitions]
-    # Each in a session of its own, so stopping one stops its code servers too; `e360 ui`
-    # stays to stop both when either ends or a signal arrives.
-    children = [
-        subprocess.Popen(command, env=env, start_new_session=True)
-        for command in (daemon_command, webserver)
-    ]
 
     class _Stop(Exception):
         pass
@@ -417,7 +411,12 @@ def ui(
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _stop)
     code = 0
+    children: list[subprocess.Popen[bytes]] = []
     try:
+        # Each in a session of its own, so stopping one stops its code servers too; `e360 ui`
+        # stays to stop both when either ends or a signal arrives.
+        for command in (daemon_command, webserver):
+            children.append(subprocess.Popen(command, env=env, start_new_session=True))
         _, status = os.wait()  # until the first child ends: the other goes with it
         code = os.waitstatus_to_exitcode(status) or 1
     except _Stop:

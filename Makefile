@@ -40,6 +40,7 @@ bench: .venv/.all
 	$(UV) run --frozen --no-sync python -m bench.resolve
 	$(UV) run --frozen --no-sync python -m bench.ingest_stream
 	$(UV) run --frozen --no-sync python -m bench.quality
+	$(UV) run --frozen --no-sync python -m bench.active_learning
 
 # e360 resolve beside plain Splink on public data: FEBRL, ../shared/benchmarks, the demo.
 bench-quality: .venv/.all

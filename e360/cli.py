@@ -8,6 +8,7 @@ command needs, so `e360 --help` or `e360 evaluate` does not pay for all of them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -289,7 +290,9 @@ def train(
     config: ConfigOption = Path("e360.yaml"),
     from_decisions: Annotated[
         bool,
-        typer.Option(help="Estimate m-probabilities from the stewards' match decisions too."),
+        typer.Option(
+            help="Learn m, u and λ from the stewards' decisions too (match and not a match)."
+        ),
     ] = False,
 ) -> None:
     """Train a new model version on the standardized records; later runs use it (unless a
@@ -318,6 +321,18 @@ def train(
         + (f" and {trained.labels:,} steward decisions" if trained.labels else "")
         + f"\nmodel: {trained.model.path}"
     )
+    if trained.fit:
+        fit = trained.fit
+        console.print(
+            f"learnt from {fit['matches']:,} match and {fit['non_matches']:,} not-a-match "
+            f"labels on {fit['candidates']:,} candidate pairs (λ among them "
+            f"{fit['prior']:.3g})"
+            + (
+                f"; {fit['outside_candidates']:,} labelled pairs are not candidate pairs"
+                if fit["outside_candidates"]
+                else ""
+            )
+        )
     for chart in trained.charts:
         console.print(f"chart: {chart}")
 
@@ -459,8 +474,22 @@ def ui(
     config: ConfigOption = Path("e360.yaml"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
+    daemon: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the Dagster daemon (`dagster-daemon run`), which ticks the schedule "
+            "and sensors and runs queued runs; both stop together."
+        ),
+    ] = False,
 ) -> None:
-    """Serve Dagster's web UI on the project: runs, assets, checks, schedule and sensors."""
+    """Serve Dagster's web UI on the project: runs, assets, checks, schedule and sensors.
+
+    The schedule and the sensor only fire while a Dagster daemon runs: `--daemon` starts one
+    beside the web server (switch them on in the UI, or from the start with
+    `quality.schedule_enabled` / `quality.sensor_enabled`)."""
+    import signal
+    import subprocess
+
     from orchestration.runner import dagster_home  # start-up: Dagster
 
     project = _load(config)
@@ -469,22 +498,60 @@ def ui(
         "E360_CONFIG": str(project.file),
         "DAGSTER_HOME": str(dagster_home(project)),
     }
-    _console().print(f"Dagster UI for {project.file} on http://{host}:{port}")
-    command = [
+    _console().print(
+        f"Dagster UI for {project.file} on http://{host}:{port}"
+        + (" with the Dagster daemon" if daemon else "")
+    )
+    definitions = ["-m", "orchestration.definitions"]
+    # Both from the running interpreter's environment, never whatever PATH finds first.
+    webserver = [
         sys.executable,
         "-m",
         "dagster_webserver",
-        "-m",
-        "orchestration.definitions",
+        *definitions,
         "-h",
         host,
         "-p",
         str(port),
     ]
     sys.stdout.flush()
-    # Become the web server: a signal meant for `e360 ui` (Ctrl-C, a supervisor's SIGTERM)
-    # then reaches it and its code server, and nothing is left behind.
-    os.execve(sys.executable, command, env)
+    if not daemon:
+        # Become the web server: a signal meant for `e360 ui` (Ctrl-C, a supervisor's
+        # SIGTERM) then reaches it and its code server, and nothing is left behind.
+        os.execve(sys.executable, webserver, env)
+    daemon_command = [sys.executable, "-m", "dagster._daemon", "run", *definitions]
+
+    class _Stop(Exception):
+        pass
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise _Stop
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _stop)
+    code = 0
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        # Each in a session of its own, so stopping one stops its code servers too; `e360 ui`
+        # stays to stop both when either ends or a signal arrives.
+        for command in (daemon_command, webserver):
+            children.append(subprocess.Popen(command, env=env, start_new_session=True))
+        _, status = os.wait()  # until the first child ends: the other goes with it
+        code = os.waitstatus_to_exitcode(status) or 1
+    except _Stop:
+        pass
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired, ChildProcessError):
+                child.wait(timeout=30)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)  # its code servers, if still there
+    raise typer.Exit(code)
 
 
 steward_app = typer.Typer(

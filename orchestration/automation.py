@@ -12,8 +12,20 @@ from e360.config import E360Config
 from orchestration.resources import new_run_tags
 
 
-def daily_schedule(job: dg.UnresolvedAssetJobDefinition, cron: str) -> dg.ScheduleDefinition:
-    @dg.schedule(name="daily_batch_run", job=job, cron_schedule=cron, execution_timezone="UTC")
+def daily_schedule(
+    job: dg.UnresolvedAssetJobDefinition, cron: str, *, enabled: bool = False
+) -> dg.ScheduleDefinition:
+    """`enabled`: running from the start (`quality.schedule_enabled`); the daemon ticks it."""
+
+    @dg.schedule(
+        name="daily_batch_run",
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=(
+            dg.DefaultScheduleStatus.RUNNING if enabled else dg.DefaultScheduleStatus.STOPPED
+        ),
+    )
     def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         scheduled = context.scheduled_execution_time
         key = scheduled.strftime("%Y-%m-%dT%H:%M") if scheduled else "manual"
@@ -37,13 +49,20 @@ def landing_files(config: E360Config) -> dict[str, str]:
     return found
 
 
-def landing_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def landing_sensor(
+    job: dg.UnresolvedAssetJobDefinition, *, enabled: bool = False
+) -> dg.SensorDefinition:
+    """`enabled`: running from the start (`quality.sensor_enabled`); the daemon evaluates it."""
+
     @dg.sensor(
         name="new_landing_files",
         job=job,
         minimum_interval_seconds=60,
         required_resource_keys={"e360"},
         description="Starts a run when files appear or change in the landing area",
+        default_status=(
+            dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED
+        ),
     )
     def _sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
         seen = json.loads(context.cursor) if context.cursor else {}

@@ -40,8 +40,12 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         jobs=[run_job],
-        schedules=[daily_schedule(run_job, config.quality.schedule)],
-        sensors=[landing_sensor(run_job)],
+        schedules=[
+            daily_schedule(
+                run_job, config.quality.schedule, enabled=config.quality.schedule_enabled
+            )
+        ],
+        sensors=[landing_sensor(run_job, enabled=config.quality.sensor_enabled)],
         resources=resources,
     )
 

@@ -35,3 +35,9 @@ class QualitySettings(Section):
     """Raw data older than this warns."""
     schedule: str = "0 2 * * *"
     """The daily run of batch sources (cron, UTC)."""
+    schedule_enabled: bool = False
+    """Whether the daily schedule starts switched on in Dagster (the daemon runs it); off, it can
+    still be switched on in the UI."""
+    sensor_enabled: bool = False
+    """Whether the `new_landing_files` sensor starts switched on in Dagster (the daemon
+    evaluates it every minute); off, it can still be switched on in the UI."""

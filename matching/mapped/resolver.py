@@ -157,6 +157,16 @@ def resolve_mapping(
 # Reading and standardising.
 
 
+def read_records(mapping: Mapping) -> tuple[Plan, pa.Table]:
+    """The mapping's matching plan and its records, read and standardised as a resolve does
+    (for tools that score the same records another way, e.g. the active-learning bench)."""
+    plan = plan_for(mapping)
+    reads = [_read_source(mapping, i, source) for i, source in enumerate(mapping.sources)]
+    if mapping.entity == "product":
+        complete_products([r for read in reads for r in read.records])
+    return plan, _records_table(mapping, reads)
+
+
 def _read_source(mapping: Mapping, index: int, source: MappedSource) -> _Read:
     path = mapping.path_of(source)
     config = SourceConfig(

@@ -48,8 +48,10 @@ __all__ = [
     "comparison_levels",
     "count_comparisons_from_blocking_rules",
     "em_iterations",
+    "level_parameters",
     "linker_backend",
     "max_em_iterations",
+    "pair_columns",
     "prior_of",
     "retain_intermediate_columns",
     "set_prior",
@@ -143,3 +145,25 @@ def retain_intermediate_columns(linker: Linker) -> None:
 def waterfall_data(linker: Linker, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The match-weight waterfall of scored pairs (`rows` with intermediate columns)."""
     return records_to_waterfall_data(rows, linker._settings_obj, False)
+
+
+def level_parameters(linker: Linker) -> dict[str, dict[int, tuple[float, float]]]:
+    """(m, u) per comparison and comparison vector value, as Splink applies them (its
+    defaults where the model names none)."""
+    return {
+        comparison.output_column_name: {
+            level.comparison_vector_value: (float(level.m_probability), float(level.u_probability))
+            for level in comparison._comparison_levels_excluding_null
+        }
+        for comparison in linker._settings_obj.comparisons
+    }
+
+
+def pair_columns(linker: Linker) -> list[tuple[str, str, str]]:
+    """(comparison, its comparison vector column, its match weight column) in the predictions
+    of a linker that retains intermediate columns (the weight column leaves out any
+    term-frequency adjustment)."""
+    return [
+        (c.output_column_name, c._gamma_column_name, c._mw_column_name)
+        for c in linker._settings_obj.comparisons
+    ]

@@ -19,6 +19,14 @@ from e360.config import (
 )
 from e360.entities import MasteredEntity
 from e360.errors import MatchError
+from matching.resolution.active_learning import (
+    Candidate,
+    LabelFit,
+    Pair,
+    fit_from_labels,
+    parameters_of,
+    with_parameters,
+)
 from matching.resolution.safeguards import (
     PriorChoice,
     checked_parameters,
@@ -40,8 +48,11 @@ from matching.resolution.splink_adapter import (
     apply_trained_values,
     comparison_levels,
     em_iterations,
+    level_parameters,
     max_em_iterations,
+    pair_columns,
     prior_of,
+    retain_intermediate_columns,
     set_prior,
     trained_m_probabilities,
 )
@@ -266,13 +277,13 @@ def train_and_save(
     entity: MasteredEntity,
     records: SplinkDataFrame,
     record_count: int,
-    labels: SplinkDataFrame | None = None,
+    labels: Mapping[Pair, bool] | None = None,
     sizes: Mapping[str, int] | None = None,
 ) -> ModelVersion:
     """Train a new version on `records`, store it with its term frequencies and charts.
 
-    `labels`: steward decisions (Splink's pairwise-label columns); where given, the
-    m-probabilities are estimated from them after EM, so human judgement outweighs EM's.
+    `labels`: steward decisions, pair -> is a match; where given, m, u and λ are re-estimated
+    from them on the candidate pairs after the label-free training (`learn_from_labels`).
     `sizes`: records per source (`source_sizes`), for the one-record-per-master bound on λ.
     """
     matching = config.entities[entity].matching
@@ -287,14 +298,10 @@ def train_and_save(
     )
     extra: dict[str, Any] = {"records": record_count}
     if labels is not None:
-        linker.training.estimate_m_from_pairwise_labels(labels)
-        model = linker.misc.save_model_to_json(None)
-        if any(c.m_probabilities for c in matching.comparisons):
-            model = with_fixed_m_probabilities(model, matching)
-        model, warnings = checked_parameters(model)
-        report.warnings.extend(warnings)
+        model, fit = learn_from_labels(records, linker.misc.save_model_to_json(None), labels)
+        report.warnings.extend(fit.notes)
         linker = Linker(records, model, log_level=SPLINK_LOG_LEVEL)
-        extra["labels"] = labels.as_pyarrow_table().num_rows
+        extra["labels"] = fit.as_dict()
     extra["training"] = report.as_dict()
     version = save_model(
         linker, config.models_dir, entity, entity_fingerprint(config, entity), extra
@@ -308,3 +315,51 @@ def source_sizes(records: pa.Table) -> dict[str, int]:
     """Records per source of an Arrow table with a `source` column."""
     counts = pc.value_counts(records.column("source")).to_pylist()
     return {str(c["values"]): int(c["counts"]) for c in counts}
+
+
+def candidate_pairs(records: SplinkDataFrame, model: dict[str, Any]) -> list[Candidate]:
+    """Every pair the model's blocking produces, scored, with its comparison vector and
+    per-comparison weights (what active learning ranks and learns from)."""
+    return scored_candidates(Linker(records, model, log_level=SPLINK_LOG_LEVEL), records)
+
+
+def scored_candidates(linker: Linker, records: SplinkDataFrame) -> list[Candidate]:
+    """`candidate_pairs` with a linker of one's own (it is set to keep intermediate columns)."""
+    retain_intermediate_columns(linker)
+    columns = pair_columns(linker)
+    predictions = linker.inference.predict_within(records, warning_mode="never")
+    gammas = ", ".join(f"{g} as g_{i}" for i, (_, g, _) in enumerate(columns))
+    weights = ", ".join(f"{w} as w_{i}" for i, (_, _, w) in enumerate(columns))
+    rows = linker.misc.query_sql(
+        "select cast(record_id_l as varchar) as l, cast(record_id_r as varchar) as r, "
+        f"match_probability as p, cast(match_key as varchar) as k, {gammas}, {weights} "
+        f"from {predictions.physical_name}",
+        output_type="splink_df",
+    ).as_record_list()
+    n = len(columns)
+    return [
+        Candidate(
+            record_l=min(row["l"], row["r"]),
+            record_r=max(row["l"], row["r"]),
+            match_probability=float(row["p"]),
+            match_key=str(row["k"]),
+            gammas=tuple(int(row[f"g_{i}"]) for i in range(n)),
+            weights=tuple(float(row[f"w_{i}"] or 0.0) for i in range(n)),
+        )
+        for row in rows
+    ]
+
+
+def learn_from_labels(
+    records: SplinkDataFrame, model: dict[str, Any], labels: Mapping[Pair, bool]
+) -> tuple[dict[str, Any], LabelFit]:
+    """The model re-estimated from steward labels on its candidate pairs
+    (`active_learning.fit_from_labels`); parameter checks as after any training."""
+    candidates = candidate_pairs(records, model)
+    start_linker = Linker(records, model, log_level=SPLINK_LOG_LEVEL)
+    start = parameters_of(model, level_parameters(start_linker))
+    names = [name for name, _, _ in pair_columns(start_linker)]
+    fit = fit_from_labels(candidates, names, start, labels)
+    fitted, warnings = checked_parameters(with_parameters(model, fit.parameters))
+    fit.notes.extend(warnings)
+    return fitted, fit

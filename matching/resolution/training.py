@@ -7,16 +7,17 @@ member overlap, as on any run.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow as pa
+from typing import Any
 
 from e360.config import E360Config
 from e360.entities import MasteredEntity, is_mastered
 from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import standardized_table_name
+from matching.resolution.active_learning import ordered_pair
 from matching.resolution.constraints import StewardDecisions
 from matching.resolution.engine import register, splink_backend, splink_session
 from matching.resolution.settings import exclusive_sources
@@ -37,15 +38,17 @@ WATERFALL_PAIRS = 10
 class TrainedModel:
     model: ModelVersion
     records: int
-    labels: int  # steward match decisions used to estimate m
+    labels: int  # steward decisions (match and not a match) on current records
     charts: list[Path]
+    fit: dict[str, Any] | None = None  # what the labels taught (active_learning.LabelFit)
 
 
 def train_entity(
     config: E360Config, lake: Lake, entity: str, *, decisions: StewardDecisions | None = None
 ) -> TrainedModel:
     """Train a new version of the entity's model on its standardized records; with
-    `decisions`, m is estimated from the stewards' match decisions too."""
+    `decisions`, m, u and λ are re-estimated from the stewards' decisions too (match and not
+    a match; unsure ones teach nothing)."""
     if not is_mastered(entity) or entity not in config.entities:
         raise MatchError(f"unknown entity '{entity}'; configured: {sorted(config.entities)}")
     records = lake.read("standardized", standardized_table_name(entity))
@@ -56,35 +59,33 @@ def train_entity(
     labels = None
     if decisions is not None:
         labels = steward_labels(decisions, entity, set(records.column("record_id").to_pylist()))
-        if labels.num_rows == 0:
+        if not labels:
             raise MatchError(
-                f"no steward 'match' decisions on current {entity} records to train on"
+                f"no steward 'match' or 'no_match' decisions on current {entity} records to "
+                "train on"
             )
     backend = splink_backend(config)
     with splink_session(backend, entity, "training"):
         table = register(backend, records, _RECORDS)
-        label_table = register(backend, labels, "steward_labels") if labels is not None else None
         model = train_and_save(
-            config, entity, table, records.num_rows, label_table, sizes=source_sizes(records)
+            config, entity, table, records.num_rows, labels, sizes=source_sizes(records)
         )
         charts = [chart_path(model, "match_weights"), chart_path(model, "m_u_parameters")]
         charts.append(write_waterfall(config, entity, model, table))
-    return TrainedModel(
-        model, records.num_rows, labels.num_rows if labels is not None else 0, charts
-    )
+    fit = json.loads(model.path.read_text())["e360"].get("labels") if labels else None
+    return TrainedModel(model, records.num_rows, len(labels or {}), charts, fit)
 
 
-def steward_labels(decisions: StewardDecisions, entity: str, known: set[str]) -> pa.Table:
-    """Pairs stewards decided are the same entity, in Splink's pairwise-label shape."""
-    pairs = [(a, b) for a, b in decisions.matched_pairs(entity) if a in known and b in known]
-    return pa.table(
-        {
-            "source_dataset_l": pa.array([_RECORDS] * len(pairs), pa.string()),
-            "record_id_l": pa.array([p[0] for p in pairs], pa.string()),
-            "source_dataset_r": pa.array([_RECORDS] * len(pairs), pa.string()),
-            "record_id_r": pa.array([p[1] for p in pairs], pa.string()),
-        }
-    )
+def steward_labels(
+    decisions: StewardDecisions, entity: str, known: set[str]
+) -> dict[tuple[str, str], bool]:
+    """Pair -> is a match, for pairs of current records: the pairs stewards decided are the
+    same entity, and those in force as not the same (a "not a match", or a split); a pair
+    with both (a later split of a matched pair) counts as its latest, the cannot-link."""
+    labels = {ordered_pair(a, b): True for a, b in decisions.matched_pairs(entity)}
+    for a, b in decisions.constraints(entity).cannot_links:
+        labels[ordered_pair(a, b)] = False
+    return {p: y for p, y in labels.items() if p[0] in known and p[1] in known}
 
 
 def write_waterfall(

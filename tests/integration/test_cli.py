@@ -123,16 +123,43 @@ def test_a_catalog_that_cannot_be_opened_names_the_setting(
     assert "nonsense://catalog" in line
 
 
+def test_train_from_decisions_learns_from_matches_and_non_matches(project: Path, capsys) -> None:
+    """Stewards' "match" and "not a match" decisions on scored pairs re-estimate the model on
+    its candidate pairs; the new version records what the labels taught."""
+    from e360.lake import Lake
+    from e360.zones import master_table_name
+    from stewardship.store import DecisionStore
+
+    config = load_config(project)
+    assert run_pipeline(config, ("ingest", "standardize", "match")).status == "succeeded"
+    pairs = Lake.from_config(config).read("master", master_table_name("customer", "pairs"))
+    rows = sorted(pairs.to_pylist(), key=lambda r: r["match_probability"])
+    store = DecisionStore.from_config(config)
+    for row, verdict in ((rows[-1], "match"), (rows[-2], "match"), (rows[0], "no_match")):
+        store.decide_pair("customer", row["record_id_l"], row["record_id_r"], verdict, "ann")
+    store.close()
+    capsys.readouterr()
+    assert main(["train", "customer", "--from-decisions", "--config", str(project)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "and 3 steward decisions" in out
+    assert "learnt from 2 match and 1 not-a-match labels on" in out
+    newest = sorted((config.models_dir / "customer").glob("v*.json"))[-1]
+    learnt = json.loads(newest.read_text())["e360"]["labels"]
+    assert learnt["matches"] == 2 and learnt["non_matches"] == 1
+    assert learnt["outside_candidates"] == 0 and learnt["frame"] == "candidate pairs"
+    assert 0 < learnt["prior"] < 1
+
+
 def test_train_from_decisions_without_any_is_one_line_naming_the_entity(
     project: Path, capsys
 ) -> None:
-    """`--from-decisions` hands the steward store to training: with no `match` decision on
-    the current records there is nothing to estimate m from, and nothing is trained."""
+    """`--from-decisions` hands the steward store to training: with no decision on the
+    current records there is nothing to learn from, and nothing is trained."""
     config = load_config(project)
     run_pipeline(config, ("ingest", "standardize"))
     assert main(["train", "customer", "--from-decisions", "--config", str(project)]) == 1
     err = capsys.readouterr().err
-    assert "no steward 'match' decisions on current customer records" in err
+    assert "no steward 'match' or 'no_match' decisions on current customer records" in err
     assert "Traceback" not in err
     assert config.models_dir.is_relative_to(project.parent)
     assert not (config.models_dir / "customer").exists()

@@ -179,3 +179,93 @@ def test_dbt_is_found_beside_the_interpreter_without_path(monkeypatch) -> None:
         [str(executable), "--version"], capture_output=True, text=True, timeout=300
     )
     assert version.returncode == 0 and "Core" in version.stdout + version.stderr
+
+
+def test_schedule_and_sensor_are_off_unless_switched_on_in_config(
+    definitions: dg.Definitions, demo_config_path: Path
+) -> None:
+    schedule = definitions.resolve_schedule_def("daily_batch_run")
+    sensor = definitions.resolve_sensor_def("new_landing_files")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    switched_on = build_definitions(
+        str(demo_config_path),
+        environment="local",
+        overrides={"quality.schedule_enabled": True, "quality.sensor_enabled": True},
+    )
+    dg.Definitions.validate_loadable(switched_on)
+    schedule = switched_on.resolve_schedule_def("daily_batch_run")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.cron_schedule == "0 2 * * *"
+    sensor = switched_on.resolve_sensor_def("new_landing_files")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+_DAEMONS_QUERY = json.dumps(
+    {"query": "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"}
+).encode()
+
+
+def _daemon_statuses(port: int) -> dict[str, bool]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=_DAEMONS_QUERY,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.loads(response.read())
+    statuses = body["data"]["instance"]["daemonHealth"]["allDaemonStatuses"]
+    return {s["daemonType"]: bool(s["healthy"]) for s in statuses if s["required"]}
+
+
+def test_e360_ui_daemon_runs_the_dagster_daemon_beside_the_webserver(
+    tmp_path: Path, demo_config_path: Path
+) -> None:
+    """`e360 ui --daemon`: a real dagster-daemon whose heartbeats the web server sees (the
+    scheduler and sensor daemons healthy), started from the interpreter's environment with
+    no PATH, and stopped together with the web server and every process they started."""
+    import psutil
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "E360__PROJECT__ROOT": str(tmp_path),
+        "E360__QUALITY__SENSOR_ENABLED": "true",
+        "PATH": "/nonexistent",  # nothing may be found on PATH
+    }
+    command = [sys.executable, "-m", "e360.cli", "ui", "--daemon"]
+    command += ["--config", str(demo_config_path), "--port", str(port)]
+    ui = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    started: list[psutil.Process] = []
+    try:
+        deadline, statuses = time.monotonic() + 240, {}
+        while time.monotonic() < deadline and ui.poll() is None:
+            try:
+                statuses = _daemon_statuses(port)
+            except (OSError, KeyError, TypeError, ValueError):
+                statuses = {}
+            if statuses and statuses.get("SCHEDULER") and statuses.get("SENSOR"):
+                break
+            time.sleep(1)
+        assert ui.poll() is None, ui.stdout.read1().decode() if ui.stdout else ""
+        assert statuses.get("SCHEDULER") and statuses.get("SENSOR"), statuses
+        started = psutil.Process(ui.pid).children(recursive=True)
+        commands = [" ".join(p.cmdline()) for p in started]
+        assert any("dagster._daemon run" in c for c in commands), commands
+        assert any("dagster_webserver" in c for c in commands), commands
+        assert all(
+            p.exe() == psutil.Process(ui.pid).exe()
+            for p in started
+            if p.name().startswith("python")
+        )
+
+        ui.send_signal(signal.SIGTERM)
+        assert ui.wait(timeout=120) == 0
+        _, alive = psutil.wait_procs(started, timeout=60)
+        assert not alive, [" ".join(p.cmdline()) for p in alive]
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+        for process in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()

@@ -625,6 +625,10 @@ class DecisionStore:
                 source = "pair" if isinstance(row, PairDecision) else "change"
                 refused = refusals.get((source, row.id), [])
                 own = sum(1 for _, standing in links.values() if _is(standing, source, row.id))
+                if isinstance(row, MasterChange) and row.revoked_at is None:
+                    overruled = _overruled(row, links)
+                    refused = [*refused, *overruled]
+                    own += len(overruled)
                 status = (
                     "applied" if not refused else ("partly" if own > len(refused) else "refused")
                 )
@@ -733,6 +737,33 @@ def _is(standing: StandingDecision, source: str, source_id: int) -> bool:
     return standing.source == source and standing.source_id == source_id
 
 
+def _blocker(pair: tuple[str, str], other: StandingDecision) -> dict[str, Any]:
+    return {
+        "records": list(pair),
+        "source": other.source,
+        "source_id": other.source_id,
+        "what": other.what,
+        "decided_by": other.decided_by,
+        "decided_at": other.decided_at.isoformat(timespec="seconds"),
+        "comment": other.comment,
+        "master_ids": list(other.master_ids),
+    }
+
+
+def _overruled(
+    change: MasterChange, links: dict[tuple[str, str], tuple[str, StandingDecision]]
+) -> list[dict[str, Any]]:
+    """The links of a change that a later decision on the same pair turned around (a "not
+    a match" on two records a merge joined): the change no longer holds them together."""
+    overruled = []
+    for a, b in _change_links(change, "must"):
+        pair = ordered(a, b)
+        kind, other = links.get(pair, ("", None))
+        if other is not None and kind == "cannot" and not _is(other, "change", change.id):
+            overruled.append({"records": list(pair), "blocked_by": [_blocker(pair, other)]})
+    return overruled
+
+
 def refusal_reasons(
     links: dict[tuple[str, str], tuple[str, StandingDecision]],
     refused_must_links: Iterable[tuple[str, str]],
@@ -767,16 +798,7 @@ def refusal_reasons(
             continue
         groups = {find(a), find(b)}
         blocked_by = [
-            {
-                "records": list(pair),
-                "source": other.source,
-                "source_id": other.source_id,
-                "what": other.what,
-                "decided_by": other.decided_by,
-                "decided_at": other.decided_at.isoformat(timespec="seconds"),
-                "comment": other.comment,
-                "master_ids": list(other.master_ids),
-            }
+            _blocker(pair, other)
             for pair, other in cannot
             if {find(pair[0]), find(pair[1])} == groups
         ]

@@ -193,3 +193,15 @@ def test_a_pair_still_queued_keeps_the_time_it_was_first_queued() -> None:
     _, queue = pairs_tables(con, (0.1, 0.9), run_id="r2", at=now, previous_queue=earlier)
     queued = {(r["record_id_l"], r["record_id_r"]): r["queued_at"] for r in queue.to_pylist()}
     assert queued == {("a", "b"): first, ("c", "d"): now}
+
+
+def test_a_merge_a_later_not_a_match_turned_around_is_not_shown_applied(
+    store: DecisionStore,
+) -> None:
+    merge = store.merge_masters("customer", {"M1": ["a"], "M2": ["b"]}, "sam", "same")
+    later = store.decide_pair("customer", "a", "b", "no_match", "sue", comment="two people")
+    store.mark_applied(store.constraints("customer"), "r1")
+    application = store.applications("customer")[("change", merge.id)]
+    assert application.status == "refused"
+    [blocker] = application.refused[0]["blocked_by"]
+    assert (blocker["source_id"], blocker["comment"]) == (later.id, "two people")

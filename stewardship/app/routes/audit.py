@@ -21,6 +21,9 @@ PAGE_SIZE = 100
 CSV_COLUMNS = ("id", "at", "actor", "action", "entity", "subject", "before", "after", "comment")
 
 
+VERDICTS = {"match": "match", "no_match": "not a match", "unsure": "unsure"}
+
+
 def readable(value: Any) -> str:
     """A before or after value as a steward reads it (not JSON)."""
     if value is None or value == "" or value == []:
@@ -43,8 +46,12 @@ def diff(entry: AuditEntry) -> list[tuple[str, str, str]]:
     """(field, before, after) for each field the entry changed, in the order first seen."""
     before, after = entry.before or {}, entry.after or {}
     fields = list(before) + [k for k in after if k not in before]
+
+    def shown(name: str, value: Any) -> str:
+        return (VERDICTS.get(value) if name == "verdict" else None) or readable(value)
+
     return [
-        (name.replace("_", " "), readable(before.get(name)), readable(after.get(name)))
+        (name.replace("_", " "), shown(name, before.get(name)), shown(name, after.get(name)))
         for name in fields
         if before.get(name) != after.get(name) or not (before and after)
     ]

@@ -287,31 +287,37 @@ def test_pairs_sharing_a_record_are_grouped_and_decided_together(
 ) -> None:
     from stewardship.app.queue import groups_of
 
-    # Product variants in a family, or a household: the first group nobody decided yet.
+    # Product variants in a family, or a household: the largest group (earlier tests may
+    # have decided some of its pairs; a bulk decision changes those too when checked).
     candidates = []
     for entity in ("product", "customer"):
-        view, busy = server.app.state.context.lake.entity(entity), touched(server, entity)
+        view = server.app.state.context.lake.entity(entity)
         keys = [ordered(q["record_id_l"], q["record_id_r"]) for q in view.queue]
         groups = groups_of(keys)
         families: dict[str, list[tuple[str, str]]] = {}
         for key in keys:
             families.setdefault(groups[key[0]], []).append(key)
-        candidates += [
-            (entity, root, pairs)
-            for root, pairs in sorted(families.items())
-            if len(pairs) > 1 and not {r for p in pairs for r in p} & busy
-        ]
-    entity, root, pairs = candidates[0]
+        candidates += [(entity, root, ps) for root, ps in families.items() if len(ps) > 1]
+    entity, root, pairs = max(candidates, key=lambda c: (len(c[2]), c[0] == "product", c[1]))
     page = browser_page()
     sign_in(page, server, "sam")
-    page.goto(f"{server.url}/queue/{entity}?grouped=1&size=200")
+    page.goto(f"{server.url}/queue/{entity}?status=all&grouped=1&size=200")
     head = page.locator("tr.group-head", has_text=f"Group of {len(pairs)} pairs").first
     assert head.is_visible()
     head.locator("a").click()
     page.wait_for_load_state()
     assert f"{len(pairs)} queued pairs sharing records" in page.locator("h1").inner_text()
     page.goto(f"{server.url}/queue/{entity}/group?{urlencode({'record': root})}")
-    assert page.locator("#group-pairs input[name=pairs]:checked").count() == len(pairs)
+    boxes = page.locator("#group-pairs input[name=pairs]")
+    assert boxes.count() == len(pairs)
+    # Checked to start with: the pairs nobody decided (open or unsure), not the decided or
+    # settled ones.
+    assert page.locator("#group-pairs tr.open input:not(:checked)").count() == 0
+    assert page.locator("#group-pairs tr.unsure input:not(:checked)").count() == 0
+    assert page.locator("#group-pairs tr.decided input:checked").count() == 0
+    assert page.locator("#group-pairs tr.settled input:checked").count() == 0
+    for index in range(boxes.count()):
+        boxes.nth(index).check()
     page.fill("#group-form input[name=comment]", "one family, different variants")
     page.click("#group-no_match")
     page.wait_for_load_state()

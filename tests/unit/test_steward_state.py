@@ -205,3 +205,25 @@ def test_a_merge_a_later_not_a_match_turned_around_is_not_shown_applied(
     assert application.status == "refused"
     [blocker] = application.refused[0]["blocked_by"]
     assert (blocker["source_id"], blocker["comment"]) == (later.id, "two people")
+
+
+def test_a_store_made_before_these_tables_existed_keeps_working(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from stewardship.app.assignments import Assignments
+
+    path = tmp_path / "old.db"
+    old = DecisionStore.at_path(path)
+    decision = old.decide_pair("customer", "a", "b", "match", "ann")
+    with old.engine.begin() as connection:  # the store as an earlier release left it
+        connection.execute(text("drop table decision_applications"))
+        connection.execute(text("drop table pair_skips"))
+    old.close()
+    store = DecisionStore.at_path(path)
+    assignments = Assignments(store)
+    store.mark_applied(store.constraints("customer"), "r1")
+    assert store.applications("customer")[("pair", decision.id)].run_id == "r1"
+    assignments.skip("customer", ("b", "a"), "ann")
+    assert assignments.skipped("customer", "ann") == {("a", "b")}
+    assert store.pair_decision("customer", "a", "b").version == decision.version
+    store.close()

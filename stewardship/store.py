@@ -12,17 +12,26 @@ The store implements `matching.resolution.constraints.StewardDecisions`; the cal
 matching hands it in, so matching never imports stewardship. Decisions name records, never master ids: ids
 move between runs, records do not.
 A pair decision carries a version for optimistic locking: a steward deciding with a stale
-version is told someone else decided first, and nothing is overwritten.
+version is told someone else decided first, and nothing is overwritten. Only stewards move
+versions: a run that applies a decision records that in `decision_applications` (and the
+row's `applied_run_id`, written without the ORM's version bump), so applying never turns the
+next steward's edit into a false conflict.
 
-One module, a little over 500 lines: the tables, their writes and the audit trail share
-one schema and one transaction per decision, and splitting them would split a transaction.
+A merge or split that contradicts a standing decision (merging records a steward kept apart,
+splitting records a steward joined) is refused with the decisions it contradicts
+(`Contradicted`), unless the steward overrides: then those decisions are revoked in the same
+transaction, audited, so the store never holds both.
+
+One module: the tables, their writes and the audit trail share one schema and one
+transaction per decision, and splitting them would split a transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,8 +45,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +71,41 @@ class StewardError(E360Error):
 
 class DecisionConflict(StewardError):
     """Someone decided the same thing first (the version the steward saw is stale)."""
+
+
+@dataclass(frozen=True)
+class StandingDecision:
+    """A decision in force that constrains some record pairs: a pair decision or a manual
+    change, with who, when and why, and the pairs (of a given set) it links or separates."""
+
+    source: Literal["pair", "change"]
+    source_id: int
+    entity: str
+    what: str  # match, no_match, merge or split
+    decided_by: str
+    decided_at: datetime
+    comment: str | None
+    master_ids: tuple[str, ...] = ()  # a change's masters
+    pairs: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def describe(self) -> str:
+        when = self.decided_at.isoformat(sep=" ", timespec="minutes")
+        if self.source == "pair":
+            a, b = self.pairs[0] if self.pairs else ("?", "?")
+            verdict = "not a match" if self.what == "no_match" else self.what
+            return f"pair {a} / {b} decided {verdict} by {self.decided_by} at {when}"
+        return f"{self.what} #{self.source_id} by {self.decided_by} at {when}"
+
+
+class Contradicted(StewardError):
+    """A merge or split that contradicts standing decisions (override to revoke them)."""
+
+    def __init__(self, kind: str, standing: list[StandingDecision]) -> None:
+        named = "; ".join(d.describe for d in standing)
+        super().__init__(f"this {kind} contradicts {named}")
+        self.kind = kind
+        self.standing = standing
 
 
 class Base(DeclarativeBase):
@@ -111,6 +157,25 @@ class MasterChange(Base):
     # A change can be revoked (an undo); revoked changes constrain nothing.
     revoked_by: Mapped[str | None] = mapped_column(String(256))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DecisionApplication(Base):
+    """How a run applied a decision the first time it clustered with it in force: fully,
+    partly (some of a change's links refused) or not at all, and what refused it."""
+
+    __tablename__ = "decision_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # pair or change
+    source_id: Mapped[int] = mapped_column(Integer, index=True)
+    # A pair decision's version when applied: a later edit needs applying again.
+    source_version: Mapped[int] = mapped_column(Integer, default=0)
+    run_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    status: Mapped[str] = mapped_column(String(16))  # applied, partly, refused
+    # [{"records": [a, b], "blocked_by": [{"records": [c, d], "what": ..., ...}]}]
+    refused: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class AuditEntry(Base):
@@ -280,8 +345,14 @@ class DecisionStore:
         members: dict[str, Sequence[str]],
         actor: str,
         reason: str,
+        *,
+        override: bool = False,
     ) -> MasterChange:
-        """Merge masters: `members` maps each master id to its member record ids now."""
+        """Merge masters: `members` maps each master id to its member record ids now.
+
+        Refused (Contradicted) when a standing decision keeps two of the records apart,
+        unless `override`: then those decisions are revoked with the merge.
+        """
         if len(members) < 2:
             raise StewardError("a merge needs at least two masters")
         if not reason.strip():
@@ -299,7 +370,12 @@ class DecisionStore:
             reason=reason,
             decided_by=actor,
         )
-        return self._record_change(change, {"members": {m: sorted(r) for m, r in members.items()}})
+        together = set(records)
+        standing = self.contradictions(
+            entity, lambda kind, a, b: kind == "cannot" and a in together and b in together
+        )
+        before = {"members": {m: sorted(r) for m, r in members.items()}}
+        return self._record_change(change, before, standing, override=override)
 
     def split_master(
         self,
@@ -309,8 +385,14 @@ class DecisionStore:
         remaining: Sequence[str],
         actor: str,
         reason: str,
+        *,
+        override: bool = False,
     ) -> MasterChange:
-        """Split `split_out` records out of a master; `remaining` are the members that stay."""
+        """Split `split_out` records out of a master; `remaining` are the members that stay.
+
+        Refused (Contradicted) when a standing decision joins a record leaving with one
+        staying, unless `override`: then those decisions are revoked with the split.
+        """
         split_set, remaining_set = set(split_out), set(remaining)
         if not split_set or not remaining_set:
             raise StewardError(
@@ -333,29 +415,39 @@ class DecisionStore:
             reason=reason,
             decided_by=actor,
         )
-        return self._record_change(change, None)
+
+        def crosses(kind: str, a: str, b: str) -> bool:
+            return kind == "must" and (
+                (a in split_set and b in remaining_set) or (b in split_set and a in remaining_set)
+            )
+
+        standing = self.contradictions(entity, crosses)
+        return self._record_change(change, None, standing, override=override)
 
     def revoke_change(self, change_id: int, actor: str, reason: str) -> None:
         with self.session() as session:
-            change = session.get(MasterChange, change_id)
-            if change is None:
-                raise StewardError(f"no manual change with id {change_id}")
-            if change.revoked_at is not None:
-                raise DecisionConflict(f"change {change_id} is already revoked")
-            change.revoked_by = actor
-            change.revoked_at = _now()
-            change.applied_run_id = None  # the next run must undo it
-            session.add(
-                AuditEntry(
-                    actor=actor,
-                    action=f"revoke_{change.kind}",
-                    entity=change.entity,
-                    subject=f"change {change_id}",
-                    before={"revoked": False},
-                    after={"revoked": True},
-                    comment=reason,
-                )
+            self._revoke_change(session, change_id, actor, reason)
+
+    def _revoke_change(self, session: Session, change_id: int, actor: str, reason: str) -> None:
+        change = session.get(MasterChange, change_id)
+        if change is None:
+            raise StewardError(f"no manual change with id {change_id}")
+        if change.revoked_at is not None:
+            raise DecisionConflict(f"change {change_id} is already revoked")
+        change.revoked_by = actor
+        change.revoked_at = _now()
+        change.applied_run_id = None  # the next run must undo it
+        session.add(
+            AuditEntry(
+                actor=actor,
+                action=f"revoke_{change.kind}",
+                entity=change.entity,
+                subject=f"change {change_id}",
+                before={"revoked": False},
+                after={"revoked": True},
+                comment=reason,
             )
+        )
 
     def master_changes(self, entity: str | None = None) -> list[MasterChange]:
         query = select(MasterChange).order_by(MasterChange.id)
@@ -364,10 +456,26 @@ class DecisionStore:
         with self.session() as session:
             return list(session.scalars(query))
 
-    def _record_change(self, change: MasterChange, before: dict[str, Any] | None) -> MasterChange:
+    def _record_change(
+        self,
+        change: MasterChange,
+        before: dict[str, Any] | None,
+        standing: list[StandingDecision],
+        *,
+        override: bool,
+    ) -> MasterChange:
+        if standing and not override:
+            raise Contradicted(change.kind, standing)
         with self.session() as session:
             session.add(change)
             session.flush()
+            # Same transaction: the change is never stored beside what it contradicts.
+            why = f"overridden by {change.kind} #{change.id}: {change.reason}"
+            for decision in standing:
+                if decision.source == "change":
+                    self._revoke_change(session, decision.source_id, change.decided_by, why)
+                else:
+                    self._revoke_pair(session, decision.source_id, change.decided_by, why)
             session.add(
                 AuditEntry(
                     actor=change.decided_by,
@@ -379,21 +487,95 @@ class DecisionStore:
                         "change_id": change.id,
                         "records": change.records,
                         "remaining": change.remaining,
+                        **({"revoked": [d.describe for d in standing]} if standing else {}),
                     },
                     comment=change.reason,
                 )
             )
         return change
 
+    def _revoke_pair(self, session: Session, decision_id: int, actor: str, reason: str) -> None:
+        decision = session.get(PairDecision, decision_id)
+        if decision is None:
+            raise DecisionConflict(f"pair decision {decision_id} was removed in the meantime")
+        session.add(
+            AuditEntry(
+                actor=actor,
+                action="revoke_pair",
+                entity=decision.entity,
+                subject=f"{decision.record_l} | {decision.record_r}",
+                before=_pair_state(decision),
+                after=None,
+                comment=reason,
+            )
+        )
+        session.execute(delete(PairDecision).where(PairDecision.id == decision_id))
+
     # what clustering honours ---------------------------------------------------------------
 
-    def constraints(self, entity: str) -> Constraints:
-        """Every decision in force, as record-level must-links and cannot-links.
-
-        Later decisions win over earlier ones about the same records: a pair decision made
-        after a manual change overrides what the change implied for that pair.
+    def standing_links(self, entity: str) -> dict[tuple[str, str], tuple[str, StandingDecision]]:
+        """Every record pair a decision in force constrains: pair -> (must or cannot, the
+        decision). Later decisions win over earlier ones about the same records: a pair
+        decision made after a manual change overrides what the change implied for that pair.
         """
-        stamped: list[tuple[datetime, int, str, str, str]] = []
+        stamped: list[tuple[datetime, int, str, str, str, StandingDecision]] = []
+        for decision in self.pair_decisions(entity):
+            if decision.verdict == "unsure":
+                continue
+            kind = "must" if decision.verdict == "match" else "cannot"
+            pair = (decision.record_l, decision.record_r)
+            standing = StandingDecision(
+                "pair",
+                decision.id,
+                entity,
+                decision.verdict,
+                decision.decided_by,
+                decision.decided_at,
+                decision.comment,
+                pairs=(pair,),
+            )
+            stamped.append((decision.decided_at, 1, kind, *pair, standing))
+        for change in self.master_changes(entity):
+            if change.revoked_at is not None:
+                continue
+            standing = StandingDecision(
+                "change",
+                change.id,
+                entity,
+                change.kind,
+                change.decided_by,
+                change.decided_at,
+                change.reason,
+                master_ids=tuple(change.master_ids),
+            )
+            for kind in ("must", "cannot"):
+                for a, b in _change_links(change, kind):
+                    stamped.append((change.decided_at, 0, kind, a, b, standing))
+        latest: dict[tuple[str, str], tuple[str, StandingDecision]] = {}
+        for _, _, kind, a, b, standing in sorted(stamped, key=lambda s: s[:5]):
+            latest[ordered(a, b)] = (kind, standing)
+        return latest
+
+    def contradictions(
+        self, entity: str, contradicts: Callable[[str, str, str], bool]
+    ) -> list[StandingDecision]:
+        """The standing decisions with a link `contradicts(kind, a, b)`, each with the pairs
+        it contradicts on, oldest first."""
+        found: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        decisions: dict[tuple[str, int], StandingDecision] = {}
+        for (a, b), (kind, standing) in self.standing_links(entity).items():
+            if contradicts(kind, a, b):
+                key = (standing.source, standing.source_id)
+                found.setdefault(key, []).append((a, b))
+                decisions[key] = standing
+        return [
+            replace(decisions[key], pairs=tuple(sorted(pairs)))
+            for key, pairs in sorted(found.items(), key=lambda kv: decisions[kv[0]].decided_at)
+        ]
+
+    def constraints(self, entity: str) -> Constraints:
+        """Every decision in force, as record-level must-links and cannot-links
+        (`standing_links`)."""
         decision_ids: list[int] = []
         change_ids: list[int] = []
         pending: set[str] = set()
@@ -401,46 +583,101 @@ class DecisionStore:
             decision_ids.append(decision.id)
             if decision.applied_run_id is None:
                 pending.update((decision.record_l, decision.record_r))
-            if decision.verdict == "unsure":
-                continue
-            kind = "must" if decision.verdict == "match" else "cannot"
-            stamped.append((decision.decided_at, 1, kind, decision.record_l, decision.record_r))
         for change in self.master_changes(entity):
             if change.applied_run_id is None:
                 pending.update(change.records)
                 pending.update(change.remaining)
                 change_ids.append(change.id)
-            if change.revoked_at is not None:
-                continue
-            if change.applied_run_id is not None:
+            elif change.revoked_at is None:
                 change_ids.append(change.id)
-            for a, b in _change_links(change, "must"):
-                stamped.append((change.decided_at, 0, "must", a, b))
-            for a, b in _change_links(change, "cannot"):
-                stamped.append((change.decided_at, 0, "cannot", a, b))
-        latest: dict[tuple[str, str], str] = {}
-        for _, _, kind, a, b in sorted(stamped):
-            latest[ordered(a, b)] = kind
+        latest = self.standing_links(entity)
         return Constraints(
-            must_links=sorted(pair for pair, kind in latest.items() if kind == "must"),
-            cannot_links=sorted(pair for pair, kind in latest.items() if kind == "cannot"),
+            must_links=sorted(pair for pair, (kind, _) in latest.items() if kind == "must"),
+            cannot_links=sorted(pair for pair, (kind, _) in latest.items() if kind == "cannot"),
             decision_ids=decision_ids,
             change_ids=change_ids,
             pending_records=sorted(pending),
         )
 
-    def mark_applied(self, constraints: Constraints, run_id: str) -> None:
-        """Note the run that first clustered with these decisions in force."""
+    def mark_applied(
+        self,
+        constraints: Constraints,
+        run_id: str,
+        refused_must_links: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Note the run that first clustered with these decisions in force, and how far it
+        applied each (`refused_must_links`: the must-links clustering refused)."""
+        entity = self._entity_of(constraints)
+        links = self.standing_links(entity) if entity is not None else {}
+        refusals = refusal_reasons(links, refused_must_links)
         with self.session() as session:
-            decisions = select(PairDecision).where(PairDecision.id.in_(constraints.decision_ids))
-            changes = select(MasterChange).where(MasterChange.id.in_(constraints.change_ids))
-            rows: list[PairDecision | MasterChange] = [
+            decisions = select(PairDecision).where(
+                PairDecision.id.in_(constraints.decision_ids), PairDecision.applied_run_id.is_(None)
+            )
+            changes = select(MasterChange).where(
+                MasterChange.id.in_(constraints.change_ids), MasterChange.applied_run_id.is_(None)
+            )
+            first: list[PairDecision | MasterChange] = [
                 *session.scalars(decisions),
                 *session.scalars(changes),
             ]
-            for row in rows:
-                if row.applied_run_id is None:
-                    row.applied_run_id = run_id
+            for row in first:
+                source = "pair" if isinstance(row, PairDecision) else "change"
+                refused = refusals.get((source, row.id), [])
+                own = sum(1 for _, standing in links.values() if _is(standing, source, row.id))
+                if isinstance(row, MasterChange) and row.revoked_at is None:
+                    overruled = _overruled(row, links)
+                    refused = [*refused, *overruled]
+                    own += len(overruled)
+                status = (
+                    "applied" if not refused else ("partly" if own > len(refused) else "refused")
+                )
+                session.add(
+                    DecisionApplication(
+                        entity=row.entity,
+                        source=source,
+                        source_id=row.id,
+                        source_version=row.version if isinstance(row, PairDecision) else 0,
+                        run_id=run_id,
+                        status=status,
+                        refused=refused,
+                    )
+                )
+            # A bulk UPDATE, not the ORM's unit of work: the version column (optimistic
+            # locking) counts steward edits, and applying is not one.
+            for table, ids in (
+                (PairDecision, [r.id for r in first if isinstance(r, PairDecision)]),
+                (MasterChange, [r.id for r in first if isinstance(r, MasterChange)]),
+            ):
+                if ids:
+                    session.execute(
+                        update(table)
+                        .where(table.id.in_(ids))
+                        .values(applied_run_id=run_id)
+                        .execution_options(synchronize_session=False)
+                    )
+
+    def _entity_of(self, constraints: Constraints) -> str | None:
+        with self.session() as session:
+            for table, ids in (
+                (PairDecision, constraints.decision_ids),
+                (MasterChange, constraints.change_ids),
+            ):
+                if ids:
+                    entity = session.scalar(select(table.entity).where(table.id == ids[0]))
+                    if entity is not None:
+                        return entity
+        return None
+
+    def applications(self, entity: str) -> dict[tuple[str, int], DecisionApplication]:
+        """(pair or change, id) -> how the run that first applied it did."""
+        query = (
+            select(DecisionApplication)
+            .where(DecisionApplication.entity == entity)
+            .order_by(DecisionApplication.id)
+        )
+        with self.session() as session:
+            return {(a.source, a.source_id): a for a in session.scalars(query)}
 
     # audit ---------------------------------------------------------------------------------
 
@@ -494,6 +731,81 @@ def _change_links(change: MasterChange, kind: str) -> Iterable[tuple[str, str]]:
     if change.kind != "split":
         return []
     return [(out, stay) for out in change.records for stay in change.remaining]
+
+
+def _is(standing: StandingDecision, source: str, source_id: int) -> bool:
+    return standing.source == source and standing.source_id == source_id
+
+
+def _blocker(pair: tuple[str, str], other: StandingDecision) -> dict[str, Any]:
+    return {
+        "records": list(pair),
+        "source": other.source,
+        "source_id": other.source_id,
+        "what": other.what,
+        "decided_by": other.decided_by,
+        "decided_at": other.decided_at.isoformat(timespec="seconds"),
+        "comment": other.comment,
+        "master_ids": list(other.master_ids),
+    }
+
+
+def _overruled(
+    change: MasterChange, links: dict[tuple[str, str], tuple[str, StandingDecision]]
+) -> list[dict[str, Any]]:
+    """The links of a change that a later decision on the same pair turned around (a "not
+    a match" on two records a merge joined): the change no longer holds them together."""
+    overruled = []
+    for a, b in _change_links(change, "must"):
+        pair = ordered(a, b)
+        kind, other = links.get(pair, ("", None))
+        if other is not None and kind == "cannot" and not _is(other, "change", change.id):
+            overruled.append({"records": list(pair), "blocked_by": [_blocker(pair, other)]})
+    return overruled
+
+
+def refusal_reasons(
+    links: dict[tuple[str, str], tuple[str, StandingDecision]],
+    refused_must_links: Iterable[tuple[str, str]],
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """(source, id) -> the must-links of that decision clustering refused, each with the
+    standing cannot-links that blocked it.
+
+    Clustering applies every steward cannot-link, then the must-links; one is refused when
+    it would join two groups a cannot-link keeps apart. The groups are rebuilt here from the
+    must-links it accepted: the blocking cannot-links are those between the two groups.
+    """
+    refused = {ordered(a, b) for a, b in refused_must_links}
+    if not refused:
+        return {}
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for pair, (kind, _) in links.items():
+        if kind == "must" and pair not in refused:
+            parent[find(pair[0])] = find(pair[1])
+    cannot = [(pair, standing) for pair, (kind, standing) in links.items() if kind == "cannot"]
+    reasons: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for a, b in sorted(refused):
+        kind, standing = links.get((a, b), ("", None))
+        if standing is None or kind != "must":
+            continue
+        groups = {find(a), find(b)}
+        blocked_by = [
+            _blocker(pair, other)
+            for pair, other in cannot
+            if {find(pair[0]), find(pair[1])} == groups
+        ]
+        reasons.setdefault((standing.source, standing.source_id), []).append(
+            {"records": [a, b], "blocked_by": blocked_by}
+        )
+    return reasons
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

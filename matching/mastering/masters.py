@@ -178,8 +178,10 @@ def pairs_tables(
     *,
     run_id: str,
     at: datetime,
+    previous_queue: pa.Table | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Scored pairs with both sides' master ids, and the band of them that needs a steward."""
+    """Scored pairs with both sides' master ids, and the band of them that needs a steward
+    (`previous_queue`: the last run's queue, record_id_l, record_id_r and queued_at)."""
     pairs = con.sql(
         """
         select p.record_id_l, p.record_id_r, p.source_l, p.source_r,
@@ -193,15 +195,37 @@ def pairs_tables(
         params={"run_id": run_id},
     ).to_arrow_table()
     con.register("scored_pairs", pairs)
+    # A pair still in the band keeps the time it was first queued (stewards sort by age).
+    earlier = previous_queue if previous_queue is not None else _EMPTY_QUEUE
+    con.register("previous_queue", earlier)
     queue = con.sql(
         """
-        select record_id_l, record_id_r, match_probability, match_weight,
-               master_id_l, master_id_r, run_id, cast($at as timestamp) as queued_at
-        from scored_pairs
-        where match_probability >= $low and match_probability < $high
-        order by match_probability desc, record_id_l, record_id_r
+        with earlier as (
+            select least(record_id_l, record_id_r) as a, greatest(record_id_l, record_id_r) as b,
+                   min(queued_at) as queued_at
+            from previous_queue group by 1, 2
+        )
+        select p.record_id_l, p.record_id_r, p.match_probability, p.match_weight,
+               p.master_id_l, p.master_id_r, p.run_id,
+               coalesce(e.queued_at, cast($at as timestamp)) as queued_at
+        from scored_pairs p
+        left join earlier e
+          on e.a = least(p.record_id_l, p.record_id_r)
+         and e.b = greatest(p.record_id_l, p.record_id_r)
+        where p.match_probability >= $low and p.match_probability < $high
+        order by p.match_probability desc, p.record_id_l, p.record_id_r
         """,
         params={"low": review_band[0], "high": review_band[1], "at": at},
     ).to_arrow_table()
     con.unregister("scored_pairs")
+    con.unregister("previous_queue")
     return pairs, queue
+
+
+_EMPTY_QUEUE = pa.table(
+    {
+        "record_id_l": pa.array([], pa.string()),
+        "record_id_r": pa.array([], pa.string()),
+        "queued_at": pa.array([], pa.timestamp("us")),
+    }
+)

@@ -191,7 +191,12 @@ def _match_entity(
             displays=shown,
         )
         band = resolution.review_band or settings.matching.review_band
-        pairs, queue = pairs_tables(con, band, run_id=run_id, at=now)
+        earlier = lake.read(
+            "master",
+            master_table_name(entity, "review_queue"),
+            columns=("record_id_l", "record_id_r", "queued_at"),
+        )
+        pairs, queue = pairs_tables(con, band, run_id=run_id, at=now, previous_queue=earlier)
     finally:
         con.close()
 
@@ -236,7 +241,7 @@ def _match_entity(
                 properties=state if kind == "scores" else properties,
                 description=f"{entity}: {description}",
             )
-        decisions.mark_applied(constraints, run_id)
+        decisions.mark_applied(constraints, run_id, resolution.refused_must_links)
     event_counts: dict[str, int] = {}
     for _, event, _ in ids.events:
         event_counts[event] = event_counts.get(event, 0) + 1

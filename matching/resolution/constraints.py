@@ -6,6 +6,7 @@ by the caller as `StewardDecisions`, so matching never imports stewardship.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -34,8 +35,14 @@ class StewardDecisions(Protocol):
         """Every decision in force for the entity."""
         ...
 
-    def mark_applied(self, constraints: Constraints, run_id: str) -> None:
-        """Note the run that first clustered with these decisions in force."""
+    def mark_applied(
+        self,
+        constraints: Constraints,
+        run_id: str,
+        refused_must_links: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Note the run that first clustered with these decisions in force, and the
+        must-links it refused (they crossed a cannot-link)."""
         ...
 
     def matched_pairs(self, entity: str) -> list[tuple[str, str]]:

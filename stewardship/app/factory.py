@@ -22,7 +22,7 @@ from stewardship.app.assignments import Assignments
 from stewardship.app.context import APP_DIR, AppContext
 from stewardship.app.lakeview import LakeView
 from stewardship.app.pages import fmt_json, fmt_value, redirect, render, with_query
-from stewardship.app.routes import admin, audit, auth, masters, review, teach
+from stewardship.app.routes import admin, audit, auth, masters, queue, review, teach
 from stewardship.app.security import Forbidden, SignInRequired, csrf_guard, session_secret
 from stewardship.explain import Explainer
 from stewardship.store import DecisionStore
@@ -155,6 +155,6 @@ def create_app(
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")
-    for module in (auth, review, masters, audit, admin, teach):
+    for module in (auth, review, queue, masters, audit, admin, teach):
         app.include_router(module.router)
     return app

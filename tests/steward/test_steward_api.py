@@ -427,9 +427,13 @@ def test_merge_and_split_are_recorded_with_a_reason_and_validated(steward_app: S
     members = entity_view.members[big]
     assert "a split needs records" in post("split", records=members, reason="x").text
     assert "are not members" in post("split", records=["crm:nope"], reason="x").text
-    split = post("split", records=[members[0]], reason="two people")
+    # The merge just recorded joins all of big's members: splitting one out contradicts it.
+    refused = post("split", records=[members[0]], reason="two people")
+    assert refused.status_code == 409 and "would part records a steward joined" in refused.text
+    split = post("split", records=[members[0]], reason="two people", override="1")
     assert "Split of 1 record(s)" in split.text
     merge, cut = store.master_changes("customer")
+    assert merge.revoked_by == "sam"  # the override revoked it
     assert (merge.kind, sorted(merge.master_ids)) == ("merge", sorted([big, single]))
     assert sorted(merge.records) == sorted(members + entity_view.members[single])
     assert (cut.kind, cut.records, cut.remaining) == ("split", [members[0]], members[1:])

@@ -13,6 +13,7 @@ from stewardship.app.pages import context_of, flash, redirect, render, safe_next
 
 router = APIRouter()
 log = logging.getLogger("e360.steward")
+ANONYMOUS = "(not signed in)"
 
 
 @router.get("/login")
@@ -34,8 +35,16 @@ def login(
     if context.config.stewardship.auth != "local":
         return redirect("/")
     username = username.strip()
+    client = request.client.host if request.client else None
     if context.throttle.blocked(username):
         log.warning("sign-in refused: too many failures")
+        context.store.record_audit(
+            ANONYMOUS,
+            "sign_in_refused",
+            username,
+            after={"client": client},
+            comment="locked out after too many failed sign-ins",
+        )
         return render(
             request,
             "login.html",
@@ -49,6 +58,24 @@ def login(
     if user is None:
         context.throttle.failed(username)
         log.info("sign-in failed")
+        # Who signed in is unknown: the name typed is the subject, never the actor.
+        context.store.record_audit(
+            ANONYMOUS,
+            "sign_in_failed",
+            username,
+            after={"client": client},
+            comment="wrong user name or password",
+        )
+        if context.throttle.blocked(username):
+            throttle = context.throttle
+            context.store.record_audit(
+                ANONYMOUS,
+                "lockout",
+                username,
+                after={"client": client, "minutes": round(throttle.window / 60)},
+                comment=f"{throttle.limit} failed sign-ins: refused for "
+                f"{round(throttle.window / 60)} minutes",
+            )
         return render(
             request,
             "login.html",

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from stewardship.app.master_search import SEARCH
 from stewardship.app.pages import context_of, flash, redirect, render, safe_next
 from stewardship.app.security import current_user, require
-from stewardship.store import MasterChange, StewardError
+from stewardship.store import Contradicted, MasterChange, StewardError
 from stewardship.users import User
 
 router = APIRouter()
@@ -126,6 +126,7 @@ def master(
             "provenance": provenance,
             "history": history,
             "changes": changes,
+            "applications": context.store.applications(entity),
             "successor": successor,
             "can_change": user.can("steward"),
         },
@@ -151,6 +152,7 @@ def merge(
     other_master_id: Annotated[str, Form(min_length=1, max_length=64)],
     reason: Annotated[str, Form(max_length=2000)],
     seen_run: Annotated[str, Form()] = "",
+    override: Annotated[str, Form()] = "",
 ) -> Response:
     entity = _entity(request, entity)
     context = context_of(request)
@@ -168,7 +170,11 @@ def merge(
             {master_id: view.members[master_id], other: view.members[other]},
             user.username,
             reason,
+            override=override == "1",
         )
+    except Contradicted as exc:
+        fields = {"other_master_id": other, "reason": reason, "seen_run": seen_run}
+        return _contradicted(request, entity, master_id, "merge", exc, fields)
     except StewardError as exc:
         flash(request, f"Not merged: {exc}.", "error")
         return redirect(f"/masters/{entity}/{master_id}")
@@ -190,6 +196,7 @@ def split(
     reason: Annotated[str, Form(max_length=2000)],
     records: Annotated[list[str] | None, Form()] = None,
     seen_run: Annotated[str, Form()] = "",
+    override: Annotated[str, Form()] = "",
 ) -> Response:
     entity = _entity(request, entity)
     context = context_of(request)
@@ -207,7 +214,11 @@ def split(
             [m for m in members if m not in chosen],
             user.username,
             reason,
+            override=override == "1",
         )
+    except Contradicted as exc:
+        fields = {"records": chosen, "reason": reason, "seen_run": seen_run}
+        return _contradicted(request, entity, master_id, "split", exc, fields)
     except StewardError as exc:
         flash(request, f"Not split: {exc}.", "error")
         return redirect(f"/masters/{entity}/{master_id}")
@@ -219,6 +230,27 @@ def split(
         "success",
     )
     return redirect(f"/masters/{entity}/{master_id}")
+
+
+def _contradicted(
+    request: Request,
+    entity: str,
+    master_id: str,
+    kind: str,
+    exc: Contradicted,
+    fields: dict[str, Any],
+) -> Response:
+    """Nothing recorded: the decisions the change contradicts, and the override that
+    would revoke them."""
+    log.info("%s %s refused: it contradicts %d decision(s)", entity, kind, len(exc.standing))
+    values = {
+        "entity": entity,
+        "master_id": master_id,
+        "kind": kind,
+        "standing": exc.standing,
+        "fields": fields,
+    }
+    return render(request, "contradiction.html", values, status=409)
 
 
 @router.post("/changes/{change_id}/revoke")

@@ -13,10 +13,13 @@ from stewardship.app.lakeview import EntityView
 from stewardship.app.pages import context_of, flash, redirect, render, with_query
 from stewardship.app.queue import (
     ASSIGNEES,
+    PAGE_SIZES,
     SORTS,
     STATUSES,
+    Page,
     QueueFilter,
     QueueRow,
+    QueueState,
     apply_filter,
     next_open,
     queue_rows,
@@ -46,15 +49,26 @@ def _filter(
     assignee: str | None = None,
     source: str | None = None,
     q: str | None = None,
+    size: str | None = None,
+    grouped: str | None = None,
 ) -> QueueFilter:
-    return QueueFilter.parse(sort, order, status, assignee, source, q)
+    return QueueFilter.parse(sort, order, status, assignee, source, q, size, grouped)
 
 
-def _rows(request: Request, entity: str) -> tuple[EntityView, list[QueueRow]]:
+def _rows(
+    request: Request, entity: str, user: User | None = None
+) -> tuple[EntityView, list[QueueRow]]:
     context = context_of(request)
     view = context.lake.entity(entity)
-    decisions = {(d.record_l, d.record_r): d for d in context.store.pair_decisions(entity)}
-    return view, queue_rows(view, decisions, context.assignments.of_entity(entity))
+    user = user or getattr(request.state, "user", None)
+    state = QueueState(
+        decisions={(d.record_l, d.record_r): d for d in context.store.pair_decisions(entity)},
+        assignments=context.assignments.of_entity(entity),
+        changes=context.store.master_changes(entity),
+        applications=context.store.applications(entity),
+        skipped=context.assignments.skipped(entity, user.username) if user else set(),
+    )
+    return view, queue_rows(view, state)
 
 
 @router.get("/")
@@ -71,31 +85,37 @@ def queue(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     entity = _entity(request, entity)
-    view, rows = _rows(request, entity)
+    view, rows = _rows(request, entity, user)
     selected = apply_filter(rows, spec, user.username)
-    pages = max(1, -(-len(selected) // PAGE_SIZE))
-    page = min(page, pages)
+    shown = Page.of(selected, page, spec.size)
     sources = sorted({r.source_l for r in rows} | {r.source_r for r in rows})
     first = next_open(selected, user.username)
+    states = [r.state for r in rows]
     return render(
         request,
         "queue.html",
         {
             "entity": entity,
-            "rows": selected[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+            "rows": shown.rows,
+            "listing": shown,
             "shown": len(selected),
             "total": len(rows),
-            "left": sum(1 for r in rows if r.open),
+            "left": states.count("open"),
+            "unsure": states.count("unsure"),
+            "decided": states.count("decided"),
+            "settled": states.count("settled"),
+            "skipped": sum(1 for r in rows if r.open and r.skipped),
             "mine": sum(1 for r in rows if r.open and r.assignee == user.username),
-            "applied": sum(1 for r in rows if r.decision and r.decision.applied_run_id),
-            "pending": sum(1 for r in rows if r.decision and not r.decision.applied_run_id),
+            "applied": sum(1 for r in rows if r.applied),
+            "pending": sum(1 for r in rows if r.state == "decided" and not r.applied),
             "spec": spec,
             "sorts": SORTS,
             "statuses": STATUSES,
             "assignees": ASSIGNEES,
+            "page_sizes": PAGE_SIZES,
             "sources": sources,
-            "page": page,
-            "pages": pages,
+            "page": shown.page,
+            "pages": shown.pages,
             "first": first,
             "run_id": view.xref_run_id,
             "with_query": with_query,
@@ -210,6 +230,9 @@ def _review_values(
         "waterfall_error": waterfall_error,
         "decision": decision,
         "version": decision.version if decision else 0,
+        "application": context.store.applications(entity).get(("pair", decision.id))
+        if decision is not None and decision.applied_run_id
+        else None,
         "history": history,
         "spec": spec,
         "position": position,

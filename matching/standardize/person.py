@@ -4,12 +4,15 @@ names, full names split into parts, phonetic keys, gender codes."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import jellyfish
+from unidecode import unidecode
 
-from matching.standardize.clean import APOSTROPHES_RE, CACHE_SIZE, as_str, clean_str, clean_text
+from matching.standardize.clean import APOSTROPHES_RE, CACHE_SIZE, as_str, clean_text
 from matching.standardize.nicknames import NICKNAMES
 
 _TITLES = frozenset(
@@ -24,54 +27,104 @@ _PARTICLES = frozenset(
         "le", "du", "des", "dos", "das", "st", "mc", "mac", "al", "el",
     }
 )  # fmt: skip
-_NAME_JUNK_RE = re.compile(r"[^a-z\s-]+")
-_HYPHEN_RE = re.compile(r"\s*-[\s-]*")
+# A name token in folded text: letters joined through apostrophes (removed: "O'Brien" ->
+# "obrien") and through hyphens with any separators around them ("Mary - Jane" ->
+# "mary-jane"); anything else separates tokens. Possessive, so no input backtracks.
+_TOKEN_RE = re.compile(
+    rf"[a-z]++(?:(?:{APOSTROPHES_RE.pattern}++|(?=[^a-z-]*+-)[^a-z]++)[a-z]++)*+"
+)
+_GAP_RE = re.compile(r"[^a-z]++")
 
 
-def _clean_name_tokens(s: str) -> list[str]:
-    """Cleaned name tokens, titles, suffixes and particles all kept."""
-    s = APOSTROPHES_RE.sub("", s)  # before folding: unidecode maps curly quotes to "'"
-    cleaned = clean_str(s)
-    if cleaned is None:
-        return []
-    cleaned = APOSTROPHES_RE.sub("", cleaned)
-    cleaned = _NAME_JUNK_RE.sub(" ", cleaned)
-    cleaned = _HYPHEN_RE.sub("-", cleaned)
-    tokens = [t.strip("-") for t in cleaned.split()]
-    return [t for t in tokens if t]
+class _Token(NamedTuple):
+    """A name token: its name() form and the span of the text that wrote it."""
+
+    form: str
+    start: int
+    end: int
 
 
-def _name_tokens(s: str) -> list[str]:
-    """Cleaned name tokens with titles/suffixes removed but particles still separate."""
-    tokens = _clean_name_tokens(s)
+def _folded(s: str) -> tuple[str, list[int] | None]:
+    """clean_str's folding done character by character: the folded text, and for each of its
+    characters the index of the written character it came from (None: the same index)."""
+    if s.isascii():
+        return s.lower(), None
+    folded: list[str] = []
+    source: list[int] = []
+    for i, ch in enumerate(s):
+        if APOSTROPHES_RE.match(ch) or "\ud800" <= ch <= "\udfff":
+            continue  # removed before folding, as clean_str removes lone surrogates
+        # unidecode maps character by character, so folding each one folds the whole
+        f = ch.lower() if ch.isascii() else unidecode(unicodedata.normalize("NFKC", ch)).lower()
+        folded.append(f)
+        source.extend([i] * len(f))
+    return "".join(folded), source
+
+
+def _gap_form(gap: re.Match[str]) -> str:
+    return "-" if "-" in gap.group() else ""  # the rest of a gap in a token is apostrophes
+
+
+def _clean_name_tokens(s: str, offset: int = 0) -> list[_Token]:
+    """Name tokens of s (spans from `offset`), titles, suffixes and particles all kept."""
+    folded, source = _folded(s)
+    tokens = []
+    for m in _TOKEN_RE.finditer(folded):
+        text, start, end = m.group(), m.start(), m.end()
+        form = text if text.isalpha() else _GAP_RE.sub(_gap_form, text)
+        if source is not None:
+            start, end = source[start], source[end - 1] + 1
+        tokens.append(_Token(form, offset + start, offset + end))
+    return tokens
+
+
+def _written(s: str, token: _Token) -> str:
+    """The token as s writes it (whitespace collapsed)."""
+    end = token.end
+    # Combining marks fold to nothing but belong to the letter before them ("e\u0301").
+    while end < len(s) and unicodedata.category(s[end]).startswith("M"):
+        end += 1
+    # A dot right after a token is its abbreviation mark ("J." of "J.R."), so it is shown.
+    if s.startswith(".", end):
+        end += 1
+    return " ".join(s[token.start : end].split())
+
+
+def _strip_titles(tokens: Sequence[_Token]) -> Sequence[_Token]:
     # Titles only lead and suffixes only trail, so a surname such as "Sir" or "Miss" in
     # the middle of a name survives.
     start, end = 0, len(tokens)
-    while start < end and tokens[start] in _TITLES:
+    while start < end and tokens[start].form in _TITLES:
         start += 1
-    while end > start and tokens[end - 1] in _SUFFIXES:
+    while end > start and tokens[end - 1].form in _SUFFIXES:
         end -= 1
     return tokens[start:end]
 
 
-def _merge_particles(tokens: list[str]) -> list[str]:
-    out: list[str] = []
-    pending = ""
+def _particle_groups(tokens: Sequence[_Token]) -> list[Sequence[_Token]]:
+    """Tokens grouped into words, particles with the token after them, so "van der Berg" is
+    one word: "vanderberg" (likewise "Mc Donald" -> "mcdonald")."""
+    out: list[Sequence[_Token]] = []
+    pending: list[_Token] = []
     for tok in tokens:
-        if tok in _PARTICLES:
-            pending += tok
-        else:
-            out.append(pending + tok)
-            pending = ""
+        pending.append(tok)
+        if tok.form not in _PARTICLES:
+            out.append(pending)
+            pending = []
     if pending:
         # A trailing particle has nothing to attach to ("John De"): keep it as a word.
         out.append(pending)
     return out
 
 
+def _word_forms(words: Sequence[Sequence[_Token]]) -> str | None:
+    """The name() form of words: each word's tokens joined, words spaced."""
+    return " ".join("".join(t.form for t in word) for word in words) or None
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _name_str(s: str) -> str | None:
-    return " ".join(_merge_particles(_name_tokens(s))) or None
+    return _word_forms(_particle_groups(_strip_titles(_clean_name_tokens(s))))
 
 
 def name(value: Any) -> str | None:
@@ -97,109 +150,89 @@ def first_name_canonical(value: Any) -> str | None:
     return nickname_to_formal(name(value))
 
 
-def _split_tokens(tokens: list[str]) -> tuple[str | None, str | None, str | None]:
+NameParts = tuple[str | None, str | None, str | None]
+"""(first, middle, last), any of them missing."""
+
+
+class SplitName(NamedTuple):
+    """A full name split once into its parts, seen two ways: each part's name() form
+    (`matching`) and the same part as written (`display`: case, accents and punctuation kept,
+    whitespace collapsed). A part is in both views or in neither."""
+
+    matching: NameParts
+    display: NameParts
+
+
+_Words = Sequence[Sequence[_Token]]  # a name part: its words, each of one or more tokens
+
+
+def _split_tokens(tokens: Sequence[_Token]) -> tuple[_Words, _Words, _Words]:
     if not tokens:
-        return None, None, None
+        return (), (), ()
     # The first token is always the given name, even if it looks like a particle
     # ("Van Morrison"); particles are only merged in the surname part.
-    first, rest = tokens[0], _merge_particles(tokens[1:])
-    if not rest:
-        return first, None, None
-    return first, " ".join(rest[:-1]) or None, rest[-1]
+    first, rest = [tokens[:1]], _particle_groups(tokens[1:])
+    return first, rest[:-1], rest[-1:]
+
+
+def _split_full_name_tokens(s: str) -> tuple[_Words, _Words, _Words]:
+    # Each comma-separated part tokenised alone, so a comma always separates tokens. Parts
+    # that are only titles/suffixes are dropped ("John Smith, Jr."), so the remaining comma
+    # really signals "LAST, First Middle".
+    raw_parts, offset = [], 0
+    for text in s.split(","):
+        raw_parts.append(_clean_name_tokens(text, offset))
+        offset += len(text) + 1
+    kept = [i for i, p in enumerate(raw_parts) if _strip_titles(p)]
+    if len(raw_parts) >= 2 and kept == [0]:
+        only = _strip_titles(raw_parts[0])
+        if len(only) == 1:  # "Smith," / "Smith, Jr.": a lone word before a comma
+            return (), (), [only]
+    if len(kept) >= 2:
+        last = _particle_groups(_strip_titles(raw_parts[kept[0]]))
+        given = _strip_titles([t for i in kept[1:] for t in raw_parts[i]])
+        if not given:
+            return (), (), last
+        return [given[:1]], [[t] for t in given[1:]], last
+    return _split_tokens(_strip_titles(raw_parts[kept[0]]) if kept else ())
+
+
+def _written_words(s: str, words: _Words) -> str | None:
+    return " ".join(_written(s, t) for word in words for t in word) or None
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _split_full_name_str(s: str) -> tuple[str | None, str | None, str | None]:
-    # Drop comma-separated parts that are only titles/suffixes ("John Smith, Jr."), so the
-    # remaining comma really signals "LAST, First Middle".
-    raw_parts = s.split(",")
-    parts = [p for p in raw_parts if _name_tokens(p)]
-    if len(raw_parts) >= 2 and len(parts) == 1 and parts[0] is raw_parts[0]:
-        only = _name_tokens(parts[0])
-        if len(only) == 1:  # "Smith," / "Smith, Jr.": a lone word before a comma
-            return None, None, only[0]
-    if len(parts) >= 2:
-        last_tokens = _name_tokens(parts[0])
-        given_tokens = _name_tokens(" ".join(parts[1:]))
-        last = " ".join(_merge_particles(last_tokens)) or None
-        if not given_tokens:
-            return None, None, last
-        return given_tokens[0], " ".join(given_tokens[1:]) or None, last
-    return _split_tokens(_name_tokens(" ".join(parts)))
+def _split_full_name_str(s: str) -> SplitName:
+    parts = _split_full_name_tokens(s)
+    return SplitName(
+        matching=(_word_forms(parts[0]), _word_forms(parts[1]), _word_forms(parts[2])),
+        display=(
+            _written_words(s, parts[0]),
+            _written_words(s, parts[1]),
+            _written_words(s, parts[2]),
+        ),
+    )
 
 
-def split_full_name(value: Any) -> tuple[str | None, str | None, str | None]:
-    """(first, middle, last) from "First Middle Last" or "LAST, First Middle".
+_NO_NAME = SplitName((None, None, None), (None, None, None))
 
-    Parts are in name() form. A single word is returned as the first name.
+
+def split_full_name_views(value: Any) -> SplitName:
+    """A full name, "First Middle Last" or "LAST, First Middle", split into its parts, in
+    name() form and as written ("GARCÍA, José" -> matching ("jose", None, "garcia"), display
+    ("José", None, "GARCÍA"); "J.R. Smith" -> ("j", "r", "smith"), ("J.", "R.", "Smith")).
+
+    Titles and suffixes are dropped, particles join the surname ("van Beethoven"). A single
+    word is the first name; a single word before a comma is the last name.
     """
     s = as_str(value)
-    return (None, None, None) if s is None else _split_full_name_str(s)
+    return _NO_NAME if s is None else _split_full_name_str(s)
 
 
-# Display parts: the words of a full name as written (case, accents, apostrophes kept), split
-# the way split_full_name splits its name() tokens, so each part is what a person reads for
-# the part split_full_name returns.
-_Word = tuple[str, tuple[str, ...]]  # a word as written, and its name() tokens
-
-
-def _display_words(s: str) -> list[_Word]:
-    words = [(w, tuple(_clean_name_tokens(w))) for w in s.split()]
-    words = [w for w in words if w[1]]
-    start, end = 0, len(words)
-    while start < end and all(t in _TITLES for t in words[start][1]):
-        start += 1
-    while end > start and all(t in _SUFFIXES for t in words[end - 1][1]):
-        end -= 1
-    return words[start:end]
-
-
-def _merge_display_particles(words: list[_Word]) -> list[str]:
-    out: list[str] = []
-    pending: list[str] = []
-    for word, tokens in words:
-        if len(tokens) == 1 and tokens[0] in _PARTICLES:
-            pending.append(word)
-        else:
-            out.append(" ".join([*pending, word]))
-            pending = []
-    if pending:
-        out.append(" ".join(pending))
-    return out
-
-
-def _split_display_words(words: list[_Word]) -> tuple[str | None, str | None, str | None]:
-    if not words:
-        return None, None, None
-    first, rest = words[0][0], _merge_display_particles(words[1:])
-    if not rest:
-        return first, None, None
-    return first, " ".join(rest[:-1]) or None, rest[-1]
-
-
-@lru_cache(maxsize=CACHE_SIZE)
-def _split_full_name_display_str(s: str) -> tuple[str | None, str | None, str | None]:
-    raw_parts = s.split(",")
-    parts = [p for p in raw_parts if _display_words(p)]
-    if len(raw_parts) >= 2 and len(parts) == 1 and parts[0] is raw_parts[0]:
-        only = _display_words(parts[0])
-        if len(only) == 1:
-            return None, None, only[0][0]
-    if len(parts) >= 2:
-        last = " ".join(_merge_display_particles(_display_words(parts[0]))) or None
-        given = _display_words(" ".join(parts[1:]))
-        if not given:
-            return None, None, last
-        return given[0][0], " ".join(w for w, _ in given[1:]) or None, last
-    return _split_display_words(_display_words(" ".join(parts)))
-
-
-def split_full_name_display(value: Any) -> tuple[str | None, str | None, str | None]:
-    """(first, middle, last) as written, for display: split_full_name's parts with their case,
-    accents and punctuation ("GARCÍA, José" -> "José", None, "GARCÍA"; "Ludwig van
-    Beethoven" -> "Ludwig", None, "van Beethoven"); titles and suffixes dropped alike."""
-    s = as_str(value)
-    return (None, None, None) if s is None else _split_full_name_display_str(s)
+def split_full_name(value: Any) -> NameParts:
+    """(first, middle, last) of a full name in name() form: split_full_name_views' matching
+    view ("SMITH, John Paul" -> "john", "paul", "smith")."""
+    return split_full_name_views(value).matching
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -23,8 +23,7 @@ from matching.standardize.person import (
     name,
     nickname_to_formal,
     phonetic_key,
-    split_full_name,
-    split_full_name_display,
+    split_full_name_views,
 )
 from matching.standardize.product import (
     colour,
@@ -89,13 +88,13 @@ def standardize_customer(
         for a, v in (("first_name", first_raw), ("middle_name", middle), ("last_name", last))
     ]
     if first_raw is None or last is None:
-        split_parts = split_full_name(get("full_name"))
-        split_shown = split_full_name_display(get("full_name"))
+        # One split, two views: a part's display is its own writing, never its matching form.
+        split = split_full_name_views(get("full_name"))
         parts = [first_raw, middle, last]
         for i, part in enumerate(parts):
-            if part is None and split_parts[i] is not None:
-                parts[i] = split_parts[i]
-                shown[i] = _shown(split_shown[i], split_parts[i])
+            if part is None and split.matching[i] is not None:
+                parts[i] = split.matching[i]
+                shown[i] = split.display[i]
         first_raw, middle, last = parts
     first = nickname_to_formal(first_raw)
     full = " ".join(p for p in (first, middle, last) if p) or None

@@ -11,6 +11,7 @@ from typing import Any
 import phonenumbers
 import pyarrow as pa
 import pytest
+from unidecode import unidecode
 
 from e360.zones import DISPLAY_COLUMNS, STANDARDIZED_CUSTOMER_COLUMNS, STANDARDIZED_PRODUCT_COLUMNS
 from matching import standardize as s
@@ -123,6 +124,8 @@ def test_nickname_table_is_consistent() -> None:
         ("O'Neil, Mary-Kate", ("mary-kate", None, "oneil")),
         ("van der Berg, Anna", ("anna", None, "vanderberg")),
         ("Dr. John A. Smith Jr.", ("john", "a", "smith")),
+        ("J.R. Smith", ("j", "r", "smith")),  # punctuation separates, as in name()
+        ("Smith, J.R.", ("j", "r", "smith")),
         ("John Smith, Jr.", ("john", None, "smith")),
         ("Mrs Jane van der Berg", ("jane", None, "vanderberg")),
         ("Maria de la Cruz", ("maria", None, "delacruz")),
@@ -665,6 +668,127 @@ def test_a_split_full_name_shows_its_parts_as_written(
     # each display part is written the way its matching form reads
     for display, part in zip(displays, ("first_name_raw", "middle_name", "last_name"), strict=True):
         assert s.name(display) == out[part]
+
+
+_NAME_PART_COLUMNS = ("first_name", "first_name_raw", "middle_name", "last_name", "full_name")
+_NAME_DISPLAY_COLUMNS = tuple(
+    f"{a}_display" for a in ("first_name", "middle_name", "last_name", "full_name")
+)
+
+
+@pytest.mark.parametrize(
+    ("full_name", "matching", "shown"),
+    [
+        (
+            "J.R. Smith",
+            ("j", "j", "r", "smith", "j r smith"),
+            ("J.", "R.", "Smith", "J. R. Smith"),
+        ),
+        (
+            "A.B. de la Cruz",
+            ("a", "a", "b", "delacruz", "a b delacruz"),
+            ("A.", "B.", "de la Cruz", "A. B. de la Cruz"),
+        ),
+        (
+            "Smith, J.R.",
+            ("j", "j", "r", "smith", "j r smith"),
+            ("J.", "R.", "Smith", "J. R. Smith"),
+        ),
+        (
+            "GARCÍA, José",
+            ("jose", "jose", None, "garcia", "jose garcia"),
+            ("José", None, "GARCÍA", "José GARCÍA"),
+        ),
+        (
+            "Ludwig van Beethoven Jr.",
+            ("ludwig", "ludwig", None, "vanbeethoven", "ludwig vanbeethoven"),
+            ("Ludwig", None, "van Beethoven", "Ludwig van Beethoven"),
+        ),
+        (
+            "Mary-Jane O'Neil",
+            ("mary-jane", "mary-jane", None, "oneil", "mary-jane oneil"),
+            ("Mary-Jane", None, "O'Neil", "Mary-Jane O'Neil"),
+        ),
+        (
+            "Dr. Anne-Marie van der Berg",
+            ("anne-marie", "anne-marie", None, "vanderberg", "anne-marie vanderberg"),
+            ("Anne-Marie", None, "van der Berg", "Anne-Marie van der Berg"),
+        ),
+        ("Bill", ("william", "bill", None, None, "william"), ("Bill", None, None, "Bill")),
+        ("", (None, None, None, None, None), (None, None, None, None)),
+    ],
+)
+def test_a_split_full_name_gives_matching_and_display_parts_alike(
+    full_name: str, matching: tuple[str | None, ...], shown: tuple[str | None, ...]
+) -> None:
+    out = s.standardize_customer({"full_name": full_name})
+    assert tuple(out[c] for c in _NAME_PART_COLUMNS) == matching
+    assert tuple(out[c] for c in _NAME_DISPLAY_COLUMNS) == shown
+
+
+_VARIED_FULL_NAMES = [
+    "J.R. Smith",
+    "J.R.R. Tolkien",
+    "A.B. de la Cruz",
+    "Smith, J.R.",
+    "GARCÍA, José",
+    "GARCÍA,  José María",
+    "Dr. José María García López",
+    "Ludwig van Beethoven Jr.",
+    "Mary-Jane O'Neil",
+    "Mary - Jane  Watson, Jr.",
+    "Dr. Anne-Marie van der Berg",
+    "van der Berg, Anna",
+    "O\u2019Brien, Seán",
+    "Katie O\u2019Hara",
+    "Mary St. John",
+    "Jean-Luc Picard",
+    "Van Morrison",
+    "John De",
+    "John Sir Smith",
+    "Ms. Zoë Saldaña-Pérez",
+    "Ngũgĩ wa Thiong'o",
+    "Jose\u0301 Garci\u0301a",  # accents as combining marks
+    "Björk Guðmundsdóttir",
+    "Дмитрий Шостакович",
+    "王小明",
+    "Bob Jones",
+    "Dr.Smith",
+    "Mr. J. A. Smith, Esq.",
+    "Smith,",
+    "Cher",
+    "Mr.",
+    "  ",
+]
+
+
+def _folded(display: str) -> str:
+    # Independent of the code under test: case and accents folded, all but letters and
+    # hyphens dropped, spaces too (particles join their surname).
+    return "".join(c for c in unidecode(display).lower() if c.isalpha() or c == "-")
+
+
+@pytest.mark.parametrize("full_name", _VARIED_FULL_NAMES)
+def test_display_parts_of_a_split_full_name_read_as_their_matching_parts(full_name: str) -> None:
+    out = s.standardize_customer({"full_name": full_name})
+    written = " ".join(full_name.split())
+    parts = [("first_name_raw", "first_name_display"), ("middle_name", "middle_name_display")]
+    parts.append(("last_name", "last_name_display"))
+    if out["first_name"] == out["first_name_raw"]:  # not nickname-mapped
+        parts.append(("first_name", "first_name_display"))
+    for matching_column, display_column in parts:
+        matching, display = out[matching_column], out[display_column]
+        # a display value exactly when there is a standardised one
+        assert (display is None) == (matching is None), (matching_column, display)
+        if display is None:
+            continue
+        assert _folded(display) == matching.replace(" ", ""), (matching_column, display)
+        # each word shown is written in the full name (never the matching form)
+        assert all(word in written for word in display.split()), display
+    shown = [out[c] for c in _NAME_DISPLAY_COLUMNS[:3] if out[c] is not None]
+    assert out["full_name_display"] == (" ".join(shown) or None)
+    raw_parts = [out[c] for c in ("first_name_raw", "middle_name", "last_name") if out[c]]
+    assert _folded(out["full_name_display"] or "") == "".join(raw_parts).replace(" ", "")
 
 
 def test_a_display_value_comes_only_with_its_standardised_value() -> None:

@@ -318,9 +318,7 @@ def map_columns(source: SourceProposal) -> dict[str, Guess]:
         mapping["sku"] = Guess(source.key.value, 0.7, "the key, named like a stock-keeping unit")
     mapping = {a: _reading(g) for a, g in mapping.items()}
     if "address_line1" in SPECS[source.kind]:
-        street_line = house_number_and_street(source, mapping)
-        if street_line is not None:
-            mapping["address_line1"] = street_line
+        mapping = with_street_line(source, mapping)
     return mapping
 
 
@@ -341,12 +339,22 @@ NUMBER_OF = frozenset({"house", "street", "building", "door", "civic", "road"})
 STREET_WORDS = frozenset({"street", "road", "streetname", "strasse", "straat", "rue", "calle"})
 
 
-def house_number_and_street(source: SourceProposal, mapping: dict[str, Guess]) -> Guess | None:
-    """`address_line1: "{number} {street}"` when a house-number column stands beside a street
-    column whose lines carry no number, neither read by another attribute."""
+def with_street_line(source: SourceProposal, mapping: dict[str, Guess]) -> dict[str, Guess]:
+    """The mapping with `address_line1: "{number} {street}"` when a house-number column stands
+    beside a street column whose lines carry no number. Neither may be read by another
+    attribute, unless by its contents alone: `High Street` looks like a full name, but a
+    column called `street` holds streets."""
     current = mapping.get("address_line1")
     current_columns = columns_of(str(current.value)) if current is not None else []
-    taken = {c for g in mapping.values() for c in columns_of(str(g.value))} - set(current_columns)
+    specs = SPECS[source.kind]
+    read = {a: columns_of(str(g.value)) for a, g in mapping.items()}
+    by_contents = {
+        columns[0]: a
+        for a, columns in read.items()
+        if len(columns) == 1 and a in specs and not name_score(specs[a], columns[0])[0]
+    }
+    taken = {c for columns in read.values() for c in columns}
+    taken -= set(current_columns) | set(by_contents)
     taken |= {source.key.value} | set(source.references)
     numbers: list[tuple[float, ColumnProfile]] = []
     streets: list[tuple[float, ColumnProfile]] = []
@@ -362,18 +370,21 @@ def house_number_and_street(source: SourceProposal, mapping: dict[str, Guess]) -
             fit = max(column.share("text"), column.share("word")) - column.share("address")
             streets.append((fit, column))
     if not numbers or not streets:
-        return None
+        return mapping
     number_fit, number = max(numbers, key=lambda item: item[0])
     street_fit, street = max(streets, key=lambda item: item[0])
     if min(number_fit, street_fit) < 0.8 or current_columns not in ([], [street.name]):
-        return None
+        return mapping
+    freed = {by_contents.get(c.name) for c in (number, street)}
+    mapping = {a: g for a, g in mapping.items() if a not in freed}
     value = " ".join(column_reference(c.name, braced=True) for c in (number, street))
-    return Guess(
+    mapping["address_line1"] = Guess(
         value,
         round(0.9 * min(number_fit, street_fit), 2),
         f"{number.name} holds house numbers (e.g. {', '.join(number.examples[:2])}) beside the "
         f"street {street.name}: one street line, the number first",
     )
+    return mapping
 
 
 def attribute_guess(spec: AttributeSpec, column: ColumnProfile) -> Guess | None:

@@ -241,7 +241,7 @@ def find_references(source: SourceProposal, keys: dict[str, set[str]]) -> dict[s
             each = ", ".join(
                 f"{name} {len(matched[name]) / len(column.distinct):.2f}" for name in chosen
             )
-            reason = f"{share:.2f} of its values are keys of several sources ({each})"
+            reason = f"{share:.2f} of its values are keys of {' or '.join(chosen)} ({each})"
         found[column.name] = Guess(tuple(chosen), round(share, 2), reason)
     return found
 
@@ -511,7 +511,7 @@ def event_settings(source: SourceProposal, sources: dict[str, SourceProposal]) -
             setattr(event, f"{entity}_source", chosen)
         else:
             each = ", ".join(f"{n} {shares[n]:.2f}" for n in targets)
-            reason = f"{share:.2f} of its values are keys of these sources ({each})"
+            reason = f"{share:.2f} of its values are keys of {' or '.join(targets)} ({each})"
             several = tell_apart(source, column, targets, keys)
             if several is not None:
                 several.sources = Guess(targets, round(share, 2), reason)

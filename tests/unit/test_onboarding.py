@@ -3,6 +3,7 @@ delimiters, what column contents say, keys, references, entities, events, the wr
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from demo import generate_demo_data
 from e360.cli import main
 from e360.config import load_config
 from e360.entities import record_id
@@ -439,3 +441,53 @@ def test_a_house_number_beside_a_street_becomes_one_street_line(tmp_path: Path) 
     proposal = init_config(landing, path, force=True)
     members = next(s for s in proposal.sources if s.name == "members")
     assert members.mapping["address_line1"].value == "street"
+
+
+def test_a_feed_over_the_demo_sources_points_into_two_crms_and_two_catalogues(
+    tmp_path: Path,
+) -> None:
+    """The demo's landing folder plus an order feed naming customers of the CRM and the shop
+    and products of the ERP and the marketplace: each pair told apart by its keys' prefixes."""
+    generate_demo_data(tmp_path, customers=60, seed=3)
+
+    def keys(truth: str) -> dict[str, list[str]]:
+        with (tmp_path / "truth" / truth).open(newline="") as handle:
+            out: dict[str, list[str]] = {}
+            for row in csv.DictReader(handle):
+                out.setdefault(row["source"], []).append(row["source_key"])
+            return out
+
+    customers, products = keys("customers.csv"), keys("products.csv")
+    rows = [
+        {
+            "order_id": f"o{n}",
+            "system": "CRM-A" if n % 2 == 0 else "SHOP",
+            "customer": customers["crm" if n % 2 == 0 else "ecommerce"][n // 2],
+            "item": products["erp" if n % 3 else "marketplace"][n // 3],
+            "at": f"2024-03-01T10:{n:02d}:00Z",
+        }
+        for n in range(40)
+    ]
+    (tmp_path / "landing" / "orders").mkdir()
+    with (tmp_path / "landing" / "orders" / "orders_1.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    path = tmp_path / "e360.yaml"
+    init_config(tmp_path / "landing", path)
+    config = load_config(path, environ={})
+    event = config.sources["orders"].event
+    assert event is not None
+    assert sorted(event.customer_sources) == ["crm", "ecommerce"]
+    assert event.customer_key_prefixes == {"C": "crm", "A-": "ecommerce"}
+    assert sorted(event.product_sources) == ["erp", "marketplace"]
+    assert event.product_key_prefixes == {"SKU-": "erp", "MP-": "marketplace"}
+    masters = [
+        {record_id(s, k): f"M-{k}" for s, ks in found.items() for k in ks}
+        for found in (customers, products)
+    ]
+    landed = [{**row, "_file": "orders_1.csv", "_row": i} for i, row in enumerate(rows)]
+    events, rejects, _ = conform_events(
+        "orders", config.sources["orders"], landed, masters[0], masters[1], "r1"
+    )
+    assert rejects == [] and len(events) == 40

@@ -128,8 +128,7 @@ def _column_name(value: str, start: int) -> tuple[str, int]:
             name.append(ch)
             i += 1
     raise TemplateError(
-        f"'{{' at character {start + 1} is not closed (write '{{{{' for a literal brace, "
-        "also inside a column name)"
+        f"'{{' at character {start + 1} is not closed (write '{{{{' for a literal brace)"
     )
 
 

@@ -363,8 +363,8 @@ def with_street_line(source: SourceProposal, mapping: dict[str, Guess]) -> dict[
             continue
         words = set(normalise(column.name).split("_"))
         if words & NUMBER_WORDS and words <= NUMBER_WORDS | NUMBER_OF:
-            fit = sum(map(bool, map(_HOUSE_NUMBER_RE.match, column.distinct)))
-            numbers.append((fit / len(column.distinct), column))
+            hits = sum(map(bool, map(_HOUSE_NUMBER_RE.match, column.distinct)))
+            numbers.append((hits / len(column.distinct), column))
         elif words & STREET_WORDS:
             # street names: words, not lines already starting with a number
             fit = max(column.share("text"), column.share("word")) - column.share("address")
@@ -502,23 +502,23 @@ def event_settings(source: SourceProposal, sources: dict[str, SourceProposal]) -
             del refs[attribute]
     event = EventProposal(channel=_channel(source))
     for attribute, (share, column, targets) in refs.items():
-        entity = attribute.removesuffix("_ref")
+        kind = attribute.removesuffix("_ref")
         values = source.family.column(column).distinct
         shares = {n: len(values & keys[n]) / len(values) for n in targets}
         if len(targets) == 1:
             reason = f"{share:.2f} of its values are keys of {targets[0]}"
             chosen = Guess(targets[0], round(share, 2), reason)
-            setattr(event, f"{entity}_source", chosen)
+            setattr(event, f"{kind}_source", chosen)
         else:
             each = ", ".join(f"{n} {shares[n]:.2f}" for n in targets)
             reason = f"{share:.2f} of its values are keys of {' or '.join(targets)} ({each})"
             several = tell_apart(source, column, targets, keys)
             if several is not None:
                 several.sources = Guess(targets, round(share, 2), reason)
-                setattr(event, f"{entity}_sources", several)
+                setattr(event, f"{kind}_sources", several)
             else:
                 best = targets[0]
-                setattr(event, f"{entity}_source", _spanning(entity, best, shares, share))
+                setattr(event, f"{kind}_source", _spanning(kind, best, shares, share))
         source.mapping[attribute] = Guess(column_reference(column), round(share, 2), reason)
     _event_type(source, event)
     return event

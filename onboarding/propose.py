@@ -251,7 +251,7 @@ def _covering(matched: dict[str, set[str]], values: int) -> tuple[list[str], set
     first, then each adding at least MIN_EXTRA_REFERENCE of the values."""
     chosen: list[str] = []
     covered: set[str] = set()
-    remaining = dict(sorted(matched.items()))
+    remaining = dict(matched)  # in the sources' order: the first of equals wins, as always
     while remaining:
         name, hits = max(remaining.items(), key=lambda item: len(item[1] - covered))
         gain = len(hits - covered)
@@ -555,11 +555,14 @@ def tell_apart(
             homes.append((row, ref, holders))
     if not homes:
         return None
+    # A column already read, or naming event types, says something else.
+    used = source.mapped_columns | {column, source.key.value}
     options = [
         _by_column(candidate, homes)
         for candidate in source.family.columns
-        if candidate.name not in (column, source.key.value)
+        if candidate.name not in used
         and 2 <= len(candidate.distinct) <= MAX_SYSTEMS
+        and sum(map(bool, map(event_type_of, candidate.distinct))) < len(candidate.distinct) / 2
     ]
     options.append(_by_prefixes(key_prefixes(targets, keys), homes))
     told = [o for o in options if o is not None and _told(o) >= MIN_TELLING_APART]
@@ -611,7 +614,8 @@ def _by_column(candidate: ColumnProfile, homes: Homes) -> SeveralSources | None:
 
 def key_prefixes(targets: list[str], keys: dict[str, set[str]]) -> dict[str, str]:
     """Prefix -> source when every key of each source starts with letters and marks of its
-    own (`K-1001`, `S-0042`: `K-`, `S-`); empty when they do not."""
+    own (`K-1001`, `S-0042`: `K-`, `S-`); empty when they do not. A prefix ends in a mark or
+    before a digit in every key: `ABC` and `ABD` share `AB` by chance."""
     prefixes: dict[str, str] = {}
     for name in targets:
         first, last = min(keys[name], default=""), max(keys[name], default="")
@@ -621,6 +625,9 @@ def key_prefixes(targets: list[str], keys: dict[str, set[str]]) -> dict[str, str
         )
         prefix = re.split(r"\d", common, maxsplit=1)[0]
         if not prefix or prefix in prefixes:
+            return {}
+        after = len(prefix)
+        if prefix[-1].isalnum() and not all(k[after : after + 1].isdigit() for k in keys[name]):
             return {}
         prefixes[prefix] = name
     if any(a != b and b.startswith(a) for a in prefixes for b in prefixes):

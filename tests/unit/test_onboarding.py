@@ -27,7 +27,7 @@ from onboarding.profile import (
     profile_family,
     profile_landing,
 )
-from onboarding.propose import event_type_of, propose
+from onboarding.propose import event_type_of, key_prefixes, propose
 
 CUSTOMERS = [
     # id, forename, surname, contact, born, town, postcode
@@ -491,3 +491,12 @@ def test_a_feed_over_the_demo_sources_points_into_two_crms_and_two_catalogues(
         "orders", config.sources["orders"], landed, masters[0], masters[1], "r1"
     )
     assert rejects == [] and len(events) == 40
+
+
+def test_key_prefixes_are_marks_or_letters_before_digits_of_one_source_each() -> None:
+    keys = {"crm": {"K-1001", "K-1002"}, "shop": {"S-7", "S-a9"}, "erp": {"C0001", "C0002"}}
+    assert key_prefixes(["crm", "shop", "erp"], keys) == {"K-": "crm", "S-": "shop", "C": "erp"}
+    assert key_prefixes(["crm", "x"], {**keys, "x": {"ABC1", "ABD2"}}) == {}  # `AB` by chance
+    assert key_prefixes(["erp", "x"], {**keys, "x": {"CX-1", "CX-2"}}) == {}  # `C` starts `CX-`
+    assert key_prefixes(["crm", "x"], {**keys, "x": {"K-2001"}}) == {}  # the same prefix
+    assert key_prefixes(["crm", "x"], {**keys, "x": {"1", "2"}}) == {}  # no prefix

@@ -6,7 +6,11 @@ values, trimmed, with the text between them. A missing or blank column is droppe
 with the separator in front of it (the first present column drops none), and the text before
 the first and after the last column is kept only when some column is present, so
 `"{street_number} {street}"` gives `High St` without a number and null when both are blank.
-`{{` and `}}` are literal braces; a value holding a brace is a template.
+`{{` and `}}` are literal braces, outside braces and inside them: `"{price {{eur}}}"` reads
+the column `price {eur}` (`column_reference` writes any column name so). A value holding a
+brace is a template, so such a column is always named in braces. Inside braces `}}` is part of
+the name, so a column cannot be followed directly by a literal `}`: `{a}}}` names `a}`. A
+column name is trimmed: `{ {{x}} }` names `{x}`.
 
 A template is `prefix + v1 + s2 + v2 + ... + suffix` over the present values: a
 `concat_ws`-like expression, so it can later be applied in SQL or Arrow as well as row by row.
@@ -60,6 +64,16 @@ def is_template(value: str) -> bool:
     return "{" in value or "}" in value
 
 
+def column_reference(name: str, *, braced: bool = False) -> str:
+    """The mapping value reading the column `name` as it is: the name itself, or in braces with
+    its braces doubled when it holds one (or `braced`: a part of a template). A space pads a
+    name starting with a brace, which would otherwise open with `{{`, a literal brace."""
+    if not braced and not is_template(name):
+        return name
+    escaped = name.replace("{", "{{").replace("}", "}}")
+    return "{" + (" " if name.startswith("{") else "") + escaped + "}"
+
+
 @lru_cache(maxsize=4096)
 def parse(value: str) -> Template:
     """The template a mapping value spells (a plain column name: that column alone)."""
@@ -75,19 +89,10 @@ def parse(value: str) -> Template:
             literal.append(ch)
             i += 2
         elif ch == "{":
-            end = value.find("}", i + 1)
-            inner = value[i + 1 : end] if end != -1 else ""
-            if end == -1 or "{" in inner:
-                raise TemplateError(
-                    f"'{{' at character {i + 1} is not closed (write '{{{{' for a literal brace)"
-                )
-            name = inner.strip()
-            if not name:
-                raise TemplateError(f"empty braces at character {i + 1}: name a column")
+            name, i = _column_name(value, i)
             texts.append("".join(literal))
             columns.append(name)
             literal = []
-            i = end + 1
         elif ch == "}":
             raise TemplateError(
                 f"'}}' at character {i + 1} closes nothing (write '}}}}' for a literal brace)"
@@ -100,6 +105,31 @@ def parse(value: str) -> Template:
     suffix = "".join(literal)
     parts = tuple(Part(c, "" if j == 0 else texts[j]) for j, c in enumerate(columns))
     return Template(texts[0], parts, suffix)
+
+
+def _column_name(value: str, start: int) -> tuple[str, int]:
+    """The column named by the braces opening at `start` (`{{`/`}}` inside are braces of the
+    name), and where the text after them begins."""
+    name: list[str] = []
+    i = start + 1
+    while i < len(value):
+        ch = value[i]
+        if ch in "{}" and value[i + 1 : i + 2] == ch:
+            name.append(ch)
+            i += 2
+        elif ch == "}":
+            column = "".join(name).strip()
+            if not column:
+                raise TemplateError(f"empty braces at character {start + 1}: name a column")
+            return column, i + 1
+        elif ch == "{":
+            break
+        else:
+            name.append(ch)
+            i += 1
+    raise TemplateError(
+        f"'{{' at character {start + 1} is not closed (write '{{{{' for a literal brace)"
+    )
 
 
 def template_problem(value: str) -> str | None:

@@ -95,6 +95,9 @@ class FamilyProfile:
     rejected: int = 0  # rows the readers would quarantine
     sampled: bool = False  # profiled from the beginning of a large file only
     columns: list[ColumnProfile] = field(default_factory=list)
+    # The profiled rows themselves: what one column says about another row by row (which
+    # source an event's reference points into) is lost in the per-column profiles.
+    records: list[dict[str, str | None]] = field(default_factory=list, repr=False)
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
@@ -242,6 +245,7 @@ def profile_family(family: FamilyProfile) -> FamilyProfile:
     if not columns:
         raise OnboardingError(f"{family.files[0]}: no columns could be read")
     family.rows = len(rows)
+    family.records = rows
     family.columns = [
         profile_column(name, [row.get(name) for row in rows], origins) for name in columns
     ]

@@ -7,6 +7,11 @@ comment. The order of the guesses matters: keys first (a reference is a column h
 source's keys), then which sources are events (they reference others), then customer or product
 by the evidence of each mapping, then the mappings themselves.
 
+A mapping guess's value is the mapping value itself (`e360.mappings`): a column name, written
+in braces when it holds a brace, or a template joining columns (a house number and a street).
+An event reference may point into several sources of one entity (a feed naming customers of
+two CRMs); a column of the feed naming the system, or the keys' prefixes, then tell which.
+
 Matching settings are not invented here: they are the entity's defaults cut to the mapped
 attributes by the planner of `e360 resolve` (`matching.mapped.plan.plan_for`), so `e360 init`
 and `e360 resolve` fit one set of defaults the same way.
@@ -21,6 +26,7 @@ from typing import Any
 
 from e360.config import EntityConfig
 from e360.entities import CONFORMED_EVENT_TYPES, MASTERED_ENTITIES, MasteredEntity
+from e360.mappings import column_reference, columns_of
 from matching.mapped.mapping import Mapping
 from matching.mapped.plan import Plan, default_entity, plan_for
 from onboarding.attributes import (
@@ -35,6 +41,12 @@ from onboarding.profile import ColumnProfile, FamilyProfile, OnboardingError
 
 MIN_CONFIDENCE = 0.5  # a column maps onto an attribute from this confidence on
 MIN_REFERENCE = 0.5  # share of a column's values that must be another source's keys
+# What a further source must add to the share of a column's values that are keys, for the
+# column to reference several sources (customers of two CRMs in one feed).
+MIN_EXTRA_REFERENCE = 0.2
+# The share of references a source column or key prefixes must send to a source holding them.
+MIN_TELLING_APART = 0.95
+MAX_SYSTEMS = 20  # distinct values of a column naming the source of a reference, at most
 KEY_WORDS = frozenset(
     {"id", "no", "nr", "num", "number", "key", "code", "ref", "uuid", "guid", "uid", "pk"}
 )
@@ -69,8 +81,28 @@ class EventProposal:
     type_column: Guess | None = None  # a column with `type_map`
     type_map: dict[str, str] = field(default_factory=dict)
     unmapped_types: list[str] = field(default_factory=list)
-    customer_source: Guess | None = None
+    customer_source: Guess | None = None  # the one source, or
     product_source: Guess | None = None
+    customer_sources: SeveralSources | None = None  # several, and how a row tells which
+    product_sources: SeveralSources | None = None
+
+    @property
+    def source_columns(self) -> set[str]:
+        """The feed's columns naming the source of a reference."""
+        several = (self.customer_sources, self.product_sources)
+        return {str(s.column.value) for s in several if s is not None and s.column is not None}
+
+
+@dataclass
+class SeveralSources:
+    """An event reference into several sources of one entity: the sources, and either a
+    column of the feed whose values name them (`column`, `values`: value -> source) or the
+    key prefix of each (`prefixes`: prefix -> source)."""
+
+    sources: Guess  # value: the source names, the most referenced first
+    column: Guess | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    prefixes: Guess | None = None
 
 
 @dataclass
@@ -80,8 +112,9 @@ class SourceProposal:
     entity: Guess | None = None
     updated_at: Guess | None = None
     dayfirst: Guess | None = None
-    mapping: dict[str, Guess] = field(default_factory=dict)  # attribute -> column guess
-    references: dict[str, Guess] = field(default_factory=dict)  # column -> source guess
+    mapping: dict[str, Guess] = field(default_factory=dict)  # attribute -> mapping value guess
+    # column -> the sources whose keys it holds (a tuple of names, the best matched first)
+    references: dict[str, Guess] = field(default_factory=dict)
     event: EventProposal | None = None
     one_per_master: Guess | None = None
 
@@ -95,11 +128,18 @@ class SourceProposal:
         return str(self.entity.value)
 
     @property
+    def mapped_columns(self) -> set[str]:
+        """The columns the mapping reads."""
+        return {c for g in self.mapping.values() for c in columns_of(str(g.value))}
+
+    @property
     def unmapped(self) -> list[ColumnProfile]:
-        used = {g.value for g in self.mapping.values()} | {self.key.value}
+        used = self.mapped_columns | {self.key.value}
         used |= {self.updated_at.value} if self.updated_at else set()
-        if self.event and self.event.type_column:
-            used.add(self.event.type_column.value)
+        if self.event:
+            used |= self.event.source_columns
+            if self.event.type_column:
+                used.add(self.event.type_column.value)
         return [c for c in self.family.columns if c.name not in used]
 
 
@@ -177,26 +217,50 @@ def choose_key(family: FamilyProfile) -> Guess:
 
 
 def find_references(source: SourceProposal, keys: dict[str, set[str]]) -> dict[str, Guess]:
-    """Columns whose values are another source's keys: per column, the source whose keys
-    the values match best."""
+    """Columns whose values are other sources' keys: per column, the source whose keys the
+    values match best, joined by any other source matching clearly more of them (a feed naming
+    customers of two CRMs reaches MIN_REFERENCE for neither alone)."""
     found: dict[str, Guess] = {}
     for column in source.family.columns:
         if column.name == source.key.value or not column.distinct:
             continue
         if max(column.share("identifier"), column.share("integer")) < 0.5:
             continue
-        shares = {
-            other: len(column.distinct & values) / len(column.distinct)
+        matched = {
+            other: column.distinct & values
             for other, values in keys.items()
             if other != source.name
         }
-        if not shares:
+        chosen, covered = _covering(matched, len(column.distinct))
+        share = len(covered) / len(column.distinct)
+        if share < MIN_REFERENCE:
             continue
-        other, share = max(shares.items(), key=lambda item: item[1])
-        if share >= MIN_REFERENCE:
-            reason = f"{share:.2f} of its values are keys of {other}"
-            found[column.name] = Guess(other, round(share, 2), reason)
+        if len(chosen) == 1:
+            reason = f"{share:.2f} of its values are keys of {chosen[0]}"
+        else:
+            each = ", ".join(
+                f"{name} {len(matched[name]) / len(column.distinct):.2f}" for name in chosen
+            )
+            reason = f"{share:.2f} of its values are keys of {' or '.join(chosen)} ({each})"
+        found[column.name] = Guess(tuple(chosen), round(share, 2), reason)
     return found
+
+
+def _covering(matched: dict[str, set[str]], values: int) -> tuple[list[str], set[str]]:
+    """The sources covering a column's `values` distinct values, greedily: the best matched
+    first, then each adding at least MIN_EXTRA_REFERENCE of the values."""
+    chosen: list[str] = []
+    covered: set[str] = set()
+    remaining = dict(matched)  # in the sources' order: the first of equals wins, as always
+    while remaining:
+        name, hits = max(remaining.items(), key=lambda item: len(item[1] - covered))
+        gain = len(hits - covered)
+        if not gain or (chosen and gain < MIN_EXTRA_REFERENCE * values):
+            break
+        chosen.append(name)
+        covered |= hits
+        del remaining[name]
+    return chosen, covered
 
 
 # Entities.
@@ -220,7 +284,7 @@ def choose_entity(source: SourceProposal, sources: list[SourceProposal]) -> Gues
     master = max(score for score, _ in scores.values())
     if source.references and not referenced and master < 3.0:
         names = ", ".join(
-            f"{column} -> {guess.value}" for column, guess in source.references.items()
+            f"{column} -> {' + '.join(guess.value)}" for column, guess in source.references.items()
         )
         confidence = 0.9 if len(source.references) > 1 else 0.75
         return Guess("event", confidence, f"its columns reference other sources ({names})")
@@ -239,24 +303,88 @@ def choose_entity(source: SourceProposal, sources: list[SourceProposal]) -> Gues
 
 
 def _targets(source: SourceProposal) -> set[str]:
-    return {str(g.value) for g in source.references.values()}
+    return {name for g in source.references.values() for name in g.value}
 
 
 # Mappings.
 
 
 def map_columns(source: SourceProposal) -> dict[str, Guess]:
+    """Attribute -> the mapping value reading it (a column, or a template joining columns)."""
     # An event's references become customer_ref / product_ref (event_settings), nothing else.
     excluded = set(source.references) if source.kind == "event" else set()
     mapping = _assign(source, SPECS[source.kind], excluded)
     if source.kind == "product" and "sku" not in mapping and _sku_like(source.key.value):
         mapping["sku"] = Guess(source.key.value, 0.7, "the key, named like a stock-keeping unit")
+    mapping = {a: _reading(g) for a, g in mapping.items()}
+    if "address_line1" in SPECS[source.kind]:
+        mapping = with_street_line(source, mapping)
     return mapping
+
+
+def _reading(guess: Guess) -> Guess:
+    """A guessed column as the mapping value reading it."""
+    return Guess(column_reference(str(guess.value)), guess.confidence, guess.reason)
 
 
 def _sku_like(column: str) -> bool:
     words = set(normalise(column).split("_"))
     return bool(words & {"sku", "item", "article", "product"})
+
+
+# A house number kept apart from its street: `12`, `4a`, `221 B`.
+_HOUSE_NUMBER_RE = re.compile(r"^\d{1,5} ?[a-z]?$", re.IGNORECASE)
+NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "housenumber", "houseno"})
+NUMBER_OF = frozenset({"house", "street", "building", "door", "civic", "road"})
+STREET_WORDS = frozenset({"street", "road", "streetname", "strasse", "straat", "rue", "calle"})
+
+
+def with_street_line(source: SourceProposal, mapping: dict[str, Guess]) -> dict[str, Guess]:
+    """The mapping with `address_line1: "{number} {street}"` when a house-number column stands
+    beside a street column whose lines carry no number. Neither may be read by another
+    attribute, unless by its contents alone: `High Street` looks like a full name, but a
+    column called `street` holds streets."""
+    current = mapping.get("address_line1")
+    current_columns = columns_of(str(current.value)) if current is not None else []
+    specs = SPECS[source.kind]
+    read = {a: columns_of(str(g.value)) for a, g in mapping.items()}
+    by_contents = {
+        columns[0]: a
+        for a, columns in read.items()
+        if len(columns) == 1 and a in specs and not name_score(specs[a], columns[0])[0]
+    }
+    taken = {c for columns in read.values() for c in columns}
+    taken -= set(current_columns) | set(by_contents)
+    taken |= {source.key.value} | set(source.references)
+    numbers: list[tuple[float, ColumnProfile]] = []
+    streets: list[tuple[float, ColumnProfile]] = []
+    for column in source.family.columns:
+        if column.name in taken or not column.distinct:
+            continue
+        words = set(normalise(column.name).split("_"))
+        if words & NUMBER_WORDS and words <= NUMBER_WORDS | NUMBER_OF:
+            hits = sum(map(bool, map(_HOUSE_NUMBER_RE.match, column.distinct)))
+            numbers.append((hits / len(column.distinct), column))
+        elif words & STREET_WORDS:
+            # street names: words, not lines already starting with a number
+            fit = max(column.share("text"), column.share("word")) - column.share("address")
+            streets.append((fit, column))
+    if not numbers or not streets:
+        return mapping
+    number_fit, number = max(numbers, key=lambda item: item[0])
+    street_fit, street = max(streets, key=lambda item: item[0])
+    if min(number_fit, street_fit) < 0.8 or current_columns not in ([], [street.name]):
+        return mapping
+    freed = {by_contents.get(c.name) for c in (number, street)}
+    mapping = {a: g for a, g in mapping.items() if a not in freed}
+    value = " ".join(column_reference(c.name, braced=True) for c in (number, street))
+    mapping["address_line1"] = Guess(
+        value,
+        round(0.9 * min(number_fit, street_fit), 2),
+        f"{number.name} holds house numbers (e.g. {', '.join(number.examples[:2])}) beside the "
+        f"street {street.name}: one street line, the number first",
+    )
+    return mapping
 
 
 def attribute_guess(spec: AttributeSpec, column: ColumnProfile) -> Guess | None:
@@ -302,7 +430,7 @@ def _assign(
 
 
 def choose_updated_at(source: SourceProposal) -> Guess | None:
-    mapped = {g.value for g in source.mapping.values()}
+    mapped = source.mapped_columns
     best: Guess | None = None
     for column in source.family.columns:
         if column.name in mapped or column.name == source.key.value:
@@ -343,7 +471,7 @@ def one_per_master(source: SourceProposal) -> Guess | None:
     guess = source.mapping.get("gtin")
     if guess is None:
         return None
-    column = source.family.column(guess.value)
+    column = source.family.column(columns_of(guess.value)[0])
     if column.fill < 0.5 or column.unique < 1.0 or column.values < 20:
         return None
     reason = f"all {column.values:,} GTINs differ: a catalogue, one record per product"
@@ -354,20 +482,161 @@ def one_per_master(source: SourceProposal) -> Guess | None:
 
 
 def event_settings(source: SourceProposal, sources: dict[str, SourceProposal]) -> EventProposal:
-    refs: dict[str, tuple[str, Guess]] = {}
+    """Channel, type and where the references point: per entity the column whose values are
+    most often keys of that entity's sources, into one source or several."""
+    keys = {name: s.family.column(s.key.value).distinct for name, s in sources.items()}
+    refs: dict[str, tuple[float, str, list[str]]] = {}  # attribute -> (share, column, sources)
     for column, guess in source.references.items():
-        target = sources[str(guess.value)]
-        if target.kind not in MASTERED_ENTITIES:
-            continue
-        attribute = f"{target.kind}_ref"
-        if attribute not in refs or guess.confidence > refs[attribute][1].confidence:
-            refs[attribute] = (column, guess)
+        values = source.family.column(column).distinct
+        for entity in MASTERED_ENTITIES:
+            targets = [n for n in guess.value if sources[n].kind == entity]
+            if not targets:
+                continue
+            share = len(values & set().union(*(keys[n] for n in targets))) / len(values)
+            attribute = f"{entity}_ref"
+            if share >= MIN_REFERENCE and (attribute not in refs or share > refs[attribute][0]):
+                refs[attribute] = (share, column, targets)
+    for attribute, (share, column, _) in list(refs.items()):
+        # one column is one reference: the entity whose sources hold more of its values
+        if any(c == column and s > share for s, c, _ in refs.values()):
+            del refs[attribute]
     event = EventProposal(channel=_channel(source))
-    for attribute, (column, guess) in refs.items():
-        source.mapping[attribute] = Guess(column, guess.confidence, guess.reason)
-        setattr(event, attribute.replace("_ref", "_source"), guess)
+    for attribute, (share, column, targets) in refs.items():
+        kind = attribute.removesuffix("_ref")
+        values = source.family.column(column).distinct
+        shares = {n: len(values & keys[n]) / len(values) for n in targets}
+        if len(targets) == 1:
+            reason = f"{share:.2f} of its values are keys of {targets[0]}"
+            chosen = Guess(targets[0], round(share, 2), reason)
+            setattr(event, f"{kind}_source", chosen)
+        else:
+            each = ", ".join(f"{n} {shares[n]:.2f}" for n in targets)
+            reason = f"{share:.2f} of its values are keys of {' or '.join(targets)} ({each})"
+            several = tell_apart(source, column, targets, keys)
+            if several is not None:
+                several.sources = Guess(targets, round(share, 2), reason)
+                setattr(event, f"{kind}_sources", several)
+            else:
+                best = targets[0]
+                setattr(event, f"{kind}_source", _spanning(kind, best, shares, share))
+        source.mapping[attribute] = Guess(column_reference(column), round(share, 2), reason)
     _event_type(source, event)
     return event
+
+
+def _spanning(entity: str, best: str, shares: dict[str, float], share: float) -> Guess:
+    """The best referenced source, flagged: the references span several that nothing in the
+    rows tells apart."""
+    each = ", ".join(f"{n} {s:.2f}" for n, s in shares.items())
+    return Guess(
+        best,
+        round(shares[best], 2),
+        f"check: its values are keys of several sources ({each}; {share:.2f} together) and "
+        f"no column or key prefix tells which a row means: list them in {entity}_sources and "
+        f"set {entity}_source_column (a column naming the source) or {entity}_key_prefixes",
+    )
+
+
+Homes = list[tuple[dict[str, str | None], str, set[str]]]  # row, reference, its sources
+
+
+def tell_apart(
+    source: SourceProposal, column: str, targets: list[str], keys: dict[str, set[str]]
+) -> SeveralSources | None:
+    """How the rows of an event feed say which of several sources a reference in `column`
+    points into: the sources' key prefixes, or a column of the feed whose values go with one
+    source each, whichever sends more references to a source holding them (at least
+    MIN_TELLING_APART; prefixes on a tie: every key carries its own); None when neither."""
+    homes: Homes = []
+    for row in source.family.records:
+        ref = (row.get(column) or "").strip()
+        holders = {n for n in targets if ref in keys[n]}
+        if holders:
+            homes.append((row, ref, holders))
+    if not homes:
+        return None
+    # A column already read, or naming event types, says something else.
+    used = source.mapped_columns | {column, source.key.value}
+    options = [
+        _by_column(candidate, homes)
+        for candidate in source.family.columns
+        if candidate.name not in used
+        and 2 <= len(candidate.distinct) <= MAX_SYSTEMS
+        and sum(map(bool, map(event_type_of, candidate.distinct))) < len(candidate.distinct) / 2
+    ]
+    options.append(_by_prefixes(key_prefixes(targets, keys), homes))
+    told = [o for o in options if o is not None and _told(o) >= MIN_TELLING_APART]
+    if not told:
+        return None
+    several = max(told, key=lambda o: (_told(o), o.prefixes is not None))
+    several.sources = Guess(targets, 0.0, "")  # the caller says how sure and why
+    return several
+
+
+def _told(several: SeveralSources) -> float:
+    how = several.prefixes or several.column
+    assert how is not None
+    return how.confidence
+
+
+def _by_prefixes(prefixes: dict[str, str], homes: Homes) -> SeveralSources | None:
+    if not prefixes:
+        return None
+    hits = sum(_prefixed(ref, prefixes) in holders for _, ref, holders in homes)
+    shown = ", ".join(f"{name} '{prefix}'" for prefix, name in prefixes.items())
+    reason = f"each source's keys start with a prefix of their own ({shown}): right for "
+    reason += f"{hits / len(homes):.2f} of the references"
+    return SeveralSources(Guess([], 0.0, ""), prefixes=Guess(prefixes, hits / len(homes), reason))
+
+
+def _by_column(candidate: ColumnProfile, homes: Homes) -> SeveralSources | None:
+    """The candidate's values, each taken to name the source holding most of its rows'
+    references; None unless they name two sources or more."""
+    counts: dict[str, dict[str, int]] = {}
+    for row, _, holders in homes:
+        value = (row.get(candidate.name) or "").strip()
+        for name in holders if value else ():
+            per = counts.setdefault(value, {})
+            per[name] = per.get(name, 0) + 1
+    values = {v: max(sorted(per), key=lambda n: per[n]) for v, per in sorted(counts.items())}
+    if len(set(values.values())) < 2:
+        return None
+    hits = sum(
+        values.get((row.get(candidate.name) or "").strip()) in holders for row, _, holders in homes
+    )
+    shown = ", ".join(f"{value} -> {name}" for value, name in values.items())
+    reason = f"its values name the source ({shown}): right for {hits / len(homes):.2f} of the "
+    reason += "references"
+    return SeveralSources(
+        Guess([], 0.0, ""), Guess(candidate.name, hits / len(homes), reason), values
+    )
+
+
+def key_prefixes(targets: list[str], keys: dict[str, set[str]]) -> dict[str, str]:
+    """Prefix -> source when every key of each source starts with letters and marks of its
+    own (`K-1001`, `S-0042`: `K-`, `S-`); empty when they do not. A prefix ends in a mark or
+    before a digit in every key: `ABC` and `ABD` share `AB` by chance."""
+    prefixes: dict[str, str] = {}
+    for name in targets:
+        first, last = min(keys[name], default=""), max(keys[name], default="")
+        common = next(
+            (first[:i] for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b),
+            first[: len(last)],
+        )
+        prefix = re.split(r"\d", common, maxsplit=1)[0]
+        if not prefix or prefix in prefixes:
+            return {}
+        after = len(prefix)
+        if prefix[-1].isalnum() and not all(k[after : after + 1].isdigit() for k in keys[name]):
+            return {}
+        prefixes[prefix] = name
+    if any(a != b and b.startswith(a) for a in prefixes for b in prefixes):
+        return {}
+    return prefixes
+
+
+def _prefixed(ref: str, prefixes: dict[str, str]) -> str | None:
+    return next((name for prefix, name in prefixes.items() if ref.startswith(prefix)), None)
 
 
 def _channel(source: SourceProposal) -> Guess:
@@ -391,7 +660,7 @@ def event_type_of(value: str) -> str | None:
 
 
 def _event_type(source: SourceProposal, event: EventProposal) -> None:
-    mapped = {g.value for g in source.mapping.values()} | {source.key.value}
+    mapped = source.mapped_columns | {source.key.value} | event.source_columns
     best: tuple[float, ColumnProfile, dict[str, str]] | None = None
     for column in source.family.columns:
         if column.name in mapped or not 0 < len(column.distinct) <= 20:

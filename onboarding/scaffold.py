@@ -16,6 +16,7 @@ import yaml
 
 from e360.config import load_config
 from e360.entities import DEFAULT_ID_PREFIX, MASTERED_ENTITIES, MasteredEntity
+from e360.mappings import columns_of
 from onboarding.profile import OnboardingError
 from onboarding.propose import Guess, Proposal, SourceProposal
 
@@ -108,7 +109,8 @@ def _source(out: _Lines, source: SourceProposal) -> None:
     out.add(2, f"key: {_flow(source.key.value)}", _sure(source.key))
     required = source.mapping.get("occurred_at")
     if source.kind == "event" and required is not None:
-        out.add(2, f"required: [{_flow(required.value)}]", "an event without a time says little")
+        required_columns = _flow(columns_of(str(required.value)))
+        out.add(2, f"required: {required_columns}", "an event without a time says little")
     if source.updated_at is not None:
         out.add(2, f"updated_at: {_flow(source.updated_at.value)}", _sure(source.updated_at))
     if source.dayfirst is not None:
@@ -117,6 +119,8 @@ def _source(out: _Lines, source: SourceProposal) -> None:
         out.add(2, "one_per_master: true", _sure(source.one_per_master))
     out.add(2, "mapping:")
     for attribute, guess in source.mapping.items():
+        # the value is a mapping value already: a column (braced when its name holds a brace)
+        # or a template
         out.add(3, f"{attribute}: {_flow(guess.value)}", _sure(guess))
     unmapped = [
         f"{c.name} (e.g. {', '.join(c.examples[:2])})" if c.examples else f"{c.name} (empty)"
@@ -135,10 +139,22 @@ def _source(out: _Lines, source: SourceProposal) -> None:
         elif event.type is not None:
             out.add(3, f"type: {event.type.value}", _sure(event.type))
         out.add(3, f"channel: {_flow(event.channel.value)}", _sure(event.channel))
-        for attribute in ("customer_source", "product_source"):
-            guess = getattr(event, attribute)
+        for entity in ("customer", "product"):
+            guess = getattr(event, f"{entity}_source")
             if guess is not None:
-                out.add(3, f"{attribute}: {guess.value}", _sure(guess))
+                out.add(3, f"{entity}_source: {guess.value}", _sure(guess))
+            several = getattr(event, f"{entity}_sources")
+            if several is not None:
+                out.add(
+                    3, f"{entity}_sources: {_flow(several.sources.value)}", _sure(several.sources)
+                )
+                if several.column is not None:
+                    column = several.column
+                    out.add(3, f"{entity}_source_column: {_flow(column.value)}", _sure(column))
+                    out.add(3, f"{entity}_source_map: {_flow(several.values)}")
+                elif several.prefixes is not None:
+                    prefixes = several.prefixes
+                    out.add(3, f"{entity}_key_prefixes: {_flow(prefixes.value)}", _sure(prefixes))
     out.blank()
 
 
@@ -229,4 +245,13 @@ def summary_rows(proposal: Proposal) -> list[tuple[str, str, str, str]]:
             for label, chosen in guesses:
                 if chosen is not None:
                     rows.append(("", label, str(chosen.value), f"{chosen.confidence:.2f}"))
+            for label, several in (
+                ("customers in", event.customer_sources),
+                ("products in", event.product_sources),
+            ):
+                if several is not None:
+                    how = f"by {several.column.value}" if several.column else "by key prefix"
+                    names = ", ".join(several.sources.value)
+                    sure = f"{several.sources.confidence:.2f}"
+                    rows.append(("", label, f"{names} ({how})", sure))
     return rows

@@ -251,7 +251,9 @@ class SourceConfig(Section):
     mapping: dict[str, str]
     """Canonical attribute -> the source column holding it, or a template naming columns in
     braces, e.g. `"{street_number} {street}"`: missing or blank columns are dropped with the
-    separator before them, all blank is null; `{{`/`}}` are literal braces.
+    separator before them, all blank is null. `{{`/`}}` are literal braces, also inside braces:
+    a column whose name holds a brace is named in braces with its braces doubled (`price {eur}`:
+    `"{price {{eur}}}"`).
     """
     event: EventSettings | None = None
     """How rows become conformed events (event sources only)."""

@@ -7,6 +7,7 @@ import pytest
 from e360.mappings import (
     Part,
     apply_mapping,
+    column_reference,
     columns_of,
     mapped_columns,
     parse,
@@ -55,8 +56,31 @@ def test_text_around_the_columns_only_with_a_value() -> None:
 
 
 def test_double_braces_are_literal_braces() -> None:
-    assert value_of("{{{a}}}", {"a": "x"}) == "{x}"
+    assert value_of("{{{a} }}", {"a": "x"}) == "{x }"
     assert columns_of("{{not}} {a}") == ["a"]
+
+
+def test_double_braces_inside_braces_are_braces_of_the_column_name() -> None:
+    assert columns_of("{price {{eur}}}") == ["price {eur}"]
+    assert value_of("{price {{eur}}} EUR", {"price {eur}": "9.50"}) == "9.50 EUR"
+    assert columns_of("{a}}}") == ["a}"]  # `}}` inside braces belongs to the name
+    assert columns_of("{ {{x}} }") == ["{x}"]  # names are trimmed: a space keeps `{{` inside
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["price {eur}", "{x}", "a}", "}b", "{", "}}", "x{y", "{a} {b}", "street", "Street Name"],
+)
+def test_a_column_reference_reads_exactly_that_column(name: str) -> None:
+    reference = column_reference(name)
+    assert columns_of(reference) == [name]
+    assert template_problem(reference) is None
+    assert value_of(reference, {name: "v", "a": "no", "x": "no"}) == "v"
+
+
+def test_a_column_reference_is_the_plain_name_without_braces() -> None:
+    assert column_reference("street") == "street"
+    assert column_reference("price {eur}") == "{price {{eur}}}"
 
 
 def test_non_text_values_are_written_as_text() -> None:
@@ -95,6 +119,9 @@ def test_apply_mapping_and_the_columns_it_reads() -> None:
         ("{  }", "empty braces"),
         ("{{a}}", "names no column"),
         ("{a{b}", "is not closed"),
+        ("{price {eur}}", "'{' at character 1 is not closed"),
+        ("{price {{eur}}", "'{' at character 1 is not closed"),
+        ("{price {{eur}}} }", "'}' at character 17 closes nothing"),
         ("  ", "name a column"),
     ],
 )

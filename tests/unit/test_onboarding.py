@@ -3,6 +3,7 @@ delimiters, what column contents say, keys, references, entities, events, the wr
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -10,8 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from demo import generate_demo_data
 from e360.cli import main
 from e360.config import load_config
+from e360.entities import record_id
+from e360.mappings import columns_of, value_of
+from matching.mastering.events import conform_events
 from onboarding import OnboardingError, init_config
 from onboarding.kinds import day_first, is_gtin, is_phone, is_postcode
 from onboarding.profile import (
@@ -22,7 +27,7 @@ from onboarding.profile import (
     profile_family,
     profile_landing,
 )
-from onboarding.propose import event_type_of, propose
+from onboarding.propose import event_type_of, key_prefixes, propose
 
 CUSTOMERS = [
     # id, forename, surname, contact, born, town, postcode
@@ -259,3 +264,239 @@ def test_a_large_file_is_profiled_from_its_beginning(
     assert csv_family.rejected == 0  # cut after a whole line
     assert csv_family.column("id").examples[0] == "C00000"
     assert parquet_family.sampled and parquet_family.rows == 10
+
+
+def test_a_column_name_with_braces_is_written_so_it_reads_that_column(tmp_path: Path) -> None:
+    landing = _landing(tmp_path)
+    (landing / "catalogue" / "items.parquet").unlink()
+    lines = ["article,name,ean,price {eur}"] + [
+        f"{p['article']},{p['name']},{p['ean']},{p['price']}" for p in PRODUCTS
+    ]
+    (landing / "catalogue" / "items.csv").write_text("\n".join(lines) + "\n")
+    path = tmp_path / "e360.yaml"
+    proposal = init_config(landing, path)
+    catalogue = next(s for s in proposal.sources if s.name == "catalogue")
+    assert catalogue.mapping["price"].value == "{price {{eur}}}"
+    assert "price {eur}" not in {c.name for c in catalogue.unmapped}
+    mapping = load_config(path, environ={}).sources["catalogue"].mapping
+    assert columns_of(mapping["price"]) == ["price {eur}"]
+    assert value_of(mapping["price"], {"price {eur}": "20.5", "eur": "wrong"}) == "20.5"
+
+
+SHOP = [("K-2001", "Ana Lopez", "ana.lopez@example.com"), ("K-2002", "Tom Hart", "tom@x.org")]
+SHOP += [(f"K-20{n:02d}", f"Eve Shaw{'e' * n}", f"eve{n}@example.com") for n in range(3, 7)]
+
+
+def _mixed_landing(root: Path, shop_keys: str = "K-", system: bool = True) -> Path:
+    """Two customer sources (a CRM keyed K-1..., a shop keyed `shop_keys`2...) and an order
+    feed naming customers of both, half each, with a `system` column saying which."""
+    landing = _landing(root)
+    shop = [
+        {"id": key.replace("K-", shop_keys), "full_name": name, "email": mail}
+        for key, name, mail in SHOP
+    ]
+    (landing / "shop").mkdir()
+    (landing / "shop" / "accounts.jsonl").write_text("".join(json.dumps(a) + "\n" for a in shop))
+    orders = []
+    for n in range(24):
+        crm = n % 2 == 0
+        order = {
+            "order_ref": f"O-{n}",
+            "buyer": CUSTOMERS[n % 6][0] if crm else shop[n % 6]["id"],
+            "article": PRODUCTS[n % 3]["article"],
+            "qty": 1 + n % 3,
+            "placed_at": f"2024-03-{1 + n:02d}T10:00:00Z",
+            "kind": "CANCELLED" if n % 5 == 0 else "PLACED",
+        }
+        if system:
+            order["system"] = "CRM-A" if crm else "WEBSHOP"
+        orders.append(order)
+    (landing / "orders" / "orders.jsonl").write_text("".join(json.dumps(o) + "\n" for o in orders))
+    return landing
+
+
+def _conformed(config_path: Path, landing: Path) -> tuple[list[dict], list[dict]]:
+    """The order feed's rows conformed with the written configuration (every customer and
+    product record its own master): the events and the rejects."""
+    config = load_config(config_path, environ={})
+    masters = {
+        entity: {
+            record_id(name, str(row[source.key])): f"M-{name}-{row[source.key]}"
+            for name, source in config.sources.items()
+            if source.entity == entity
+            for row in _rows(landing / str(source.path))
+        }
+        for entity in ("customer", "product")
+    }
+    rows = [
+        {**row, "_file": "orders.jsonl", "_row": i}
+        for i, row in enumerate(_rows(landing / "orders" / "orders.jsonl"))
+    ]
+    events, rejects, _ = conform_events(
+        "orders", config.sources["orders"], rows, masters["customer"], masters["product"], "r1"
+    )
+    return events, rejects
+
+
+def _rows(pattern: Path) -> list[dict]:
+    out: list[dict] = []
+    for path in sorted(pattern.parent.glob(pattern.name)):
+        if path.suffix == ".parquet":
+            out += pq.read_table(path).to_pylist()
+        elif path.suffix == ".jsonl":
+            out += [json.loads(line) for line in path.read_text().splitlines()]
+        else:
+            header, *lines = path.read_text(encoding="latin-1").splitlines()
+            out += [dict(zip(header.split(";"), line.split(";"), strict=True)) for line in lines]
+    return out
+
+
+def test_a_feed_naming_customers_of_two_sources_tells_them_apart_by_a_column(
+    tmp_path: Path,
+) -> None:
+    landing = _mixed_landing(tmp_path)
+    path = tmp_path / "e360.yaml"
+    proposal = init_config(landing, path)
+    orders = next(s for s in proposal.sources if s.name == "orders")
+    assert orders.kind == "event" and orders.event is not None
+    assert orders.event.customer_source is None
+    several = orders.event.customer_sources
+    assert several is not None and several.column is not None
+    assert (several.sources.value, several.column.value) == (["crm", "shop"], "system")
+    assert several.values == {"CRM-A": "crm", "WEBSHOP": "shop"}
+    assert "system" not in {c.name for c in orders.unmapped}
+    event = load_config(path, environ={}).sources["orders"].event
+    assert event is not None
+    assert (event.customer_sources, event.customer_source_column) == (["crm", "shop"], "system")
+    assert event.customer_source_map == {"CRM-A": "crm", "WEBSHOP": "shop"}
+    assert event.product_source == "catalogue"
+    events, rejects = _conformed(path, landing)
+    assert rejects == [] and len(events) == 24
+    assert {e["customer_ref"].split(":")[0] for e in events} == {"crm", "shop"}
+    assert all(e["customer_master_id"] and e["product_master_id"] for e in events)
+
+
+def test_keys_with_prefixes_of_their_own_tell_the_sources_apart(tmp_path: Path) -> None:
+    landing = _mixed_landing(tmp_path, shop_keys="S-", system=False)
+    path = tmp_path / "e360.yaml"
+    proposal = init_config(landing, path)
+    orders = next(s for s in proposal.sources if s.name == "orders")
+    assert orders.event is not None and orders.event.customer_sources is not None
+    event = load_config(path, environ={}).sources["orders"].event
+    assert event is not None and event.customer_sources == ["crm", "shop"]
+    assert event.customer_key_prefixes == {"K-": "crm", "S-": "shop"}
+    assert event.customer_source_column is None and not event.customer_strip_prefix
+    events, rejects = _conformed(path, landing)
+    assert rejects == [] and len(events) == 24
+
+
+def test_several_sources_nothing_tells_apart_are_a_check(tmp_path: Path) -> None:
+    landing = _mixed_landing(tmp_path, system=False)  # both keyed K-, no system column
+    path = tmp_path / "e360.yaml"
+    proposal = init_config(landing, path)
+    orders = next(s for s in proposal.sources if s.name == "orders")
+    assert orders.event is not None and orders.event.customer_sources is None
+    assert orders.event.customer_source is not None
+    assert orders.event.customer_source.value in ("crm", "shop")
+    text = path.read_text()
+    assert "check: its values are keys of several sources (crm 0.50, shop 0.50" in text
+    assert "list them in customer_sources and set customer_source_column" in text
+    event = load_config(path, environ={}).sources["orders"].event
+    assert event is not None and event.customer_source == orders.event.customer_source.value
+
+
+def test_a_house_number_beside_a_street_becomes_one_street_line(tmp_path: Path) -> None:
+    landing = _landing(tmp_path)
+    lines = ["id,given_name,family_name,email,house_number,street,town"] + [
+        f"C{n},{first},{last},{first.lower()}{n}@example.com,{number},{street},Leeds"
+        for n, (first, last, number, street) in enumerate(
+            [
+                ("Ana", "Lopez", "12", "High Street"),
+                ("Tom", "Hart", "4a", "Elm Road"),
+                ("Eve", "Shaw", "12", "Mill Lane"),
+                ("Bo", "Li", "221 B", "Baker Street"),
+                ("Al", "Ray", "7", "Elm Road"),
+            ]
+        )
+    ]
+    (landing / "members").mkdir()
+    (landing / "members" / "members.csv").write_text("\n".join(lines) + "\n")
+    path = tmp_path / "e360.yaml"
+    proposal = init_config(landing, path)
+    members = next(s for s in proposal.sources if s.name == "members")
+    guess = members.mapping["address_line1"]
+    assert guess.value == "{house_number} {street}"
+    assert "house_number holds house numbers (e.g. 12, 4a) beside the street street" in guess.reason
+    assert {"house_number", "street"}.isdisjoint(c.name for c in members.unmapped)
+    assert "address_line1: '{house_number} {street}'" in path.read_text()
+    mapping = load_config(path, environ={}).sources["members"].mapping
+    assert value_of(mapping["address_line1"], {"house_number": "4a", "street": "Elm Road"}) == (
+        "4a Elm Road"
+    )
+    # a street column already holding the number stays as it is
+    (landing / "members" / "members.csv").write_text(
+        "id,given_name,email,street\n"
+        + "".join(f"C{n},Ana,a{n}@example.com,{n} High St\n" for n in range(5))
+    )
+    proposal = init_config(landing, path, force=True)
+    members = next(s for s in proposal.sources if s.name == "members")
+    assert members.mapping["address_line1"].value == "street"
+
+
+def test_a_feed_over_the_demo_sources_points_into_two_crms_and_two_catalogues(
+    tmp_path: Path,
+) -> None:
+    """The demo's landing folder plus an order feed naming customers of the CRM and the shop
+    and products of the ERP and the marketplace: each pair told apart by its keys' prefixes."""
+    generate_demo_data(tmp_path, customers=60, seed=3)
+
+    def keys(truth: str) -> dict[str, list[str]]:
+        with (tmp_path / "truth" / truth).open(newline="") as handle:
+            out: dict[str, list[str]] = {}
+            for row in csv.DictReader(handle):
+                out.setdefault(row["source"], []).append(row["source_key"])
+            return out
+
+    customers, products = keys("customers.csv"), keys("products.csv")
+    rows = [
+        {
+            "order_id": f"o{n}",
+            "system": "CRM-A" if n % 2 == 0 else "SHOP",
+            "customer": customers["crm" if n % 2 == 0 else "ecommerce"][n // 2],
+            "item": products["erp" if n % 3 else "marketplace"][n // 3],
+            "at": f"2024-03-01T10:{n:02d}:00Z",
+        }
+        for n in range(40)
+    ]
+    (tmp_path / "landing" / "orders").mkdir()
+    with (tmp_path / "landing" / "orders" / "orders_1.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    path = tmp_path / "e360.yaml"
+    init_config(tmp_path / "landing", path)
+    config = load_config(path, environ={})
+    event = config.sources["orders"].event
+    assert event is not None
+    assert sorted(event.customer_sources) == ["crm", "ecommerce"]
+    assert event.customer_key_prefixes == {"C": "crm", "A-": "ecommerce"}
+    assert sorted(event.product_sources) == ["erp", "marketplace"]
+    assert event.product_key_prefixes == {"SKU-": "erp", "MP-": "marketplace"}
+    masters = [
+        {record_id(s, k): f"M-{k}" for s, ks in found.items() for k in ks}
+        for found in (customers, products)
+    ]
+    landed = [{**row, "_file": "orders_1.csv", "_row": i} for i, row in enumerate(rows)]
+    events, rejects, _ = conform_events(
+        "orders", config.sources["orders"], landed, masters[0], masters[1], "r1"
+    )
+    assert rejects == [] and len(events) == 40
+
+
+def test_key_prefixes_are_marks_or_letters_before_digits_of_one_source_each() -> None:
+    keys = {"crm": {"K-1001", "K-1002"}, "shop": {"S-7", "S-a9"}, "erp": {"C0001", "C0002"}}
+    assert key_prefixes(["crm", "shop", "erp"], keys) == {"K-": "crm", "S-": "shop", "C": "erp"}
+    assert key_prefixes(["crm", "x"], {**keys, "x": {"ABC1", "ABD2"}}) == {}  # `AB` by chance
+    assert key_prefixes(["erp", "x"], {**keys, "x": {"CX-1", "CX-2"}}) == {}  # `C` starts `CX-`
+    assert key_prefixes(["crm", "x"], {**keys, "x": {"K-2001"}}) == {}  # the same prefix
+    assert key_prefixes(["crm", "x"], {**keys, "x": {"1", "2"}}) == {}  # no prefix

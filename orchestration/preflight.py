@@ -134,7 +134,8 @@ def estimate_entity(
     if table.num_rows < 2:
         return EntityEstimate(entity, total, table.num_rows, notes=notes)
     # As a run: matching never reads display values.
-    table = table.drop_columns([c for c in display_columns(entity) if c in table.column_names])
+    shown = display_columns(entity).values()
+    table = table.drop_columns([c for c in shown if c in table.column_names])
     backend = splink_backend(config)
     with splink_session(backend, entity, "counting comparisons"):
         records = register(backend, table, f"{entity}_preflight")

@@ -66,7 +66,11 @@ def selection_for(
         keys += [standardized_key(entity) for entity in chosen_entities]
     if "match" in wanted:
         keys += [master_key(e, t) for e in chosen_entities for t in MASTER_ASSET_TABLES]
-        keys.append(EVENTS_KEY)
+        # Events carry both entities' master ids: matching only some entities leaves them
+        # for a run that masters all (conforming now would reject every reference into an
+        # entity never mastered).
+        if set(chosen_entities) == set(config.entities):
+            keys.append(EVENTS_KEY)
     selection: dg.AssetSelection = dg.AssetSelection.assets(*keys)
     if "publish" in wanted:
         selection = selection | dg.AssetSelection.groups("publishing")

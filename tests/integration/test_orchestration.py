@@ -73,6 +73,23 @@ def test_the_module_level_definitions_load_for_dagster_tools(monkeypatch, demo_c
         build_definitions(str(demo_config_path), environment="staging")
 
 
+def test_matching_some_entities_leaves_the_events_for_a_run_that_masters_all(
+    definitions: dg.Definitions, demo_config_path: Path
+) -> None:
+    """Events carry both entities' master ids: conforming them after mastering customers
+    alone would reject every product reference of a project never matched for products."""
+    from e360.config import load_config
+    from orchestration.assets.matching import EVENTS_KEY
+    from orchestration.runner import selection_for
+
+    config = load_config(demo_config_path, environ={})
+    graph = definitions.resolve_asset_graph()
+    some = selection_for(config, ["match"], entities=["customer"]).resolve(graph)
+    every = selection_for(config, ["match"]).resolve(graph)
+    assert EVENTS_KEY not in some and EVENTS_KEY in every
+    assert some == every - {EVENTS_KEY} - {k for k in every if "product" in k.to_user_string()}
+
+
 def test_steps_that_touch_networks_retry(definitions: dg.Definitions) -> None:
     graph = definitions.resolve_asset_graph()
     raw = graph.get(dg.AssetKey(["raw", "crm"])).assets_def

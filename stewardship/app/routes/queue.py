@@ -12,7 +12,12 @@ from fastapi.responses import Response
 
 from stewardship.app.pages import context_of, flash, redirect, render, with_query
 from stewardship.app.queue import QueueFilter, apply_filter, next_open
-from stewardship.app.routes.review import VERDICT_LABELS, _entity, _filter, _rows
+from stewardship.app.routes.review import (
+    VERDICT_LABELS,
+    entity_rows,
+    known_entity,
+    queue_filter,
+)
 from stewardship.app.security import current_user, require
 from stewardship.store import VERDICTS, DecisionConflict, StewardError, ordered
 from stewardship.users import User
@@ -26,12 +31,12 @@ def skip(
     request: Request,
     entity: str,
     user: Annotated[User, Depends(require("steward"))],
-    spec: Annotated[QueueFilter, Depends(_filter)],
+    spec: Annotated[QueueFilter, Depends(queue_filter)],
     record_l: Annotated[str, Form(min_length=1, max_length=512)],
     record_r: Annotated[str, Form(min_length=1, max_length=512)],
     undo: Annotated[str, Form()] = "",
 ) -> Response:
-    entity = _entity(request, entity)
+    entity = known_entity(request, entity)
     try:
         key = ordered(record_l, record_r)
     except StewardError as exc:
@@ -47,7 +52,7 @@ def skip(
     # Someone else's assignment is theirs to keep; my own goes back to the queue.
     assignments.release(entity, user.username, [key])
     flash(request, f"Skipped {key[0]} / {key[1]}: you will not be served it again.")
-    _, rows = _rows(request, entity, user)
+    _, rows = entity_rows(request, entity, user)
     following = next_open(apply_filter(rows, spec, user.username), user.username, after=key)
     if following is None:
         flash(request, "Nothing left to review with this filter.")
@@ -64,11 +69,11 @@ def group(
     request: Request,
     entity: str,
     user: Annotated[User, Depends(current_user)],
-    spec: Annotated[QueueFilter, Depends(_filter)],
+    spec: Annotated[QueueFilter, Depends(queue_filter)],
     record: Annotated[str, Query(min_length=1, max_length=512)],
 ) -> Response:
-    entity = _entity(request, entity)
-    view, rows = _rows(request, entity, user)
+    entity = known_entity(request, entity)
+    view, rows = entity_rows(request, entity, user)
     root = next((r.group for r in rows if record in r.key and r.group), None)
     if root is None:
         raise HTTPException(404, f"{entity} record {record} shares no queued pair with another")
@@ -98,7 +103,7 @@ def decide_group(
     request: Request,
     entity: str,
     user: Annotated[User, Depends(require("steward"))],
-    spec: Annotated[QueueFilter, Depends(_filter)],
+    spec: Annotated[QueueFilter, Depends(queue_filter)],
     root: Annotated[str, Form(min_length=1, max_length=512)],
     verdict: Annotated[str, Form()],
     pairs: Annotated[list[str] | None, Form()] = None,
@@ -106,12 +111,12 @@ def decide_group(
 ) -> Response:
     """One verdict for the checked pairs; each keeps its own optimistic lock (`l|r|version`),
     so a pair someone decided meanwhile is left as they decided it and named."""
-    entity = _entity(request, entity)
+    entity = known_entity(request, entity)
     known = next((v for v in VERDICTS if v == verdict), None)
     if known is None:
         raise HTTPException(400, f"unknown verdict '{verdict}'")
     context = context_of(request)
-    _, rows = _rows(request, entity, user)
+    _, rows = entity_rows(request, entity, user)
     in_group = {r.key for r in rows if r.group == root}
     back = with_query(f"/queue/{entity}/group", {**spec.params(), "record": root})
     saved: list[tuple[str, str]] = []

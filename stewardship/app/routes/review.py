@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from stewardship.app.charts import waterfall_chart
+from stewardship.app.context import AppContext
 from stewardship.app.lakeview import EntityView
 from stewardship.app.pages import context_of, flash, redirect, render, with_query
 from stewardship.app.queue import (
@@ -27,7 +28,7 @@ from stewardship.app.queue import (
 )
 from stewardship.app.security import current_user, require
 from stewardship.explain import ExplainError
-from stewardship.store import VERDICTS, DecisionConflict, StewardError, ordered
+from stewardship.store import VERDICTS, DecisionConflict, PairVerdict, StewardError, ordered
 from stewardship.users import User
 
 router = APIRouter()
@@ -36,13 +37,26 @@ PAGE_SIZE = 50
 VERDICT_LABELS = {"match": "Match", "no_match": "Not a match", "unsure": "Unsure"}
 
 
-def _entity(request: Request, entity: str) -> str:
+def known_entity(request: Request, entity: str) -> str:
     if entity not in context_of(request).entities:
         raise HTTPException(404, f"unknown entity '{entity}'")
     return entity
 
 
-def _filter(
+def posted_verdict(
+    context: AppContext, entity: str, record_l: str, record_r: str, verdict: str
+) -> PairVerdict:
+    """The verdict of a posted pair decision, once both records are known to the lake."""
+    known = next((v for v in VERDICTS if v == verdict), None)
+    if known is None:
+        raise HTTPException(400, f"unknown verdict '{verdict}'")
+    view = context.lake.entity(entity)
+    if record_l not in view.records or record_r not in view.records:
+        raise HTTPException(404, f"no {entity} pair {record_l} / {record_r} in the lake")
+    return known
+
+
+def queue_filter(
     sort: str | None = None,
     order: str | None = None,
     status: str | None = None,
@@ -55,7 +69,7 @@ def _filter(
     return QueueFilter.parse(sort, order, status, assignee, source, q, size, grouped)
 
 
-def _rows(
+def entity_rows(
     request: Request, entity: str, user: User | None = None
 ) -> tuple[EntityView, list[QueueRow]]:
     context = context_of(request)
@@ -81,11 +95,11 @@ def queue(
     request: Request,
     entity: str,
     user: Annotated[User, Depends(current_user)],
-    spec: Annotated[QueueFilter, Depends(_filter)],
+    spec: Annotated[QueueFilter, Depends(queue_filter)],
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    entity = _entity(request, entity)
-    view, rows = _rows(request, entity, user)
+    entity = known_entity(request, entity)
+    view, rows = entity_rows(request, entity, user)
     selected = apply_filter(rows, spec, user.username)
     shown = Page.of(selected, page, spec.size)
     sources = sorted({r.source_l for r in rows} | {r.source_r for r in rows})
@@ -129,11 +143,11 @@ def assign(
     request: Request,
     entity: str,
     user: Annotated[User, Depends(require("steward"))],
-    spec: Annotated[QueueFilter, Depends(_filter)],
+    spec: Annotated[QueueFilter, Depends(queue_filter)],
     count: Annotated[int, Form(ge=1, le=500)] = 20,
 ) -> Response:
-    entity = _entity(request, entity)
-    _, rows = _rows(request, entity)
+    entity = known_entity(request, entity)
+    _, rows = entity_rows(request, entity)
     free = [r for r in apply_filter(rows, spec, user.username) if r.open and r.assignee is None]
     taken = context_of(request).assignments.assign(
         entity, [(r.record_l, r.record_r) for r in free[:count]], user.username
@@ -148,7 +162,7 @@ def release(
     entity: str,
     user: Annotated[User, Depends(require("steward"))],
 ) -> Response:
-    entity = _entity(request, entity)
+    entity = known_entity(request, entity)
     released = context_of(request).assignments.release(entity, user.username)
     flash(request, f"{released} pairs released back to the queue.")
     return redirect(f"/queue/{entity}")
@@ -158,7 +172,7 @@ def _review_values(
     request: Request, entity: str, record_l: str, record_r: str, spec: QueueFilter, user: User
 ) -> dict[str, Any]:
     context = context_of(request)
-    view, rows = _rows(request, entity)
+    view, rows = entity_rows(request, entity)
     if record_l not in view.records or record_r not in view.records:
         raise HTTPException(404, f"no {entity} pair {record_l} / {record_r} in the lake")
     left, right = view.records[record_l], view.records[record_r]
@@ -261,11 +275,11 @@ def review(
     request: Request,
     entity: str,
     user: Annotated[User, Depends(current_user)],
-    spec: Annotated[QueueFilter, Depends(_filter)],
+    spec: Annotated[QueueFilter, Depends(queue_filter)],
     l: Annotated[str, Query(min_length=1, max_length=512)],  # noqa: E741
     r: Annotated[str, Query(min_length=1, max_length=512)],
 ) -> Response:
-    entity = _entity(request, entity)
+    entity = known_entity(request, entity)
     try:
         record_l, record_r = ordered(l, r)
     except StewardError as exc:
@@ -280,21 +294,16 @@ def decide(
     request: Request,
     entity: str,
     user: Annotated[User, Depends(require("steward"))],
-    spec: Annotated[QueueFilter, Depends(_filter)],
+    spec: Annotated[QueueFilter, Depends(queue_filter)],
     record_l: Annotated[str, Form(min_length=1, max_length=512)],
     record_r: Annotated[str, Form(min_length=1, max_length=512)],
     verdict: Annotated[str, Form()],
     expected_version: Annotated[int, Form(ge=0)],
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    entity = _entity(request, entity)
+    entity = known_entity(request, entity)
     context = context_of(request)
-    known = next((v for v in VERDICTS if v == verdict), None)
-    if known is None:
-        raise HTTPException(400, f"unknown verdict '{verdict}'")
-    view = context.lake.entity(entity)
-    if record_l not in view.records or record_r not in view.records:
-        raise HTTPException(404, f"no {entity} pair {record_l} / {record_r} in the lake")
+    known = posted_verdict(context, entity, record_l, record_r, verdict)
     try:
         decision = context.store.decide_pair(
             entity,
@@ -319,7 +328,7 @@ def decide(
         "It takes effect in the next run.",
         "success",
     )
-    _, rows = _rows(request, entity)
+    _, rows = entity_rows(request, entity)
     following = next_open(apply_filter(rows, spec, user.username), user.username, after=key)
     if following is None:
         flash(request, "Nothing left to review with this filter.")

@@ -30,9 +30,10 @@ from matching.resolution.thresholds import link_threshold
 from matching.resolution.trainer import scored_candidates
 from matching.resolution.versions import linker_from_model, register_term_frequencies
 from stewardship.app.pages import context_of, flash, redirect, render
+from stewardship.app.routes.review import posted_verdict
 from stewardship.app.security import current_user, require
 from stewardship.explain import Explainer
-from stewardship.store import VERDICTS, DecisionConflict, StewardError, ordered
+from stewardship.store import DecisionConflict, StewardError, ordered
 from stewardship.users import User
 
 router = APIRouter()
@@ -165,12 +166,7 @@ def teach_decide(
 ) -> Response:
     entity = _entity(request, entity)
     context = context_of(request)
-    known = next((v for v in VERDICTS if v == verdict), None)
-    if known is None:
-        raise HTTPException(400, f"unknown verdict '{verdict}'")
-    view = context.lake.entity(entity)
-    if record_l not in view.records or record_r not in view.records:
-        raise HTTPException(404, f"no {entity} pair {record_l} / {record_r} in the lake")
+    known = posted_verdict(context, entity, record_l, record_r, verdict)
     try:
         record_l, record_r = ordered(record_l, record_r)
         context.store.decide_pair(

@@ -25,7 +25,7 @@ from e360.zones import display_columns, standardized_schema
 from ingestion.batch import conform_columns
 from ingestion.deliveries import deliveries
 from ingestion.readers import read_file
-from matching.resolution.blocking import within_budget
+from matching.resolution.blocking import within_budget, without_stop_buckets
 from matching.resolution.engine import register, splink_backend, splink_session
 from matching.resolution.settings import exclusive_sources
 from matching.standardize.records import complete_products
@@ -136,6 +136,7 @@ def estimate_entity(
     # As a run: matching never reads display values.
     shown = display_columns(entity).values()
     table = table.drop_columns([c for c in shown if c in table.column_names])
+    table = without_stop_buckets(table, matching, population=total)
     backend = splink_backend(config)
     with splink_session(backend, entity, "counting comparisons"):
         records = register(backend, table, f"{entity}_preflight")

@@ -108,6 +108,11 @@ class MatchingConfig(Section):
     rule over it is left out and named. 50M pairs is minutes on one machine; beyond that
     a rule is not blocking.
     """
+    max_bucket_size: int | None = Field(default=None, ge=2)
+    """Records an LSH bucket (an exploded rule's key, such as `title_lsh`) may hold and still
+    block: a larger one is a stop-bucket, whose titles meet on their commonest words, and its
+    pairs are not generated. None: max(50, √n) for n records (matching.standardize.lsh).
+    """
 
     @field_validator("review_band")
     @classmethod

@@ -3,7 +3,9 @@
 Text blocking (MinHash buckets of titles) can produce huge blocks on a catalogue where many
 listings share their words ("case", "cable"): the count is estimated from a sample of the
 records first (Splink's blocking analysis, which handles exploded array columns), and a
-rule that alone would add more pairs than the budget is left out and named.
+rule that alone would add more pairs than the budget is left out and named. Before either,
+`without_stop_buckets` takes the buckets of common words out of the records, so such a rule is
+bounded where it grows fastest instead of lost whole.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
 from e360.config import BlockingRule, MatchingConfig
 from matching.resolution.settings import prediction_blocking_rules
 from matching.resolution.splink_adapter import (
@@ -21,8 +25,31 @@ from matching.resolution.splink_adapter import (
     SplinkDataFrame,
     count_comparisons_from_blocking_rules,
 )
+from matching.standardize.lsh import EXPLODED_COLUMNS, drop_stop_buckets, stop_bucket_cap
 
 log = logging.getLogger(__name__)
+
+
+def without_stop_buckets(
+    records: pa.Table, matching: MatchingConfig, *, population: int | None = None
+) -> pa.Table:
+    """The records as blocking sees them: the exploded columns of the prediction rules without
+    the keys of buckets over `matching.max_bucket_size` records (by default max(50, sqrt(n))).
+
+    `population`: the records `records` were sampled from, when a sample (the cap, sized for
+    the whole, is scaled to it)."""
+    columns = sorted(
+        {c for r in matching.blocking_rules if isinstance(r, list) for c in r}
+        & EXPLODED_COLUMNS
+        & set(records.column_names)
+    )
+    population = population or records.num_rows
+    cap = matching.max_bucket_size or stop_bucket_cap(population)
+    if population > records.num_rows:
+        cap = max(2, round(cap * records.num_rows / population))
+    for column in columns:
+        records = drop_stop_buckets(records, column, cap)
+    return records
 
 
 @dataclass(frozen=True)

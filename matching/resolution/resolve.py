@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from e360.config import E360Config, MatchingConfig
 from e360.entities import MasteredEntity
 from e360.sql import quote
-from matching.resolution.blocking import within_budget
+from matching.resolution.blocking import within_budget, without_stop_buckets
 from matching.resolution.clustering import affected_records, cluster
 from matching.resolution.constraints import Constraints
 from matching.resolution.engine import register, splink_backend, splink_session
@@ -102,6 +102,8 @@ def resolve(
         ids = records.column(UNIQUE_ID).cast(pa.string())
         clusters = pa.table({"record_id": ids, "cluster_id": ids})
         return Resolution(entity, None, False, empty_pairs(), clusters, {})
+    # Stop-buckets depend on every record: a record whose keys change with them is rescored.
+    records = without_stop_buckets(records, matching)
     backend = splink_backend(config)
     clock = Laps()
     with splink_session(backend, entity):

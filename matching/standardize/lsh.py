@@ -6,14 +6,24 @@ sharing half their weight meet 97% of the time, a quarter 54%, a tenth 11%. Buck
 exploded by Splink's blocking (`block_on("title_lsh", arrays_to_explode=["title_lsh"])`),
 which works on DuckDB and Spark alike. Hash functions are fixed (seeded), not learned, so
 a record's keys depend on its own title only.
+
+A bucket holding many records is a stop-bucket, as "the" is a stop-word: titles meet there
+because they share their commonest words ("usb cable"), and its K records would add K(K-1)/2
+pairs, nearly all non-matches. `drop_stop_buckets` removes the keys of buckets over a cap
+(`stop_bucket_cap`) from every record before blocking, so each record gets at most
+BANDS * (cap - 1) candidates from its title and the rule's pairs grow linearly with the
+records instead of quadratically.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 BANDS = 12
 ROWS = 2
@@ -57,3 +67,43 @@ def lsh_buckets(tokens: Iterable[str]) -> list[str] | None:
 def bucket_probability(jaccard: float) -> float:
     """Probability two token sets of this Jaccard similarity share a bucket."""
     return 1 - (1 - jaccard**ROWS) ** BANDS
+
+
+# Buckets of up to this many records are always kept, however few records there are: a
+# product is listed a handful of times, so such a bucket is still mostly about one product.
+MIN_STOP_BUCKET = 50
+
+
+def stop_bucket_cap(records: int) -> int:
+    """The largest bucket that still blocks among `records` records: max(50, sqrt(n)).
+
+    A bucket of a given size matters less the larger the catalogue (it holds a shrinking
+    share of it), and the pairs the kept buckets add are at most BANDS * n * cap / 2: with
+    sqrt(n) that is n^1.5, against n^2 for uncapped buckets of common words."""
+    return max(MIN_STOP_BUCKET, math.isqrt(max(records, 0)))
+
+
+def drop_stop_buckets(table: pa.Table, column: str, cap: int) -> pa.Table:
+    """`table` with the keys of buckets shared by more than `cap` of its records removed from
+    the list column `column` (a record left without keys gets an empty list; null stays null).
+
+    Order-free and deterministic: a key is kept or dropped by its record count alone."""
+    index = table.column_names.index(column)
+    lists = table.column(column).combine_chunks()
+    keys = pc.list_flatten(lists)
+    if len(keys) == 0:
+        return table
+    counts = pc.value_counts(keys)
+    sizes = pc.take(counts.field("counts"), pc.index_in(keys, value_set=counts.field("values")))
+    keep = pc.fill_null(pc.less_equal(sizes, cap), False)
+    if pc.all(keep).as_py():
+        return table
+    parents = pc.list_parent_indices(lists).to_numpy()
+    lengths = np.bincount(parents[keep.to_numpy(zero_copy_only=False)], minlength=len(lists))
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(
+        np.int64 if pa.types.is_large_list(lists.type) else np.int32
+    )
+    kept = type(lists).from_arrays(
+        pa.array(offsets), keys.filter(keep), type=lists.type, mask=lists.is_null()
+    )
+    return table.set_column(index, table.field(index), kept)

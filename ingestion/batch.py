@@ -375,8 +375,13 @@ def _raw_columns(lake: Lake, table: str) -> list[str]:
     return [f.name for f in found.schema().fields if not f.name.startswith("_")]
 
 
+# What `json.dumps(row, sort_keys=True)` uses, built once rather than per row: the same text,
+# so the hashes of rows landed before stay the same.
+_HASH_JSON = json.JSONEncoder(sort_keys=True)
+
+
 def _payload_hash(row: dict[str, str | None]) -> str:
-    return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(_HASH_JSON.encode(row).encode()).hexdigest()
 
 
 def _done(identity: str, landed: dict[str, int], quarantined: dict[str, int]) -> bool:

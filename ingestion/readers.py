@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import gzip
 import io
 import json
@@ -316,8 +317,13 @@ def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
     for number, line in enumerate(_jsonl_lines(path), start=1):
         obj, reason = _json_object(line)
-        values = {} if obj is None else {str(k): _json_text(v) for k, v in obj.items()}
-        reason = reason or _fields_problem(values)
+        values = (
+            {}
+            if obj is None
+            else {k: v if type(v) is str else _json_text(v) for k, v in obj.items()}
+        )
+        # A lone surrogate can only come from a \u escape: the line itself is valid UTF-8.
+        reason = reason or _fields_problem(values, escapes=b"\\u" in line)
         if reason is None:
             result.add(number, values)
         else:
@@ -350,7 +356,10 @@ def _json_object(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """A JSON object from one line, or why the line is not one (no payload can raise here)."""
     try:
         # Strict UTF-8 (RFC 8259): json.loads on bytes would guess UTF-16/32 from the bytes.
-        obj = json.loads(line.decode("utf-8"), parse_constant=_no_constant)
+        text = line.decode("utf-8")
+        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        obj = _JSON_DECODER.decode(text)
     except UnicodeDecodeError:
         return None, "bytes not valid utf-8"
     except json.JSONDecodeError as exc:
@@ -361,13 +370,19 @@ def _json_object(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"invalid JSON: {exc}"
     if not isinstance(obj, dict):
         return None, f"expected a JSON object, got {type(obj).__name__}"
-    if _depth(obj) > MAX_JSON_DEPTH:
+    # One bracket is the object's own: without another, nothing in it is nested.
+    nested = text.count("{") + text.count("[") > 1
+    if nested and _depth(obj) > MAX_JSON_DEPTH:
         return None, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
     return obj, None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+# What `json.loads(text, parse_constant=...)` builds per call, built once.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _depth(value: Any) -> int:
@@ -383,15 +398,25 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _fields_problem(values: dict[str, str | None]) -> str | None:
-    if any(not key.strip() for key in values):
-        return "a field has an empty name"
-    if any(_has_surrogates(k) or _has_surrogates(v or "") for k, v in values.items()):
+def _fields_problem(values: dict[str, str | None], escapes: bool = True) -> str | None:
+    names = _names_problem(tuple(values))
+    if names is not None and names[0]:
+        return names[1]
+    if escapes and any(_has_surrogates(k) or _has_surrogates(v or "") for k, v in values.items()):
         return "invalid unicode escape (a lone surrogate)"
+    return None if names is None else names[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_problem(names: tuple[str, ...]) -> tuple[bool, str] | None:
+    """What is wrong with a record's field names, and whether it outranks a lone surrogate
+    (records of one file mostly share their names, so each set is checked once)."""
+    if any(not key.strip() for key in names):
+        return True, "a field has an empty name"
     folded: dict[str, str] = {}
-    for key in values:
+    for key in names:
         if key.casefold() in folded:
-            return f"fields '{folded[key.casefold()]}' and '{key}' differ only in case"
+            return False, f"fields '{folded[key.casefold()]}' and '{key}' differ only in case"
         folded[key.casefold()] = key
     return None
 

@@ -115,6 +115,55 @@ def _reference_read_csv(path: Path, source: SourceConfig) -> FileRows:
     return result
 
 
+def _reference_read_jsonl(path: Path) -> FileRows:
+    result = FileRows()
+    for number, line in enumerate(readers._jsonl_lines(path), start=1):
+        obj, reason = _reference_json_object(line)
+        values = {} if obj is None else {str(k): readers._json_text(v) for k, v in obj.items()}
+        reason = reason or _reference_fields_problem(values)
+        if reason is None:
+            result.add(number, values)
+        else:
+            text = readers._printable(line.decode("utf-8", errors="surrogateescape"))
+            result.rejects.append(Reject(number, text.rstrip("\r\n"), reason))
+    return result
+
+
+def _reference_json_object(line: bytes) -> tuple[dict | None, str | None]:
+    depth = readers.MAX_JSON_DEPTH
+    try:
+        obj = json.loads(line.decode("utf-8"), parse_constant=readers._no_constant)
+    except UnicodeDecodeError:
+        return None, "bytes not valid utf-8"
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    except RecursionError:
+        return None, f"JSON nested deeper than {depth} levels"
+    except ValueError as exc:
+        return None, f"invalid JSON: {exc}"
+    if not isinstance(obj, dict):
+        return None, f"expected a JSON object, got {type(obj).__name__}"
+    if readers._depth(obj) > depth:
+        return None, f"JSON nested deeper than {depth} levels"
+    return obj, None
+
+
+def _reference_fields_problem(values: dict[str, str | None]) -> str | None:
+    if any(not key.strip() for key in values):
+        return "a field has an empty name"
+    if any(
+        _reference_has_surrogates(k) or _reference_has_surrogates(v or "")
+        for k, v in values.items()
+    ):
+        return "invalid unicode escape (a lone surrogate)"
+    folded: dict[str, str] = {}
+    for key in values:
+        if key.casefold() in folded:
+            return f"fields '{folded[key.casefold()]}' and '{key}' differ only in case"
+        folded[key.casefold()] = key
+    return None
+
+
 @dataclass(frozen=True)
 class _Cell:
     text: str | None
@@ -288,6 +337,35 @@ def test_csv_shapes_cover_every_kind_of_reject(tmp_path: Path) -> None:
         "missing required column 'email'",
         "columns 'Email' and 'email' differ only in case",
     } <= reasons
+
+
+def _deep(levels: int) -> str:
+    return '{"id": "d", "x": ' + "[" * levels + "1" + "]" * levels + "}"
+
+
+JSONL_SHAPES: dict[str, bytes] = {
+    "clean": b'{"id": "1", "email": "a@x.com", "n": 3, "ok": true, "tags": ["p", "q"]}\n'
+    b'{"id": "2", "email": null, "f": 1.5, "o": {"b": 1, "a": [2]}}\n',
+    "broken lines and non-objects": b'{"id": "a2", "email": \n[1, 2]\n"text"\n{"id": "3"}\n\n',
+    "surrogates and empty names": b'{"id": "1", "email": "\\ud800"}\n{"id": "2", "": "x"}\n'
+    b'{"\\udc00": "1"}\n{" ": "x", "\\ud800": "y"}\n{"id": "3", "e": "\\u00e9\\ud83d\\ude42"}\n',
+    "names differing in case": b'{"id": "1", "Email": "a"}\n{"id": "2", "email": "b"}\n'
+    b'{"id": "3", "X": "a", "x": "b"}\n{"": "1", "X": "a", "x": "b"}\n',
+    "depth": (_deep(63) + "\n" + _deep(64) + "\n" + _deep(70) + "\n" + _deep(2000) + "\n").encode(),
+    "brackets in strings": b'{"id": "1", "note": "{[{[ not nested"}\n{"id": "2", "n": "\\u007b"}\n',
+    "constants and big numbers": b'{"id": "1", "x": NaN}\n{"id": "2", "x": -Infinity}\n'
+    b'{"id": "3", "x": 1e400}\n{"id": "4", "x": ' + b"9" * 5000 + b"}\n",
+    "BOM on the first and a later line": '\ufeff{"id": "1"}\n\ufeff{"id": "2"}\n'.encode(),
+    "bad bytes": b'{"id": "1", "email": "\xff"}\n{"id": "2"}\n',
+    "utf-16": '{"id": "1", "name": "Zo\u00eb"}\r\n{"id": "2"}\r\n'.encode("utf-16"),
+}
+
+
+@pytest.mark.parametrize("shape", list(JSONL_SHAPES))
+def test_jsonl_reader_gives_what_the_previous_reader_gave(tmp_path: Path, shape: str) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(JSONL_SHAPES[shape])
+    _same(readers.parse_file(path, _source("jsonl")), _reference_read_jsonl(path))
 
 
 def test_parquet_reader_gives_what_the_value_by_value_reader_gave(tmp_path: Path) -> None:

@@ -198,7 +198,10 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     encoding = _file_encoding(path, source.csv.encoding)
     # surrogateescape keeps undecodable bytes so the row can be quarantined instead of
     # failing the whole file.
-    text = path.read_text(encoding=encoding, errors="surrogateescape")
+    try:
+        text = path.read_text(encoding=encoding, errors="surrogateescape")
+    except UnicodeDecodeError as exc:  # bytes no escape can keep: a UTF-16/32 file cut short
+        return FileRows(rejects=[Reject(None, None, f"unreadable {encoding} file: {exc}")])
     # A free-text column can hold more than the csv module's default 128 KiB; a field above
     # the source's limit is one bad row, not the end of the file.
     csv.field_size_limit(source.csv.field_size_limit)
@@ -315,7 +318,11 @@ MAX_JSON_DEPTH = 64
 
 def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
-    for number, line in enumerate(_jsonl_lines(path), start=1):
+    try:
+        lines = list(_jsonl_lines(path)) if _wide_encoding(path) else _jsonl_lines(path)
+    except UnicodeDecodeError as exc:  # bytes no escape can keep: a UTF-16/32 file cut short
+        return FileRows(rejects=[Reject(None, None, f"unreadable {exc.encoding} file: {exc}")])
+    for number, line in enumerate(lines, start=1):
         obj, reason = _json_object(line)
         values = (
             {}
@@ -330,6 +337,11 @@ def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
             text = _printable(line.decode("utf-8", errors="surrogateescape")).rstrip("\r\n")
             result.rejects.append(Reject(number, text, reason))
     return result
+
+
+def _wide_encoding(path: Path) -> bool:
+    with path.open("rb") as f:
+        return bom_encoding(f.read(4)) in ("utf-16", "utf-32")
 
 
 def _jsonl_lines(path: Path) -> Iterator[bytes]:

@@ -278,8 +278,13 @@ def _first_of_each_key(rows: FileRows, key: str) -> tuple[FileRows, list[str]]:
     A file is one delivery of the source's records, so a key twice in it is a source defect;
     the later rows keep their bytes and the row of the first in their reason.
     """
-    first: dict[str, tuple[int, dict[str, str | None]]] = {}
     kept = FileRows(columns=rows.columns, rejects=list(rows.rejects))
+    keys = [(values.get(key) or "").strip() for values in rows.rows]
+    if len(set(keys)) == len(keys):  # the usual file: every key once, every row kept
+        kept.rows, kept.row_numbers = list(rows.rows), list(rows.row_numbers)
+        kept.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
+        return kept, []
+    first: dict[str, tuple[int, dict[str, str | None]]] = {}
     duplicates: list[str] = []
     for number, values in zip(rows.row_numbers, rows.rows, strict=True):
         value = (values.get(key) or "").strip()  # keys are compared as standardisation does
@@ -375,8 +380,13 @@ def _raw_columns(lake: Lake, table: str) -> list[str]:
     return [f.name for f in found.schema().fields if not f.name.startswith("_")]
 
 
+# What `json.dumps(row, sort_keys=True)` uses, built once rather than per row: the same text,
+# so the hashes of rows landed before stay the same.
+_HASH_JSON = json.JSONEncoder(sort_keys=True)
+
+
 def _payload_hash(row: dict[str, str | None]) -> str:
-    return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(_HASH_JSON.encode(row).encode()).hexdigest()
 
 
 def _done(identity: str, landed: dict[str, int], quarantined: dict[str, int]) -> bool:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import gzip
 import io
 import json
 import math
+import re
 import shutil
 import tempfile
 import zlib
@@ -49,21 +51,27 @@ class FileRows:
 
     def add(self, row_number: int, values: dict[str, str | None]) -> None:
         """Add a parsed row; a name differing only in case from a known column is that column."""
+        if values.keys() <= self._exact:  # the common case, checked in C: every name known
+            self.rows.append(values)
+            self.row_numbers.append(row_number)
+            return
         if any(self._known.get(name.casefold(), name) != name for name in values):
             values = {self._known.get(name.casefold(), name): v for name, v in values.items()}
         for name in values:
             if name.casefold() not in self._known:
                 self._known[name.casefold()] = name
+                self._exact.add(name)
                 self.columns.append(name)
         self.rows.append(values)
         self.row_numbers.append(row_number)
 
     def __post_init__(self) -> None:
-        self._known: dict[str, str] = {name.casefold(): name for name in self.columns}
+        self.set_columns(self.columns)
 
     def set_columns(self, columns: list[str]) -> None:
         self.columns = list(columns)
-        self._known = {name.casefold(): name for name in columns}
+        self._known: dict[str, str] = {name.casefold(): name for name in columns}
+        self._exact = set(self._known.values())  # names as spelt, each its fold's spelling
 
 
 def read_file(path: Path, source: SourceConfig) -> FileRows:
@@ -129,8 +137,12 @@ def _blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
+# One encoder for every row: `json.dumps` with options builds a new one per call.
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=False)
+
+
 def as_raw(values: dict[str, str | None]) -> str:
-    return json.dumps(values, ensure_ascii=False, sort_keys=False)
+    return _RAW_JSON.encode(values)
 
 
 # Byte-order marks, longest first: FF FE 00 00 is UTF-32 LE, not UTF-16 LE and a NUL.
@@ -153,41 +165,32 @@ def _file_encoding(path: Path, configured: str) -> str:
         return bom_encoding(f.read(4)) or configured
 
 
-class _Lines:
-    """The physical lines a CSV reader consumes, so a broken record is kept verbatim."""
+def _close_quote(taken: list[str], feed: Iterator[str], quote: str, escape: str | None) -> int:
+    """Take lines from `feed` until no quoted field is open: a broken record ends where its
+    quote does. A quote after the escape character is data, not the end of a field. Returns
+    the count of lines taken."""
 
-    def __init__(self, text: str) -> None:
-        self._lines = iter(io.StringIO(text, newline=""))
-        self.taken: list[str] = []
-        self.count = 0  # lines read so far
+    def quotes(line: str) -> int:
+        if escape:
+            line = line.replace(escape + escape, "").replace(escape + quote, "")
+        return line.count(quote)
 
-    def __iter__(self) -> Iterator[str]:
-        return self
+    if not sum(quotes(line) for line in taken) % 2:
+        return 0
+    count = 0
+    for line in feed:
+        taken.append(line)
+        count += 1
+        if quotes(line) % 2:
+            break
+    return count
 
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.taken.append(line)
-        self.count += 1
-        return line
 
-    def close_quote(self, quote: str, escape: str | None = None) -> None:
-        """Take lines until no quoted field is open: a broken record ends where its quote does.
-        A quote after the escape character is data, not the end of a field."""
+def _record(lines: list[str]) -> str:
+    return "".join(lines).rstrip("\r\n")
 
-        def quotes(line: str) -> int:
-            if escape:
-                line = line.replace(escape + escape, "").replace(escape + quote, "")
-            return line.count(quote)
 
-        open_quotes = sum(quotes(line) for line in self.taken) % 2
-        for line in self if open_quotes else ():
-            if quotes(line) % 2:
-                break
-
-    def record(self) -> str:
-        """The lines of the record just read (and forget them)."""
-        text, self.taken = "".join(self.taken), []
-        return text.rstrip("\r\n")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _read_csv(path: Path, source: SourceConfig) -> FileRows:
@@ -195,12 +198,21 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
     encoding = _file_encoding(path, source.csv.encoding)
     # surrogateescape keeps undecodable bytes so the row can be quarantined instead of
     # failing the whole file.
-    text = path.read_text(encoding=encoding, errors="surrogateescape")
+    try:
+        text = path.read_text(encoding=encoding, errors="surrogateescape")
+    except UnicodeDecodeError as exc:  # bytes no escape can keep: a UTF-16/32 file cut short
+        return FileRows(rejects=[Reject(None, None, f"unreadable {encoding} file: {exc}")])
     # A free-text column can hold more than the csv module's default 128 KiB; a field above
     # the source's limit is one bad row, not the end of the file.
     csv.field_size_limit(source.csv.field_size_limit)
-    lines = _Lines(text)
-    reader = csv.reader(lines, strict=True, **csv_dialect(source.csv))
+    # The lines exactly as the csv module would read them from the text (split in C, not
+    # line by line in Python): a record's lines are then at hand when it goes to quarantine,
+    # located by the reader's own count of the lines it took.
+    lines = io.StringIO(text, newline="").readlines()
+    # One scan of the whole text instead of one per field: most files have no bad bytes.
+    undecodable = _SURROGATE.search(text) is not None
+    feed = iter(lines)
+    reader = csv.reader(feed, strict=True, **csv_dialect(source.csv))
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -208,7 +220,7 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
             Reject(None, _printable(text[:2000]), f"unreadable CSV header: {exc}")
         )
         return result
-    lines.record()
+    del text
     if header is None:
         return result
     header = [h.strip() for h in header]
@@ -218,9 +230,13 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
         result.rejects.append(Reject(None, _csv_line(header, source.csv), problem))
         return result
     result.set_columns(header)
+    width = len(header)
+    quote, escape = reader.dialect.quotechar, reader.dialect.escapechar
+    rows, row_numbers, rejects = result.rows, result.row_numbers, result.rejects
     number = 0
+    taken_apart = 0  # lines taken past the reader, closing a broken record's quote
     while True:
-        start = lines.count + 1
+        start = reader.line_num + taken_apart  # lines before this record
         try:
             fields = next(reader)
         except StopIteration:
@@ -229,23 +245,25 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
             # Malformed quoting or an oversized field: the record's lines, verbatim, go to
             # quarantine and reading goes on at the next line (an unclosed quote keeps the rest).
             number += 1
-            if reader.dialect.quotechar is not None:
-                lines.close_quote(reader.dialect.quotechar, reader.dialect.escapechar)
-            reason = f"CSV error at line {start}: {exc}"
-            result.rejects.append(Reject(number, _printable(lines.record()), reason))
+            taken = lines[start : reader.line_num + taken_apart]
+            if quote is not None:
+                taken_apart += _close_quote(taken, feed, quote, escape)
+            reason = f"CSV error at line {start + 1}: {exc}"
+            rejects.append(Reject(number, _printable(_record(taken)), reason))
             continue
-        raw = lines.record()
         if not fields:
             continue  # a blank line is not a record
         number += 1
-        if any(_has_surrogates(value) for value in fields):
-            result.rejects.append(Reject(number, _printable(raw), f"bytes not valid {encoding}"))
-        elif len(fields) != len(header):
-            reason = f"row has {len(fields)} fields, the header has {len(header)}"
-            result.rejects.append(Reject(number, raw, reason))
+        if undecodable and any(_SURROGATE.search(value) for value in fields):
+            raw = _record(lines[start : reader.line_num + taken_apart])
+            rejects.append(Reject(number, _printable(raw), f"bytes not valid {encoding}"))
+        elif len(fields) != width:
+            raw = _record(lines[start : reader.line_num + taken_apart])
+            reason = f"row has {len(fields)} fields, the header has {width}"
+            rejects.append(Reject(number, raw, reason))
         else:
-            result.rows.append(dict(zip(header, fields, strict=True)))
-            result.row_numbers.append(number)
+            rows.append(dict(zip(header, fields, strict=True)))
+            row_numbers.append(number)
     return result
 
 
@@ -287,7 +305,7 @@ def _csv_line(fields: list[str], options: CsvOptions) -> str:
 
 def _has_surrogates(value: str) -> bool:
     # Lone surrogates: undecodable bytes (surrogateescape) or a JSON "\\ud800" escape.
-    return any("\ud800" <= ch <= "\udfff" for ch in value)
+    return _SURROGATE.search(value) is not None
 
 
 def _printable(value: str) -> str:
@@ -300,16 +318,30 @@ MAX_JSON_DEPTH = 64
 
 def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
-    for number, line in enumerate(_jsonl_lines(path), start=1):
+    try:
+        lines = list(_jsonl_lines(path)) if _wide_encoding(path) else _jsonl_lines(path)
+    except UnicodeDecodeError as exc:  # bytes no escape can keep: a UTF-16/32 file cut short
+        return FileRows(rejects=[Reject(None, None, f"unreadable {exc.encoding} file: {exc}")])
+    for number, line in enumerate(lines, start=1):
         obj, reason = _json_object(line)
-        values = {} if obj is None else {str(k): _json_text(v) for k, v in obj.items()}
-        reason = reason or _fields_problem(values)
+        values = (
+            {}
+            if obj is None
+            else {k: v if type(v) is str else _json_text(v) for k, v in obj.items()}
+        )
+        # A lone surrogate can only come from a \u escape: the line itself is valid UTF-8.
+        reason = reason or _fields_problem(values, escapes=b"\\u" in line)
         if reason is None:
             result.add(number, values)
         else:
             text = _printable(line.decode("utf-8", errors="surrogateescape")).rstrip("\r\n")
             result.rejects.append(Reject(number, text, reason))
     return result
+
+
+def _wide_encoding(path: Path) -> bool:
+    with path.open("rb") as f:
+        return bom_encoding(f.read(4)) in ("utf-16", "utf-32")
 
 
 def _jsonl_lines(path: Path) -> Iterator[bytes]:
@@ -336,7 +368,10 @@ def _json_object(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """A JSON object from one line, or why the line is not one (no payload can raise here)."""
     try:
         # Strict UTF-8 (RFC 8259): json.loads on bytes would guess UTF-16/32 from the bytes.
-        obj = json.loads(line.decode("utf-8"), parse_constant=_no_constant)
+        text = line.decode("utf-8")
+        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        obj = _JSON_DECODER.decode(text)
     except UnicodeDecodeError:
         return None, "bytes not valid utf-8"
     except json.JSONDecodeError as exc:
@@ -347,13 +382,19 @@ def _json_object(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"invalid JSON: {exc}"
     if not isinstance(obj, dict):
         return None, f"expected a JSON object, got {type(obj).__name__}"
-    if _depth(obj) > MAX_JSON_DEPTH:
+    # One bracket is the object's own: without another, nothing in it is nested.
+    nested = text.count("{") + text.count("[") > 1
+    if nested and _depth(obj) > MAX_JSON_DEPTH:
         return None, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
     return obj, None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+# What `json.loads(text, parse_constant=...)` builds per call, built once.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _depth(value: Any) -> int:
@@ -369,15 +410,25 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _fields_problem(values: dict[str, str | None]) -> str | None:
-    if any(not key.strip() for key in values):
-        return "a field has an empty name"
-    if any(_has_surrogates(k) or _has_surrogates(v or "") for k, v in values.items()):
+def _fields_problem(values: dict[str, str | None], escapes: bool = True) -> str | None:
+    names = _names_problem(tuple(values))
+    if names is not None and names[0]:
+        return names[1]
+    if escapes and any(_has_surrogates(k) or _has_surrogates(v or "") for k, v in values.items()):
         return "invalid unicode escape (a lone surrogate)"
+    return None if names is None else names[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_problem(names: tuple[str, ...]) -> tuple[bool, str] | None:
+    """What is wrong with a record's field names, and whether it outranks a lone surrogate
+    (records of one file mostly share their names, so each set is checked once)."""
+    if any(not key.strip() for key in names):
+        return True, "a field has an empty name"
     folded: dict[str, str] = {}
-    for key in values:
+    for key in names:
         if key.casefold() in folded:
-            return f"fields '{folded[key.casefold()]}' and '{key}' differ only in case"
+            return False, f"fields '{folded[key.casefold()]}' and '{key}' differ only in case"
         folded[key.casefold()] = key
     return None
 
@@ -397,8 +448,8 @@ def _json_text(value: Any) -> str | None:
 def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
     try:
-        # Text columns are read as bytes and decoded value by value, so one invalid UTF-8
-        # value quarantines its row, not the file.
+        # Text columns are read as bytes and checked by Arrow, so one invalid UTF-8 value
+        # quarantines its row, not the file.
         schema = pq.read_schema(path)
         table = pq.read_table(path, schema=pa.schema([_as_bytes_field(f) for f in schema]))
     except (pa.ArrowException, OSError) as exc:
@@ -417,22 +468,20 @@ def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
         return result
     names = table.column_names
     result.set_columns(names)
-    for number, cells in enumerate(zip(*columns, strict=True), start=1):
-        bad = [(name, cell.reason) for name, cell in zip(names, cells, strict=True) if cell.reason]
-        values = {name: cell.text for name, cell in zip(names, cells, strict=True)}
-        if bad:
-            name, reason = bad[0]
-            result.rejects.append(Reject(number, as_raw(values), f"column '{name}': {reason}"))
+    bad: dict[int, tuple[str, str]] = {}  # row index -> the first column it fails on, and why
+    for name, (_, reasons) in zip(names, columns, strict=True):
+        for index, reason in reasons.items():
+            bad.setdefault(index, (name, reason))
+    texts = [values for values, _ in columns]
+    for index, cells in enumerate(zip(*texts, strict=True)):
+        values = dict(zip(names, cells, strict=True))
+        if index in bad:
+            name, reason = bad[index]
+            result.rejects.append(Reject(index + 1, as_raw(values), f"column '{name}': {reason}"))
         else:
             result.rows.append(values)
-            result.row_numbers.append(number)
+            result.row_numbers.append(index + 1)
     return result
-
-
-@dataclass(frozen=True)
-class _Cell:
-    text: str | None
-    reason: str | None = None
 
 
 def _as_bytes_field(f: pa.Field) -> pa.Field:
@@ -443,20 +492,36 @@ def _as_bytes_field(f: pa.Field) -> pa.Field:
     return f
 
 
-def _text_values(column: pa.ChunkedArray, written: pa.DataType) -> list[_Cell]:
-    """The column's values as text, each with the reason it cannot be one (None: it can)."""
+Texts = tuple[list[str | None], dict[int, str]]
+
+
+def _text_values(column: pa.ChunkedArray, written: pa.DataType) -> Texts:
+    """The column's values as text, and by row index the reason of each that cannot be one."""
     kind = column.type
     if pa.types.is_string(written) or pa.types.is_large_string(written):
-        return [_decoded(v) for v in column.to_pylist()]
+        try:
+            # Arrow checks the whole column is UTF-8 at once; only a column that is not is
+            # decoded value by value, to name its bad rows.
+            return column.cast(written).to_pylist(), {}
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            cells = [_decoded(v) for v in column.to_pylist()]
+            return [c.text for c in cells], {i: c.reason for i, c in enumerate(cells) if c.reason}
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         # Bytes meant as bytes: hex, as stream payloads keep them.
-        return [_Cell(None if v is None else v.hex()) for v in column.to_pylist()]
+        return [None if v is None else v.hex() for v in column.to_pylist()], {}
     if pa.types.is_nested(kind):
-        return [_Cell(_json_text(v)) for v in column.to_pylist()]
+        return [_json_text(v) for v in column.to_pylist()], {}
     texts = column.cast(pa.string()).to_pylist()
     if not pa.types.is_floating(kind):
-        return [_Cell(t) for t in texts]
-    return [_Cell(t, _not_finite(v)) for t, v in zip(texts, column.to_pylist(), strict=True)]
+        return texts, {}
+    values = column.to_pylist()
+    return texts, {i: r for i, v in enumerate(values) if (r := _not_finite(v)) is not None}
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str | None
+    reason: str | None = None
 
 
 def _decoded(value: bytes | None) -> _Cell:

@@ -311,6 +311,25 @@ def test_a_byte_order_mark_decides_the_encoding(lake, landing, fmt) -> None:
     assert payload == ["id", "email", "name"]  # no BOM in the first column's name
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_utf16_file_cut_mid_character_goes_to_quarantine_whole(lake, landing, fmt) -> None:
+    good = "id,email\n1,a@x.com\n" if fmt == "csv" else '{"id": "1", "email": "a@x.com"}\n'
+    (landing / "crm" / f"cut.{fmt}").write_bytes(good.encode("utf-16") + b"\x00")
+    (landing / "crm" / f"whole.{fmt}").write_bytes(good.replace("1", "2").encode("utf-16"))
+    result = _ingest(lake, landing, _source(fmt))
+    assert (result.files_ingested, result.rows_in, result.landed, result.quarantined) == (
+        2,
+        2,
+        1,
+        1,
+    )
+    (reject,) = _quarantine(lake)
+    assert reject["_file"] == f"crm/cut.{fmt}" and reject["_row"] is None
+    assert reject["_reason"].startswith("unreadable utf-16")
+    assert [r["id"] for r in _raw(lake)] == ["2"]
+    assert _ingest(lake, landing, _source(fmt)).files_skipped == 2  # both recorded once
+
+
 def test_column_names_differing_only_in_case_are_one_column_or_a_clear_conflict(
     lake, landing
 ) -> None:

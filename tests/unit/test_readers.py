@@ -273,3 +273,15 @@ def test_a_broken_csv_record_ends_where_its_quote_does_escaped_quotes_aside(
         (1, "CSV error at line 2: field larger than field limit (8)")
     ]
     assert [r["note"] for r in rows.rows] == ["ok", 'it"s', "fine"]
+
+
+def test_a_utf16_file_cut_mid_character_is_one_reject_naming_the_problem(tmp_path: Path) -> None:
+    csv_path, jsonl_path = tmp_path / "c.csv", tmp_path / "a.jsonl"
+    csv_path.write_bytes("id,email\n1,a@x.com\n".encode("utf-16") + b"\x00")
+    jsonl_path.write_bytes('{"id": "1", "email": "a@x.com"}\n'.encode("utf-16") + b"\x00")
+    for path, fmt in ((csv_path, "csv"), (jsonl_path, "jsonl")):
+        rows = read_file(path, _source(fmt))
+        assert rows.rows == []
+        assert [(r.row, r.raw) for r in rows.rejects] == [(None, None)]
+        assert rows.rejects[0].reason.startswith("unreadable utf-16")
+        assert "truncated data" in rows.rejects[0].reason

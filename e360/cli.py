@@ -375,7 +375,7 @@ def check(
     rule generates on the landing files (exit 3: one is over `matching.max_comparisons`)."""
     loaded = _load(config)
     console = _console()
-    console.print(f"{loaded.file}: the configuration holds", highlight=False)
+    console.print(f"{loaded.file}: the configuration holds", highlight=False, soft_wrap=True)
     if not blocking:
         return
     # start-up: Splink, the standardisers

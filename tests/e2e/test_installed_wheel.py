@@ -5,10 +5,11 @@ and run there with the working directory outside the checkout and no environment
 the dbt project, the demo configuration and the default matching settings must come from the
 package data, and nothing may be written inside the installed package.
 
-The dependencies are installed at the lock's versions (`uv export`, then `uv pip install
---no-deps`), not resolved by `uv pip install '<wheel>[demo]'`: resolving offline needs the
-metadata of every Linux wheel, and `uv sync` (how the checkout's .venv was installed) leaves
-in the cache only the metadata it read when locking, so the resolver would ask the network.
+The dependencies are installed at the lock's versions, exported as a `pylock.toml` (each
+package with its wheel's URL and hash) and installed from the cache that `uv sync` filled, not
+resolved by `uv pip install '<wheel>[demo]'`: resolving offline needs index metadata, which
+`uv sync --frozen` (how the checkout's .venv was installed) never fetches, so on a fresh
+machine the cache holds none (a plain requirements file needs it too, to find each wheel).
 `uv pip check` then shows the installed set satisfies what the wheel declares.
 
 The checkout's own `.venv/bin/e360` runs the same way: no venv activated, `.venv/bin` not on
@@ -85,16 +86,17 @@ class Installed:
 
     def install_locked(self, *extras: str) -> None:
         """The lock's versions of the service's dependencies (and of `extras`), from the cache."""
-        requirements = self.root / f"requirements{''.join('-' + e for e in extras)}.txt"
+        # pylock.toml: its name must be `pylock.toml` or `pylock.<name>.toml`
+        locked = self.root / f"pylock{''.join('.' + e for e in extras)}.toml"
         extra_args = [arg for e in extras for arg in ("--extra", e)]
         _ok(_run(
             [*UV, "export", "--frozen", "--offline", "--no-dev", "--no-emit-project",
-             "--no-hashes", *extra_args, "--output-file", requirements],
+             "--format", "pylock.toml", *extra_args, "--output-file", locked],
             cwd=REPO, timeout=120,
         ))  # fmt: skip
         _ok(_run(
-            [*UV, "pip", "install", "--offline", "--no-deps", "--python", self.venv / "bin" / "python",
-             "-r", requirements],
+            [*UV, "pip", "install", "--offline", "--python", self.venv / "bin" / "python",
+             "-r", locked],
             cwd=self.root, timeout=900,
         ))  # fmt: skip
 

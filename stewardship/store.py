@@ -29,7 +29,7 @@ transaction per decision, and splitting them would split a transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -579,11 +579,14 @@ class DecisionStore:
         decision_ids: list[int] = []
         change_ids: list[int] = []
         pending: set[str] = set()
+        seen: dict[tuple[str, int], int] = {}
         for decision in self.pair_decisions(entity):
             decision_ids.append(decision.id)
+            seen[("pair", decision.id)] = decision.version
             if decision.applied_run_id is None:
                 pending.update((decision.record_l, decision.record_r))
         for change in self.master_changes(entity):
+            seen[("change", change.id)] = int(change.revoked_at is not None)
             if change.applied_run_id is None:
                 pending.update(change.records)
                 pending.update(change.remaining)
@@ -597,6 +600,7 @@ class DecisionStore:
             decision_ids=decision_ids,
             change_ids=change_ids,
             pending_records=sorted(pending),
+            seen=seen,
         )
 
     def mark_applied(
@@ -618,8 +622,9 @@ class DecisionStore:
                 MasterChange.id.in_(constraints.change_ids), MasterChange.applied_run_id.is_(None)
             )
             first: list[PairDecision | MasterChange] = [
-                *session.scalars(decisions),
-                *session.scalars(changes),
+                row
+                for row in [*session.scalars(decisions), *session.scalars(changes)]
+                if _as_seen(row, constraints.seen)
             ]
             for row in first:
                 source = "pair" if isinstance(row, PairDecision) else "change"
@@ -830,3 +835,11 @@ def audit_rows(entries: Iterable[AuditEntry]) -> Iterator[dict[str, str]]:
             "after": json.dumps(entry.after, sort_keys=True) if entry.after else "",
             "comment": entry.comment or "",
         }
+
+
+def _as_seen(row: PairDecision | MasterChange, seen: Mapping[tuple[str, int], int]) -> bool:
+    """Whether a decision or change is still as the run read it (unknown: yes)."""
+    if isinstance(row, PairDecision):
+        return seen.get(("pair", row.id), row.version) == row.version
+    revoked = int(row.revoked_at is not None)
+    return seen.get(("change", row.id), revoked) == revoked

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from e360.config import BlockingRule, MatchingConfig
+from e360.zones import display_columns
 from matching.resolution.settings import prediction_blocking_rules
 from matching.resolution.splink_adapter import (
     BlockingRuleCreator,
@@ -28,6 +29,14 @@ from matching.resolution.splink_adapter import (
 from matching.standardize.lsh import EXPLODED_COLUMNS, drop_stop_buckets, stop_bucket_cap
 
 log = logging.getLogger(__name__)
+
+
+def as_matched(records: pa.Table, entity: str, matching: MatchingConfig) -> pa.Table:
+    """The standardized records as every matching step sees them (a run's scoring, training,
+    the teach page): without display values, and without the keys of stop-buckets, so all of
+    them score the same candidate pairs."""
+    shown = [c for c in display_columns(entity).values() if c in records.column_names]
+    return without_stop_buckets(records.drop_columns(shown), matching)
 
 
 def without_stop_buckets(

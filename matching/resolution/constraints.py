@@ -22,6 +22,10 @@ class Constraints:
     # Records named by decisions no run has applied yet (new, changed or revoked): an
     # incremental run re-clusters around them.
     pending_records: list[str] = field(default_factory=list)
+    # The state each decision (`("pair", id)`: its version) and change (`("change", id)`: 1
+    # once revoked) was read in: one a steward edits while the run clusters is not marked
+    # applied by it, so the next run still takes it up.
+    seen: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.must_links or self.cannot_links)

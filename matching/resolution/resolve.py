@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from e360.config import E360Config, MatchingConfig
 from e360.entities import MasteredEntity
 from e360.sql import quote
-from matching.resolution.blocking import within_budget, without_stop_buckets
+from matching.resolution.blocking import as_matched, within_budget
 from matching.resolution.clustering import affected_records, cluster
 from matching.resolution.constraints import Constraints
 from matching.resolution.engine import register, splink_backend, splink_session
@@ -103,7 +103,7 @@ def resolve(
         clusters = pa.table({"record_id": ids, "cluster_id": ids})
         return Resolution(entity, None, False, empty_pairs(), clusters, {})
     # Stop-buckets depend on every record: a record whose keys change with them is rescored.
-    records = without_stop_buckets(records, matching)
+    records = as_matched(records, entity, matching)
     backend = splink_backend(config)
     clock = Laps()
     with splink_session(backend, entity):

@@ -18,6 +18,7 @@ from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import standardized_table_name
 from matching.resolution.active_learning import ordered_pair
+from matching.resolution.blocking import as_matched
 from matching.resolution.constraints import StewardDecisions
 from matching.resolution.engine import register, splink_backend, splink_session
 from matching.resolution.settings import exclusive_sources
@@ -64,6 +65,7 @@ def train_entity(
                 f"no steward 'match' or 'no_match' decisions on current {entity} records to "
                 "train on"
             )
+    records = as_matched(records, entity, config.entities[entity].matching)
     backend = splink_backend(config)
     with splink_session(backend, entity, "training"):
         table = register(backend, records, _RECORDS)

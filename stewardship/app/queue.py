@@ -24,7 +24,9 @@ from stewardship.app.lakeview import EntityView
 from stewardship.store import DecisionApplication, MasterChange, PairDecision, ordered
 
 SortKey = Literal["probability", "age", "source"]
-StatusFilter = Literal["open", "unsure", "decided", "applied", "pending", "settled", "all"]
+StatusFilter = Literal[
+    "open", "unsure", "decided", "applied", "partly", "pending", "settled", "all"
+]
 AssigneeFilter = Literal["all", "me", "unassigned"]
 RowState = Literal["open", "unsure", "decided", "settled"]
 SORTS: tuple[SortKey, ...] = ("probability", "age", "source")
@@ -33,6 +35,7 @@ STATUSES: tuple[StatusFilter, ...] = (
     "unsure",
     "decided",
     "applied",
+    "partly",
     "pending",
     "settled",
     "all",
@@ -86,12 +89,25 @@ class QueueRow:
         return self.state == "open"
 
     @property
-    def applied(self) -> bool:
+    def run_applied(self) -> bool:
+        """A run has taken the decision up (wholly or not)."""
         return (
             self.state == "decided"
             and self.decision is not None
             and bool(self.decision.applied_run_id)
         )
+
+    @property
+    def applied(self) -> bool:
+        """Applied in full: no link of it refused."""
+        return self.run_applied and (
+            self.application is None or self.application.status == "applied"
+        )
+
+    @property
+    def partly(self) -> bool:
+        """Taken up by a run that refused some or all of it (a cannot-link in the way)."""
+        return self.run_applied and not self.applied
 
     @property
     def same_master(self) -> bool:
@@ -248,8 +264,10 @@ def _status_matches(row: QueueRow, status: StatusFilter) -> bool:
         return True
     if status == "applied":
         return row.applied
+    if status == "partly":
+        return row.partly
     if status == "pending":
-        return row.state == "decided" and not row.applied
+        return row.state == "decided" and not row.run_applied
     return row.state == status
 
 

@@ -227,3 +227,21 @@ def test_a_store_made_before_these_tables_existed_keeps_working(tmp_path: Path) 
     assert assignments.skipped("customer", "ann") == {("a", "b")}
     assert store.pair_decision("customer", "a", "b").version == decision.version
     store.close()
+
+
+def test_a_decision_edited_or_revoked_while_a_run_clusters_is_left_for_the_next_run(
+    store: DecisionStore,
+) -> None:
+    """The run clustered with what it read: an edit or revocation meanwhile is not marked
+    applied by it, so the next (incremental) run still takes it up."""
+    decision = store.decide_pair("customer", "a", "b", "match", "ann", expected_version=0)
+    merge = store.merge_masters("customer", {"M1": ["c"], "M2": ["d"]}, "sam", "same")
+    read = store.constraints("customer")  # the run starts
+    store.decide_pair("customer", "a", "b", "no_match", "bob", expected_version=decision.version)
+    store.revoke_change(merge.id, "sam", "not the same after all")
+    store.mark_applied(read, "r1")  # the run ends
+    assert store.pair_decision("customer", "a", "b").applied_run_id is None
+    assert {"a", "b", "c", "d"} <= set(store.constraints("customer").pending_records)
+    assert ("pair", decision.id) not in store.applications("customer")
+    store.mark_applied(store.constraints("customer"), "r2")
+    assert store.pair_decision("customer", "a", "b").applied_run_id == "r2"

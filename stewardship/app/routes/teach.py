@@ -23,6 +23,7 @@ from e360.config import E360Config
 from e360.entities import MasteredEntity, is_mastered
 from e360.zones import standardized_table_name
 from matching.resolution.active_learning import Candidate, Pick, select_pairs
+from matching.resolution.blocking import as_matched
 from matching.resolution.engine import register
 from matching.resolution.settings import exclusive_sources
 from matching.resolution.splink_adapter import DuckDBAPI
@@ -77,8 +78,8 @@ def _scored(config: E360Config, explainer: Explainer, entity: MasteredEntity) ->
         con = duckdb.connect()
         try:
             backend = DuckDBAPI(con)
-            table = register(backend, records, f"{entity}_records")
             matching = config.entities[entity].matching
+            table = register(backend, as_matched(records, entity, matching), f"{entity}_records")
             linker = linker_from_model(table, model, matching, exclusive_sources(config, entity))
             register_term_frequencies(linker, model)
             candidates = scored_candidates(linker, table)

@@ -56,6 +56,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.orm.exc import StaleDataError
 
 from e360.errors import E360Error
+from matching.resolution.clustering import components
 from matching.resolution.constraints import Constraints
 
 if TYPE_CHECKING:
@@ -783,18 +784,13 @@ def refusal_reasons(
     refused = {ordered(a, b) for a, b in refused_must_links}
     if not refused:
         return {}
-    parent: dict[str, str] = {}
+    group = components(
+        pair for pair, (kind, _) in links.items() if kind == "must" and pair not in refused
+    )
 
-    def find(node: str) -> str:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
+    def find(record: str) -> str:
+        return group.get(record, record)
 
-    for pair, (kind, _) in links.items():
-        if kind == "must" and pair not in refused:
-            parent[find(pair[0])] = find(pair[1])
     cannot = [(pair, standing) for pair, (kind, standing) in links.items() if kind == "cannot"]
     reasons: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for a, b in sorted(refused):

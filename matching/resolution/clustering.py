@@ -32,6 +32,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
+def components(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Record -> its connected component's smallest record id, over `pairs` (records in no
+    pair are left out): plain connected components, without constraints."""
+    clusters = _Clusters()
+    for a, b in pairs:
+        clusters.union(a, b)
+    roots: dict[str, str] = {}
+    for record in clusters.parent:
+        root = clusters.find(record)
+        roots[root] = min(roots.get(root, record), record)
+    return {record: roots[clusters.find(record)] for record in clusters.parent}
+
+
 class _Clusters:
     """Union-find whose roots also carry the roots they must never join and their groups."""
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, TypeVar
 
+from matching.resolution.clustering import components
 from matching.standardize import clean_text
 from stewardship.app.lakeview import EntityView
 from stewardship.store import DecisionApplication, MasterChange, PairDecision, ordered
@@ -193,20 +194,7 @@ def settling_changes(
 
 def groups_of(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """record -> its group's smallest record id, over the connected pairs."""
-    parent: dict[str, str] = {}
-
-    def find(node: str) -> str:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {record: find(record) for record in parent}
+    return components(pairs)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from steward_helpers import BROWSER_ARGS, CHROMIUM, CUSTOMERS, StewardApp, add_users, project_config
+from steward_helpers import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    CUSTOMERS,
+    StewardApp,
+    add_users,
+    free_port,
+    project_config,
+)
 
 from demo import generate_demo_data
 from e360.config import E360Config
 from orchestration.runner import run_pipeline
 from stewardship.app import create_app
+from stewardship.app.server import BackgroundServer
 from stewardship.store import DecisionStore
 
 
@@ -54,6 +63,16 @@ def steward_app(
     app = create_app(steward_project, store=store)
     yield StewardApp(steward_project, store, app)
     app.state.context.close()
+
+
+@pytest.fixture(scope="module")
+def server(steward_project: E360Config) -> Iterator[BackgroundServer]:
+    """The app served over HTTP for a browser, one per test module."""
+    store = DecisionStore.from_config(steward_project)
+    add_users(store)
+    store.close()
+    with BackgroundServer(steward_project, port=free_port()) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

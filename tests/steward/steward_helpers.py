@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from e360.config import E360Config, load_config
+from stewardship.app.server import BackgroundServer
 from stewardship.store import DecisionStore
 from stewardship.users import UserStore
 
@@ -90,3 +91,17 @@ BROWSER_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def sign_in_page(page, server: BackgroundServer, username: str, path: str = "/") -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the browser's login form, landing on `path`."""
+    page.goto(server.url + path)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state()
+
+
+def store_of(server: BackgroundServer) -> DecisionStore:
+    """The decision store the running app writes to."""
+    return server.app.state.context.store

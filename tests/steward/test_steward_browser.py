@@ -9,42 +9,21 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from steward_helpers import PASSWORD, add_users, free_port
+from steward_helpers import PASSWORD, sign_in_page, store_of
 
 from e360.config import E360Config
 from e360.lake import Lake
 from e360.zones import master_table_name
 from orchestration.runner import run_pipeline
 from stewardship.app.server import BackgroundServer
-from stewardship.store import DecisionStore, ordered
+from stewardship.store import ordered
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server(steward_project: E360Config) -> Iterator[BackgroundServer]:
-    store = DecisionStore.from_config(steward_project)
-    add_users(store)
-    store.close()
-    with BackgroundServer(steward_project, port=free_port()) as running:
-        yield running
-
-
-def sign_in(page, server: BackgroundServer, username: str, path: str = "/") -> None:  # type: ignore[no-untyped-def]
-    page.goto(server.url + path)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state()
-
-
-def store_of(server: BackgroundServer) -> DecisionStore:
-    return server.app.state.context.store
 
 
 def xref(config: E360Config, entity: str) -> dict[str, str]:
@@ -85,7 +64,7 @@ def test_a_viewer_is_refused_a_decision(
     server: BackgroundServer, browser_page: Callable[[], object]
 ) -> None:
     page = browser_page()
-    sign_in(page, server, "vic")
+    sign_in_page(page, server, "vic")
     pair = open_pairs(server, "product")[0]
     page.goto(review_url(server, "product", pair))
     assert page.locator("#read-only").is_visible()
@@ -111,7 +90,7 @@ def test_audit_export(
     server: BackgroundServer, browser_page: Callable[[], object], tmp_path: Path
 ) -> None:
     page = browser_page()
-    sign_in(page, server, "sue")
+    sign_in_page(page, server, "sue")
     pair = open_pairs(server, "product")[0]
     page.goto(review_url(server, "product", pair))
     page.fill("#comment", "same model, colour unclear")
@@ -140,7 +119,7 @@ def test_decisions_made_in_the_browser_change_the_next_runs_masters(
     for record, master in sorted(before.items()):
         members.setdefault(master, []).append(record)
     page = browser_page()
-    sign_in(page, server, "sam", "/queue/customer")
+    sign_in_page(page, server, "sam", "/queue/customer")
 
     # 1. Review a queued pair of two different masters with the keyboard: "m" is a match.
     pair = next(p for p in open_pairs(server, "customer") if before[p[0]] != before[p[1]])

@@ -9,11 +9,11 @@ pipeline run reads; each test picks records no earlier test touched.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
-from steward_helpers import PASSWORD, add_users, free_port
+from steward_helpers import sign_in_page, store_of
 
 from e360.config import E360Config
 from e360.lake import Lake
@@ -21,31 +21,10 @@ from e360.zones import master_table_name
 from orchestration.runner import run_pipeline
 from stewardship.app.lakeview import EntityView
 from stewardship.app.server import BackgroundServer
-from stewardship.store import DecisionStore, ordered
+from stewardship.store import ordered
 
 pytestmark = pytest.mark.e2e
 ENTITY = "customer"
-
-
-@pytest.fixture(scope="module")
-def server(steward_project: E360Config) -> Iterator[BackgroundServer]:
-    store = DecisionStore.from_config(steward_project)
-    add_users(store)
-    store.close()
-    with BackgroundServer(steward_project, port=free_port()) as running:
-        yield running
-
-
-def sign_in(page, server: BackgroundServer, username: str, path: str = "/") -> None:  # type: ignore[no-untyped-def]
-    page.goto(server.url + path)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state()
-
-
-def store_of(server: BackgroundServer) -> DecisionStore:
-    return server.app.state.context.store
 
 
 def view_of(server: BackgroundServer) -> EntityView:
@@ -104,12 +83,12 @@ def test_a_merge_contradicting_a_not_a_match_is_refused_and_an_override_revokes_
     members = view_of(server).members
     pair = ordered(members[first][0], members[second][0])
     sue = browser_page()
-    sign_in(sue, server, "sue")
+    sign_in_page(sue, server, "sue")
     decide_in_browser(sue, server, pair, "no_match", "twins: same address, different people")
     kept_apart = store_of(server).pair_decision(ENTITY, *pair)
 
     sam = browser_page()
-    sign_in(sam, server, "sam")
+    sign_in_page(sam, server, "sam")
     merge_in_browser(sam, server, first, second, "same customer, confirmed by phone")
     # Refused up front, naming the decision: who, when, the comment and a link to the pair.
     assert "not recorded" in sam.locator("h1").inner_text()
@@ -145,7 +124,7 @@ def test_a_split_contradicting_a_match_is_refused_with_the_match_shown(
     master = untouched_masters(server, 2)[0]
     stays, leaves = view_of(server).members[master]
     page = browser_page()
-    sign_in(page, server, "sue")
+    sign_in_page(page, server, "sue")
     decide_in_browser(page, server, (stays, leaves), "match", "same person, new e-mail")
     changes = len(store_of(server).master_changes(ENTITY))
     page.goto(f"{server.url}/masters/{ENTITY}/{master}")
@@ -165,7 +144,7 @@ def test_the_queue_counts_pages_and_filters_unsure_apart_from_decided(
 ) -> None:
     entity = _entity_with_free_pairs(server)
     page = browser_page()
-    sign_in(page, server, "sam")
+    sign_in_page(page, server, "sam")
     total = len(_view(server, entity).queue)
     page.goto(f"{server.url}/queue/{entity}?status=all&size=25")
     pages = -(-total // 25)
@@ -239,7 +218,7 @@ def test_a_skipped_pair_is_not_served_again_and_a_merge_settles_its_pairs(
 ) -> None:
     entity = _entity_with_free_pairs(server)
     page = browser_page()
-    sign_in(page, server, "sue")
+    sign_in_page(page, server, "sue")
     page.goto(f"{server.url}/queue/{entity}")
     page.click("#start-review")
     page.wait_for_load_state()
@@ -255,7 +234,7 @@ def test_a_skipped_pair_is_not_served_again_and_a_merge_settles_its_pairs(
     assert page.locator("#skipped-note").is_visible()
     # Another steward is still served it.
     other = browser_page()
-    sign_in(other, server, "sam", f"/queue/{entity}")
+    sign_in_page(other, server, "sam", f"/queue/{entity}")
     assert (
         other.locator("#start-review")
         .get_attribute("href")
@@ -301,7 +280,7 @@ def test_pairs_sharing_a_record_are_grouped_and_decided_together(
         candidates += [(entity, root, ps) for root, ps in families.items() if len(ps) > 1]
     entity, root, pairs = max(candidates, key=lambda c: (len(c[2]), c[0] == "product", c[1]))
     page = browser_page()
-    sign_in(page, server, "sam")
+    sign_in_page(page, server, "sam")
     page.goto(f"{server.url}/queue/{entity}?status=all&grouped=1&size=200")
     head = page.locator("tr.group-head", has_text=f"Group of {len(pairs)} pairs").first
     assert head.is_visible()
@@ -341,8 +320,8 @@ def test_a_run_applying_a_decision_gives_no_false_conflict_and_partly_applied_sa
     # Any two records can be reviewed, queued or not (earlier tests may have used the queue).
     pair = ordered(members[singles[0]][0], members[singles[1]][0])
     sam, sue = browser_page(), browser_page()
-    sign_in(sam, server, "sam")
-    sign_in(sue, server, "sue")
+    sign_in_page(sam, server, "sam")
+    sign_in_page(sue, server, "sue")
     decide_in_browser(sam, server, pair, "match", "same person")
     assert store.pair_decision(ENTITY, *pair).version == 1
     sue.goto(review_url(server, pair))  # sue reviews version 1 while a run applies it
@@ -353,11 +332,11 @@ def test_a_run_applying_a_decision_gives_no_false_conflict_and_partly_applied_sa
         (s, d) for s in singles[2:] for d in doubles if members[s][0] < min(members[d])
     )
     merger = browser_page()
-    sign_in(merger, server, "sam")
+    sign_in_page(merger, server, "sam")
     merge_in_browser(merger, server, single, double, "one family account")
     merge = store.master_changes(ENTITY)[-1]
     other = browser_page()
-    sign_in(other, server, "alice")
+    sign_in_page(other, server, "alice")
     decide_in_browser(other, server, tuple(members[double]), "no_match", "siblings")
     queued_before = _queued_at(config)
 
@@ -417,7 +396,7 @@ def test_the_audit_shows_readable_diffs_links_and_failed_sign_ins(
     assert "Too many failed sign-ins" in intruder.locator(".flash-error").inner_text()
 
     page = browser_page()
-    sign_in(page, server, "alice", "/audit?action=sign_in_failed")
+    sign_in_page(page, server, "alice", "/audit?action=sign_in_failed")
     failed = page.locator("#audit > tbody > tr", has_text="mallory")
     assert failed.count() >= 5
     page.goto(server.url + "/audit?action=lockout")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from services.configs import crm_only_config
 
-from e360.config import E360Config, SurvivorshipConfig
+from e360.config import SurvivorshipConfig
 from e360.lake import Lake
 from e360.zones import (
     DISPLAY_ATTRIBUTES,
@@ -21,25 +22,7 @@ from ingestion.batch import ingest_source
 from matching.mastering.masters import golden_table
 from matching.standardize.zone import build_standardized
 
-_MATCHING = {
-    "blocking_rules": [["email"]],
-    "comparisons": [{"type": "exact", "column": "email"}],
-    "training": {"deterministic_rules": [["email"]], "em_blocking_rules": [["email"]]},
-}
-CONFIG = E360Config.model_validate(
-    {
-        "sources": {
-            "crm": {
-                "entity": "customer",
-                "format": "csv",
-                "path": "crm/*.csv",
-                "key": "id",
-                "mapping": {"full_name": "name", "email": "email", "city": "town"},
-            }
-        },
-        "entities": {"customer": {"matching": _MATCHING}, "product": {"matching": _MATCHING}},
-    }
-)
+CONFIG = crm_only_config({"full_name": "name", "email": "email", "city": "town"})
 DISPLAYS = {display_column(a) for a in DISPLAY_ATTRIBUTES["customer"]}
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from e360.config import E360Config
+from services.configs import crm_only_config
+
 from e360.lake import Lake
 from e360.zones import (
     CONFORMED_EVENT_REJECTS,
@@ -17,25 +18,7 @@ from ingestion.batch import ingest_source
 from matching.mastering.events import build_conformed_events
 from matching.standardize.zone import build_standardized
 
-_MATCHING = {
-    "blocking_rules": [["email"]],
-    "comparisons": [{"type": "exact", "column": "email"}],
-    "training": {"deterministic_rules": [["email"]], "em_blocking_rules": [["email"]]},
-}
-CONFIG = E360Config.model_validate(
-    {
-        "sources": {
-            "crm": {
-                "entity": "customer",
-                "format": "csv",
-                "path": "crm/*.csv",
-                "key": "id",
-                "mapping": {"email": "email", "last_name": "surname"},
-            }
-        },
-        "entities": {"customer": {"matching": _MATCHING}, "product": {"matching": _MATCHING}},
-    }
-)
+CONFIG = crm_only_config({"email": "email", "last_name": "surname"})
 
 
 def _tables(lake: Lake, zone: str) -> set[str]:

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from e360.config import E360Config
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "demo" / "e360.yaml"
 CONTRACTS = REPO / "examples" / "stream" / "contracts"
@@ -55,3 +57,26 @@ def write_config(
     path = folder / "e360.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
+
+
+# The smallest matching section that validates: one exact e-mail comparison.
+EMAIL_MATCHING = {
+    "blocking_rules": [["email"]],
+    "comparisons": [{"type": "exact", "column": "email"}],
+    "training": {"deterministic_rules": [["email"]], "em_blocking_rules": [["email"]]},
+}
+
+
+def crm_only_config(mapping: dict[str, str]) -> E360Config:
+    """A configuration of one CSV customer source `crm` (`crm/*.csv`, key `id`) mapped as
+    given, both entities matching on e-mail alone: for tests of the zones, not of matching."""
+    crm = {"entity": "customer", "format": "csv", "path": "crm/*.csv", "key": "id"}
+    return E360Config.model_validate(
+        {
+            "sources": {"crm": {**crm, "mapping": mapping}},
+            "entities": {
+                "customer": {"matching": EMAIL_MATCHING},
+                "product": {"matching": EMAIL_MATCHING},
+            },
+        }
+    )

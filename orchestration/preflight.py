@@ -21,11 +21,11 @@ import pyarrow as pa
 
 from e360.config import BlockingRule, E360Config, SourceConfig
 from e360.entities import MasteredEntity
-from e360.zones import display_columns, standardized_schema
+from e360.zones import standardized_schema
 from ingestion.batch import conform_columns
 from ingestion.deliveries import deliveries
 from ingestion.readers import read_file
-from matching.resolution.blocking import within_budget, without_stop_buckets
+from matching.resolution.blocking import as_matched, within_budget
 from matching.resolution.engine import register, splink_backend, splink_session
 from matching.resolution.settings import exclusive_sources
 from matching.standardize.records import complete_products
@@ -133,10 +133,7 @@ def estimate_entity(
     matching = config.entities[entity].matching
     if table.num_rows < 2:
         return EntityEstimate(entity, total, table.num_rows, notes=notes)
-    # As a run: matching never reads display values.
-    shown = display_columns(entity).values()
-    table = table.drop_columns([c for c in shown if c in table.column_names])
-    table = without_stop_buckets(table, matching, population=total)
+    table = as_matched(table, entity, matching, population=total)  # as a run sees them
     backend = splink_backend(config)
     with splink_session(backend, entity, "counting comparisons"):
         records = register(backend, table, f"{entity}_preflight")

@@ -31,12 +31,15 @@ from matching.standardize.lsh import EXPLODED_COLUMNS, drop_stop_buckets, stop_b
 log = logging.getLogger(__name__)
 
 
-def as_matched(records: pa.Table, entity: str, matching: MatchingConfig) -> pa.Table:
+def as_matched(
+    records: pa.Table, entity: str, matching: MatchingConfig, *, population: int | None = None
+) -> pa.Table:
     """The standardized records as every matching step sees them (a run's scoring, training,
-    the teach page): without display values, and without the keys of stop-buckets, so all of
-    them score the same candidate pairs."""
+    the teach page, `e360 check`): without display values, and without the keys of
+    stop-buckets, so all of them score the same candidate pairs (`population`: as in
+    `without_stop_buckets`, for a sample)."""
     shown = [c for c in display_columns(entity).values() if c in records.column_names]
-    return without_stop_buckets(records.drop_columns(shown), matching)
+    return without_stop_buckets(records.drop_columns(shown), matching, population=population)
 
 
 def without_stop_buckets(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from e360.config import E360Config, EngineSettings
+from e360.dataflow import Dataflow, DuckDBDataflow, SparkDataflow
 from e360.errors import E360Error, MatchError
 from matching.resolution.splink_adapter import (
     DatabaseAPI,
@@ -28,12 +32,28 @@ def splink_backend(config: E360Config) -> DatabaseAPI:
 def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
     """A Splink backend for the engine settings; `root` holds Spark's default checkpoints."""
     if engine.type == "duckdb":
-        con = duckdb.connect()
-        if engine.threads:
-            con.execute(f"SET threads = {int(engine.threads)}")
-        if engine.memory_limit:
-            con.execute("SET memory_limit = ?", [engine.memory_limit])
-        return DuckDBAPI(con)
+        return DuckDBAPI(duckdb_connection(engine))
+    return spark_backend(spark_session(engine, root))
+
+
+def dataflow_for(engine: EngineSettings, root: Path) -> Dataflow:
+    """The engine zone transforms run on: the same engine Splink scores on."""
+    if engine.type == "duckdb":
+        return DuckDBDataflow(duckdb_connection(engine))
+    return SparkDataflow(spark_session(engine, root))
+
+
+def duckdb_connection(engine: EngineSettings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    if engine.threads:
+        con.execute(f"SET threads = {int(engine.threads)}")
+    if engine.memory_limit:
+        con.execute("SET memory_limit = ?", [engine.memory_limit])
+    return con
+
+
+def spark_session(engine: EngineSettings, root: Path) -> Any:
+    """The process's SparkSession for the engine settings (created on first use)."""
     try:
         from pyspark.sql import SparkSession  # the optional `spark` extra
     except ImportError:
@@ -41,10 +61,14 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
             "deployment.engine.type is 'spark' but pyspark is not installed: "
             "install e360 with the 'spark' extra"
         ) from None
+    # Python UDFs run in worker processes: they need this interpreter (its packages), not
+    # whichever python3 is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # Production sets spark.master (EMR Serverless, Glue) through spark_conf; alone it is local.
     conf = {
         "spark.master": "local[*]",
         "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
         # Splink's string similarity UDFs (Jaro-Winkler and friends) ship as a jar.
         "spark.jars": spark_similarity_jar(),
         **engine.spark_conf,
@@ -55,7 +79,7 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
     spark = builder.getOrCreate()
     # Splink breaks long lineages with checkpoints; production points this at S3.
     spark.sparkContext.setCheckpointDir(engine.checkpoint_dir or str(root / "spark-checkpoints"))
-    return spark_backend(spark)
+    return spark
 
 
 def register(backend: DatabaseAPI, table: pa.Table, name: str) -> SplinkDataFrame:

@@ -10,6 +10,8 @@ module importing Splink.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -97,6 +99,19 @@ def prior_of(linker: Linker) -> float:
 
 def set_prior(linker: Linker, value: float) -> None:
     linker._settings_obj._probability_two_random_records_match = value
+
+
+@contextmanager
+def model_restored_on_failure(linker: Linker) -> Iterator[None]:
+    """Put the linker's comparisons and λ back when the block raises: an EM session takes
+    the comparisons its rule blocks on out of the linker's own settings while it runs, and
+    only a session that finishes returns them."""
+    saved = linker._settings_obj.core_model_settings.copy()
+    try:
+        yield
+    except BaseException:
+        linker._settings_obj.core_model_settings = saved
+        raise
 
 
 def max_em_iterations(linker: Linker) -> int:

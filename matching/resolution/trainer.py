@@ -50,6 +50,7 @@ from matching.resolution.splink_adapter import (
     em_iterations,
     level_parameters,
     max_em_iterations,
+    model_restored_on_failure,
     pair_columns,
     prior_of,
     retain_intermediate_columns,
@@ -180,9 +181,10 @@ def _em_session(linker: Linker, rule: BlockingRule, report: TrainingReport) -> A
     entry: dict[str, Any] = {"rule": rule}
     report.em_sessions.append(entry)
     try:
-        session = linker.training.estimate_parameters_using_expectation_maximisation(
-            blocking_rule(rule), record_sample_proportion=1.0
-        )
+        with model_restored_on_failure(linker):
+            session = linker.training.estimate_parameters_using_expectation_maximisation(
+                blocking_rule(rule), record_sample_proportion=1.0
+            )
     except Exception as exc:  # e.g. a rule no pair satisfies in this data
         entry.update(status="failed", reason=_reason(exc))
         report.warnings.append(f"EM on {rule} failed ({entry['reason']}): skipped")

@@ -85,6 +85,11 @@ def with_parameters_of(target: dict[str, Any], source: dict[str, Any]) -> dict[s
     sources = {c["output_column_name"]: c for c in source["comparisons"]}
     for comparison in target["comparisons"]:
         name = comparison["output_column_name"]
+        if name not in sources:
+            raise MatchError(
+                f"the saved model has no comparison '{name}', which the settings have: "
+                "retrain it with `e360 train`"
+            )
         levels = sources[name]["comparison_levels"]
         if len(levels) != len(comparison["comparison_levels"]):
             raise MatchError(f"saved model and settings differ in the levels of '{name}'")

@@ -303,3 +303,23 @@ def test_an_em_session_that_does_not_converge_gives_way_to_one_that_did(
     # (to EM's convergence tolerance: the converged session started elsewhere)
     assert _m_values(linker, "name") == pytest.approx(_m_values(baseline, "name"), abs=1e-3)
     assert any("dropped in favour of converged sessions" in w for w in report.warnings)
+
+
+def test_a_failed_em_session_leaves_every_comparison_in_the_model() -> None:
+    """Splink takes the comparisons an EM rule blocks on out of the linker's settings while
+    the session runs and puts them back only when it succeeds: a session that fails halfway
+    (here: the rule's second column does not exist) must not cost the model the comparison."""
+    halfway = MATCHING.model_copy(
+        update={
+            "training": MATCHING.training.model_copy(
+                update={"em_blocking_rules": ["l.dob = r.dob and l.nope = r.nope", ["city"]]}
+            )
+        }
+    )
+    backend = DuckDBAPI(duckdb.connect())
+    records = register(backend, _people("distinct", noisy=True), "people")
+    report = TrainingReport()
+    linker = train(records, halfway, report=report)
+    assert report.em_sessions[0]["status"] == "failed"
+    model = linker.misc.save_model_to_json(None)
+    assert [c["output_column_name"] for c in model["comparisons"]] == ["name", "dob"]

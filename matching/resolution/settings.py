@@ -136,11 +136,14 @@ def prediction_blocking_rules(
     return [_with_condition(r, within) for r in matching.blocking_rules]
 
 
-def _with_condition(rule: BlockingRule, condition: str) -> BlockingRuleCreator | str:
-    """The rule's SQL and a further condition; array columns of a list rule stay exploded."""
+def _with_condition(rule: BlockingRule, condition: str) -> BlockingRuleCreator:
+    """The rule's SQL and a further condition; array columns of a list rule stay exploded.
+
+    The SQL is DuckDB's (as every configured SQL fragment is): Splink transpiles it for
+    the engine, so Spark reads `l."gtin"` as a column, not a string."""
     sql = f"{blocking_sql(rule)} and {condition}"
     exploded = [c for c in rule if c in EXPLODED_COLUMNS] if isinstance(rule, list) else []
-    return CustomRule(sql, arrays_to_explode=exploded) if exploded else sql
+    return CustomRule(sql, sql_dialect="duckdb", arrays_to_explode=exploded or None)
 
 
 def settings(

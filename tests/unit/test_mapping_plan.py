@@ -151,8 +151,12 @@ def test_one_per_source_blocks_only_across_sources(tmp_path: Path) -> None:
     rules = prediction_blocking_rules(plan.matching, {"a", "b"})
     assert len(rules) == len(plan.matching.blocking_rules)
     within = "not (l.source = r.source and l.source in ('a', 'b'))"
-    assert all(isinstance(r, str) and r.endswith(f"and {within}") for r in rules)
-    assert rules[0] == f'l."email" = r."email" and {within}'
+    sqls = [r.get_blocking_rule("duckdb").blocking_rule_sql for r in rules]
+    assert all(sql.endswith(f"and {within}") for sql in sqls)
+    assert sqls[0] == f'l."email" = r."email" and {within}'
+    # Written in DuckDB's SQL, read by Spark as columns (its double quotes are strings).
+    spark = rules[0].get_blocking_rule("spark").blocking_rule_sql
+    assert spark.startswith("l.`email` = r.`email`") and "'email'" not in spark
 
 
 def test_too_few_attributes_to_block_says_what_to_map(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from orchestration.runner import run_pipeline
 pytestmark = pytest.mark.spark
 SPARK_CONF = {"spark.master": "local[2]", "spark.sql.shuffle.partitions": "4"}
 # Written per run or per process: when, by which run, under which generated id.
-VOLATILE = {"run_id", "occurred_at", "created_at", "updated_at", "queued_at", "matched_at"}
+VOLATILE = {"run_id", "assigned_at", "created_at", "updated_at", "queued_at", "matched_at"}
 
 
 def _config(demo_config_path: Path, root: Path, engine: dict[str, object]) -> E360Config:
@@ -113,5 +113,5 @@ def test_conformed_events_are_the_same(lakes: tuple[Lake, Lake]) -> None:
         (CONFORMED_EVENT_REJECTS, ("source", "source_key")),
     ):
         expected = _rows(duck.read("conformed", table), masters[0], key)
-        assert expected, table
+        assert expected or table == CONFORMED_EVENT_REJECTS
         assert _rows(spark.read("conformed", table), masters[1], key) == expected, table

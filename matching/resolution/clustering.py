@@ -119,7 +119,102 @@ def cluster(
     `cannot_links`: the model's clear non-matches. Constraints naming records not in
     `records` (records since deleted) are ignored.
     `exclusive_groups`: record_id -> group (its source, for one_per_source).
+
+    A union only ever joins records of one connected component of the links and must-links,
+    so components are independent: one holding no constraint between two of its records is
+    a cluster as it is, and only the others go through the constrained, strongest-first
+    merging (`_constrained`), which on them gives what it gives on everything.
     """
+    records = list(records)
+    links = list(links)
+    known = set(records)
+
+    def present(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(a, b) for a, b in pairs if a in known and b in known]
+
+    steward = present(steward_cannot_links)
+    must = present(must_links)
+    model = present(cannot_links) if exclusive_groups is None else []
+    parent = {node: node for node in records}  # ordered: the records, then link ends
+    find = _finder(parent)
+    for a, b in must:
+        _join(parent, find(a), find(b))
+    extra = False
+    for a, b, _ in links:
+        for node in (a, b):
+            if node not in parent:
+                parent[node] = node
+                extra = True
+        _join(parent, find(a), find(b))
+    conflicted = {find(a) for a, b in steward if find(a) == find(b)}
+    conflicted.update(find(a) for a, b in model if find(a) == find(b))
+    if exclusive_groups:
+        seen: set[tuple[str, str]] = set()
+        for node in parent:
+            group = exclusive_groups.get(node)
+            if group is not None:
+                key = (find(node), group)
+                if key in seen:
+                    conflicted.add(key[0])
+                seen.add(key)
+    smallest: dict[str, str] = {}
+    for node in parent:
+        root = find(node)
+        if node < smallest.get(root, "\uffff"):
+            smallest[root] = node
+    clusters = {node: smallest[find(node)] for node in parent}
+    refused: list[tuple[str, str]] = []
+    if conflicted:
+
+        def inside(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+            return [(a, b) for a, b in pairs if find(a) in conflicted]
+
+        constrained = _constrained(
+            [r for r in records if find(r) in conflicted],
+            [link for link in links if find(link[0]) in conflicted],
+            inside(model),
+            must_links=inside(must),
+            steward_cannot_links=inside(steward),
+            exclusive_groups=exclusive_groups,
+        )
+        clusters.update(constrained.clusters)
+        refused = constrained.refused_must_links
+    if extra:  # records only links name come after the records, in the order links are taken
+        order: dict[str, None] = dict.fromkeys(records)
+        for a, b, _ in sorted(links, key=_link_order(exclusive_groups)):
+            order.setdefault(a)
+            order.setdefault(b)
+        clusters = {node: clusters[node] for node in order}
+    return Clustering(clusters, refused)
+
+
+def _finder(parent: dict[str, str]):
+    """`find` of a plain union-find over `parent`, with path halving (chains can be long)."""
+
+    def find(node: str) -> str:
+        while (up := parent[node]) != node:
+            parent[node] = parent[up]
+            node = up
+        return node
+
+    return find
+
+
+def _join(parent: dict[str, str], ra: str, rb: str) -> None:
+    if ra != rb:
+        parent[rb] = ra
+
+
+def _constrained(
+    records: Iterable[str],
+    links: Iterable[tuple[str, str, float]],
+    cannot_links: Iterable[tuple[str, str]] = (),
+    *,
+    must_links: Iterable[tuple[str, str]] = (),
+    steward_cannot_links: Iterable[tuple[str, str]] = (),
+    exclusive_groups: Mapping[str, str] | None = None,
+) -> Clustering:
+    """The constrained clustering itself (module docstring), on components with constraints."""
     clusters = _Clusters(exclusive_groups)
     for record in records:
         clusters.find(record)

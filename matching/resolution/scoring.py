@@ -91,17 +91,23 @@ def cannot_links(
     """Clear non-matches between records that have a match somewhere (only those can chain)."""
     if matching.cannot_link_below is None:
         return []
-    linked = {a for a, _, _ in links} | {b for _, b, _ in links}
-    below = scores.filter(pc.less(scores["match_probability"], matching.cannot_link_below))
-    return [
-        (a, b)
-        for a, b in zip(
+    linked = pa.array({r for a, b, _ in links for r in (a, b)}, pa.string())
+    below = scores.filter(
+        pc.and_(
+            pc.less(scores["match_probability"], matching.cannot_link_below),
+            pc.and_(
+                pc.is_in(scores["record_id_l"].cast(pa.string()), linked),
+                pc.is_in(scores["record_id_r"].cast(pa.string()), linked),
+            ),
+        )
+    )
+    return list(
+        zip(
             below.column("record_id_l").to_pylist(),
             below.column("record_id_r").to_pylist(),
             strict=True,
         )
-        if a in linked and b in linked
-    ]
+    )
 
 
 def empty_pairs() -> pa.Table:

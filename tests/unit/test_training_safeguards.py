@@ -285,12 +285,12 @@ def test_an_em_session_that_does_not_converge_gives_way_to_one_that_did(
 
     real = model_module._em_session
 
-    def cut_short(linker: Linker, rule: object, report: TrainingReport) -> object:
+    def cut_short(linker: Linker, rule: object, report: TrainingReport, *rest: int) -> object:
         # The session on dob, first (from default m), is stopped after one iteration.
         limits = linker._settings_obj.training_settings
         limit = 1 if rule == ["dob"] else 25
         linker._settings_obj.training_settings = dataclasses.replace(limits, max_iterations=limit)
-        return real(linker, rule, report)
+        return real(linker, rule, report, *rest)
 
     monkeypatch.setattr(model_module, "_em_session", cut_short)
     report = TrainingReport()

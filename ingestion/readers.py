@@ -330,9 +330,7 @@ def _utf8_bytes(path: Path, configured: str) -> bytes | None:
     encoding = codecs.lookup(declared or configured).name
     try:
         if encoding in ("utf-8", "utf-8-sig"):
-            if raw.startswith(codecs.BOM_UTF8):
-                if encoding == "utf-8" and declared is None:
-                    return None  # the mark is read as a character of the first name
+            if raw.startswith(codecs.BOM_UTF8):  # declared: the csv module's codec drops it
                 raw = raw[len(codecs.BOM_UTF8) :]
             raw.decode("utf-8")  # strict: a row with bad bytes is the csv module's to reject
             return raw

@@ -154,6 +154,8 @@ class RowsBuilder:
         self._numbers: list[int] = []
         self._shape_ids: dict[Shape, int] = {}
         self._shape: list[int] = []
+        self._last: Shape | None = None
+        self._last_id = 0
 
     def add(self, row_number: int, values: dict[str, str | None]) -> None:
         if not values.keys() <= self._exact:
@@ -167,12 +169,16 @@ class RowsBuilder:
         self._rows.append(values)
         self._numbers.append(row_number)
         names = tuple(values)
-        self._shape.append(self._shape_ids.setdefault(names, len(self._shape_ids)))
+        if names != self._last:  # records of a file mostly carry the same names in turn
+            self._last = names
+            self._last_id = self._shape_ids.setdefault(names, len(self._shape_ids))
+        self._shape.append(self._last_id)
 
     def build(self, rejects: list[Reject]) -> FileRows:
-        kind = pa.struct([(name, pa.string()) for name in self.columns])
-        structs = pa.array(self._rows, kind) if self.columns else None
-        values = [] if structs is None else structs.flatten()
+        # A list per column: Arrow's conversion of dicts to a struct array is far slower.
+        values = [
+            pa.array([row.get(name) for row in self._rows], pa.string()) for name in self.columns
+        ]
         rows = from_columns(self.columns, values, self._numbers)
         shapes = list(self._shape_ids)
         if shapes and shapes != [tuple(self.columns)]:
@@ -186,14 +192,22 @@ class RowsBuilder:
 _WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 
 
+_SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "]"
+
+
 def stripped(values: pa.Array) -> pa.Array:
     """`(value or "").strip()` of every value."""
-    return pc.utf8_trim(pc.fill_null(values, ""), characters=_WHITESPACE)
+    values = pc.fill_null(values, "")
+    padded = pc.match_substring_regex(values, f"^{_SPACE_CLASS}|{_SPACE_CLASS}$")
+    if not pc.any(padded).as_py():  # the usual column: nothing to strip
+        return values
+    return pc.utf8_trim(values, characters=_WHITESPACE)
 
 
 def blank(values: pa.Array) -> pa.Array:
     """Per value, whether it is null or only whitespace."""
-    return pc.equal(stripped(values), "")
+    other = pc.match_substring_regex(values, "[^" + _SPACE_CLASS[1:])
+    return pc.invert(pc.fill_null(other, False))
 
 
 # One encoder for every row: `json.dumps` with options builds a new one per call.
@@ -248,7 +262,7 @@ def payload_hashes(rows: FileRows) -> pa.Array:
 
 
 # Below this many rows DuckDB's start-up costs more than hashing in a loop.
-DUCKDB_HASH_ROWS = 50_000
+DUCKDB_HASH_ROWS = 200_000
 
 
 def sha256_hex(texts: pa.Array, duckdb_from: int = DUCKDB_HASH_ROWS) -> pa.Array:

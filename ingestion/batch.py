@@ -8,14 +8,13 @@ two commits leaves a file either landed whole or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.expressions import EqualTo, Reference
 from pyiceberg.expressions.literals import literal
 
@@ -25,7 +24,8 @@ from e360.lake import Lake, Zone
 from e360.mappings import mapped_columns
 from e360.zones import quarantine_table_name, raw_table_name
 from ingestion.deliveries import deliveries, file_sha256, settled
-from ingestion.readers import FileRows, Reject, as_raw, read_file
+from ingestion.readers import read_file, sorted_rejects
+from ingestion.rows import FileRows, Reject, payload_hashes, raws, stripped
 
 FILE_HASH_PROPERTY = "e360.file.sha256"
 FILE_NAME_PROPERTY = "e360.file.name"
@@ -122,7 +122,7 @@ def ingest_source(
             continue
         rows = conform_columns(name, source, relative, rows, columns)
         rows, duplicates = _first_of_each_key(rows, source.key)
-        hashes = [_payload_hash(row) for row in rows.rows]
+        hashes = payload_hashes(rows)
         rows_in = rows.rows_in
         unchanged = 0
         seen_before = relative in landed_names or relative in quarantined_names
@@ -134,14 +134,14 @@ def ingest_source(
             )
             result.changed += changed
             result.notes.append(
-                f"{relative}: changed since it last landed: {len(rows.rows) - changed} new, "
+                f"{relative}: changed since it last landed: {rows.count - changed} new, "
                 f"{changed} changed, {unchanged} unchanged row(s)"
             )
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         ledger = {
             FILE_HASH_PROPERTY: digest,
             FILE_NAME_PROPERTY: relative,
-            FILE_LANDED_PROPERTY: str(len(rows.rows)),
+            FILE_LANDED_PROPERTY: str(rows.count),
             FILE_QUARANTINED_PROPERTY: str(len(rows.rejects)),
             BATCH_PROPERTY: batch_id,
         }
@@ -150,7 +150,7 @@ def ingest_source(
         # Quarantine first: if the raw commit then fails, a rerun lands the good rows without
         # quarantining the bad ones a second time.
         to_quarantine = bool(rows.rejects) and done_in_quarantine is None
-        to_raw = bool(rows.rows) or relative in landed_names
+        to_raw = rows.count > 0 or relative in landed_names
         if seen_before and not (to_quarantine or to_raw):
             to_quarantine = True  # nothing new in an edited file: its bytes are still recorded
         if to_quarantine:
@@ -177,7 +177,7 @@ def ingest_source(
         result.files_ingested += 1
         result.files.append(relative)
         result.rows_in += rows_in
-        result.landed += len(rows.rows)
+        result.landed += rows.count
         result.quarantined += len(rows.rejects)
         result.unchanged += unchanged
         result.duplicate_keys += len(duplicates)
@@ -266,10 +266,7 @@ def _align_case(rows: FileRows, preferred: list[str]) -> FileRows:
     rename = {c: spelling[c.casefold()] for c in rows.columns if spelling.get(c.casefold(), c) != c}
     if not rename:
         return rows
-    aligned = FileRows(columns=[rename.get(c, c) for c in rows.columns], rejects=rows.rejects)
-    aligned.rows = [{rename.get(k, k): v for k, v in row.items()} for row in rows.rows]
-    aligned.row_numbers = rows.row_numbers
-    return aligned
+    return rows.renamed(rename)
 
 
 def _first_of_each_key(rows: FileRows, key: str) -> tuple[FileRows, list[str]]:
@@ -278,28 +275,34 @@ def _first_of_each_key(rows: FileRows, key: str) -> tuple[FileRows, list[str]]:
     A file is one delivery of the source's records, so a key twice in it is a source defect;
     the later rows keep their bytes and the row of the first in their reason.
     """
-    kept = FileRows(columns=rows.columns, rejects=list(rows.rejects))
-    keys = [(values.get(key) or "").strip() for values in rows.rows]
-    if len(set(keys)) == len(keys):  # the usual file: every key once, every row kept
-        kept.rows, kept.row_numbers = list(rows.rows), list(rows.row_numbers)
-        kept.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
-        return kept, []
-    first: dict[str, tuple[int, dict[str, str | None]]] = {}
+    keys = stripped(rows.column(key))  # keys are compared as standardisation does
+    if pc.count_distinct(keys).as_py() == rows.count:  # the usual file: every key once
+        return replace(rows, rejects=sorted_rejects(rows.rejects)), []
+    index = pa.array(range(rows.count), pa.int64())
+    firsts = (
+        pa.table({"k": keys, "i": index}).group_by("k", use_threads=False).aggregate([("i", "min")])
+    )
+    first_of = pa.table({"k": keys, "i": index}).join(firsts, "k").sort_by("i")
+    first_index = first_of.column("i_min").combine_chunks()
+    later = pc.not_equal(first_index, index)
+    at = pc.indices_nonzero(later).to_pylist()
+    earlier = first_index.filter(later).to_pylist()
+    later_rows = rows.dicts(at)
+    earlier_rows = rows.dicts(earlier)
+    numbers = rows.numbers.to_pylist()
+    dup_keys = keys.filter(later).to_pylist()
+    rejects = list(rows.rejects)
     duplicates: list[str] = []
-    for number, values in zip(rows.row_numbers, rows.rows, strict=True):
-        value = (values.get(key) or "").strip()  # keys are compared as standardisation does
-        if value in first:
-            at, earlier = first[value]
-            same = "identical to" if earlier == values else "differs from"
-            reason = f"duplicate key '{value}' in this file ({same} row {at})"
-            kept.rejects.append(Reject(number, as_raw(values), reason))
-            if value not in duplicates:
-                duplicates.append(value)
-            continue
-        first[value] = (number, values)
-        kept.rows.append(values)
-        kept.row_numbers.append(number)
-    kept.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
+    for i, first, values, first_values, value, raw in zip(
+        at, earlier, later_rows, earlier_rows, dup_keys, raws(rows, at), strict=True
+    ):
+        same = "identical to" if first_values == values else "differs from"
+        reason = f"duplicate key '{value}' in this file ({same} row {numbers[first]})"
+        rejects.append(Reject(numbers[i], raw, reason))
+        if value not in duplicates:
+            duplicates.append(value)
+    kept = rows.filter(pc.invert(later))
+    kept.rejects = sorted_rejects(rejects)
     return kept, duplicates
 
 
@@ -310,59 +313,70 @@ def _changed_rows(
     key: str,
     file: str,
     rows: FileRows,
-    hashes: list[str],
+    hashes: pa.Array,
     compare_rejects: bool = True,
-) -> tuple[FileRows, list[str], int, int]:
+) -> tuple[FileRows, pa.Array, int, int]:
     """Of a file landed before under this name, the rows new or changed since.
 
     Returns those rows and their hashes, the count of unchanged rows (good rows the lake
     holds already, and rejects already in quarantine) and the count of changed rows.
     """
-    held: dict[str, set[str | None]] = {}
-    for row in _file_rows(lake, "raw", table, file, (key, "_payload_hash")):
-        held.setdefault((row[key] or "").strip(), set()).add(row["_payload_hash"])
-    keep = FileRows(columns=rows.columns)
-    kept_hashes: list[str] = []
-    unchanged = changed = 0
-    for number, values, digest in zip(rows.row_numbers, rows.rows, hashes, strict=True):
-        versions = held.get((values.get(key) or "").strip())
-        if versions is not None and digest in versions:
-            unchanged += 1
-            continue
-        changed += versions is not None
-        keep.rows.append(values)
-        keep.row_numbers.append(number)
-        kept_hashes.append(digest)
+    held = _file_table(lake, "raw", table, file, (key, "_payload_hash"))
+    keys = stripped(rows.column(key))
+    if held is None:
+        held_keys, held_versions = pa.array([], pa.string()), pa.array([], pa.string())
+    else:
+        held_keys = stripped(held.column(key).combine_chunks().cast(pa.string()))
+        held_hashes = held.column("_payload_hash").combine_chunks().cast(pa.string())
+        # A hash is 64 hex digits: hash then key tells every (key, hash) pair apart.
+        held_versions = pc.binary_join_element_wise(held_hashes, held_keys, "")
+    versions = pc.binary_join_element_wise(hashes, keys, "")
+    unchanged_rows = pc.fill_null(pc.is_in(versions, value_set=held_versions), False)
+    known = pc.is_in(keys, value_set=held_keys)
+    keep = pc.invert(unchanged_rows)
+    unchanged = pc.sum(unchanged_rows.cast(pa.int64())).as_py() or 0
+    changed = pc.sum(pc.and_(known, keep).cast(pa.int64())).as_py() or 0
+    kept = rows.filter(keep)
+    kept_hashes = hashes.filter(keep)
     if not compare_rejects:
-        keep.rejects = list(rows.rejects)
-        return keep, kept_hashes, unchanged, changed
+        kept.rejects = list(rows.rejects)
+        return kept, kept_hashes, unchanged, changed
     quarantined = {
         (r["_raw"], r["_reason"])
         for r in _file_rows(
             lake, "quarantine", quarantine_table_name(source), file, ("_raw", "_reason")
         )
     }
+    kept.rejects = []
     for reject in rows.rejects:
         if (reject.raw, reject.reason) in quarantined:
             unchanged += 1
         else:
-            keep.rejects.append(reject)
-    return keep, kept_hashes, unchanged, changed
+            kept.rejects.append(reject)
+    return kept, kept_hashes, unchanged, changed
 
 
 def _file_rows(
     lake: Lake, zone: Zone, table: str, file: str, columns: tuple[str, ...]
 ) -> list[dict[str, str | None]]:
+    found = _file_table(lake, zone, table, file, columns)
+    return [] if found is None else found.to_pylist()
+
+
+def _file_table(
+    lake: Lake, zone: Zone, table: str, file: str, columns: tuple[str, ...]
+) -> pa.Table | None:
+    """These columns of the rows a table holds from one file (None: none, or no such column)."""
     found = lake.table(zone, table)
     if found is None or found.current_snapshot() is None:
-        return []
+        return None
     present = {f.name for f in found.schema().fields}
     if not set(columns) <= present:
-        return []
+        return None
     scan = found.scan(
         row_filter=EqualTo(term=Reference("_file"), value=literal(file)), selected_fields=columns
     )
-    return scan.to_arrow().to_pylist()
+    return scan.to_arrow()
 
 
 def _file_names(lake: Lake, zone: Zone, table: str) -> set[str]:
@@ -378,15 +392,6 @@ def _raw_columns(lake: Lake, table: str) -> list[str]:
     if found is None:
         return []
     return [f.name for f in found.schema().fields if not f.name.startswith("_")]
-
-
-# What `json.dumps(row, sort_keys=True)` uses, built once rather than per row: the same text,
-# so the hashes of rows landed before stay the same.
-_HASH_JSON = json.JSONEncoder(sort_keys=True)
-
-
-def _payload_hash(row: dict[str, str | None]) -> str:
-    return hashlib.sha256(_HASH_JSON.encode(row).encode()).hexdigest()
 
 
 def _done(identity: str, landed: dict[str, int], quarantined: dict[str, int]) -> bool:
@@ -435,20 +440,17 @@ def _raw_table(
     ingested_at: datetime,
     file: str,
     rows: FileRows,
-    hashes: list[str],
+    hashes: pa.Array,
 ) -> pa.Table:
-    n = len(rows.rows)
-    payload = {
-        column: pa.array([row.get(column) for row in rows.rows], pa.string())
-        for column in rows.columns
-    }
+    n = rows.count
+    payload = {column: rows.column(column) for column in rows.columns}
     metadata = {
-        "_source": pa.array([source] * n, pa.string()),
-        "_batch_id": pa.array([batch_id] * n, pa.string()),
-        "_ingested_at": pa.array([ingested_at] * n, pa.timestamp("us")),
-        "_file": pa.array([file] * n, pa.string()),
-        "_row": pa.array(rows.row_numbers, pa.int64()),
-        "_payload_hash": pa.array(hashes, pa.string()),
+        "_source": pa.repeat(pa.scalar(source, pa.string()), n),
+        "_batch_id": pa.repeat(pa.scalar(batch_id, pa.string()), n),
+        "_ingested_at": pa.repeat(pa.scalar(ingested_at, pa.timestamp("us")), n),
+        "_file": pa.repeat(pa.scalar(file, pa.string()), n),
+        "_row": rows.numbers,
+        "_payload_hash": hashes,
     }
     return pa.table({**payload, **metadata})
 

@@ -19,59 +19,19 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from e360.config import CsvOptions, SourceConfig
+from ingestion.rows import FileRows, Reject, RowsBuilder, as_raw, blank, from_columns, raws
 
-
-@dataclass(frozen=True)
-class Reject:
-    row: int | None  # 1-based data row (None when the whole file is unreadable)
-    raw: str | None
-    reason: str
-
-
-@dataclass
-class FileRows:
-    """One landing file, split into parsed rows and rejects."""
-
-    columns: list[str] = field(default_factory=list)
-    rows: list[dict[str, str | None]] = field(default_factory=list)
-    row_numbers: list[int] = field(default_factory=list)
-    rejects: list[Reject] = field(default_factory=list)
-
-    @property
-    def rows_in(self) -> int:
-        return len(self.rows) + len(self.rejects)
-
-    def add(self, row_number: int, values: dict[str, str | None]) -> None:
-        """Add a parsed row; a name differing only in case from a known column is that column."""
-        if values.keys() <= self._exact:  # the common case, checked in C: every name known
-            self.rows.append(values)
-            self.row_numbers.append(row_number)
-            return
-        if any(self._known.get(name.casefold(), name) != name for name in values):
-            values = {self._known.get(name.casefold(), name): v for name, v in values.items()}
-        for name in values:
-            if name.casefold() not in self._known:
-                self._known[name.casefold()] = name
-                self._exact.add(name)
-                self.columns.append(name)
-        self.rows.append(values)
-        self.row_numbers.append(row_number)
-
-    def __post_init__(self) -> None:
-        self.set_columns(self.columns)
-
-    def set_columns(self, columns: list[str]) -> None:
-        self.columns = list(columns)
-        self._known: dict[str, str] = {name.casefold(): name for name in columns}
-        self._exact = set(self._known.values())  # names as spelt, each its fold's spelling
+__all__ = ["FileRows", "Reject", "as_raw", "parse_file", "read_file"]
 
 
 def read_file(path: Path, source: SourceConfig) -> FileRows:
@@ -117,32 +77,31 @@ def _decompressed(path: Path) -> Iterator[Path | FileRows]:
 
 
 def _apply_contract(parsed: FileRows, source: SourceConfig) -> FileRows:
-    checked = FileRows(columns=parsed.columns, rejects=list(parsed.rejects))
+    """Rows missing their key or a required column go to quarantine, the first named."""
     required = [source.key, *(c for c in source.required if c != source.key)]
-    for number, values in zip(parsed.row_numbers, parsed.rows, strict=True):
-        missing = [c for c in required if _blank(values.get(c))]
-        if missing:
-            what = "key column" if missing[0] == source.key else "required column"
-            reason = f"missing {what} '{missing[0]}'"
-            if len(missing) > 1:
-                reason += f" (also missing: {', '.join(missing[1:])})"
-            checked.rejects.append(Reject(number, as_raw(values), reason))
-        else:
-            checked.add(number, values)
-    checked.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
+    missing = [blank(parsed.column(c)) for c in required]
+    bad = functools.reduce(pc.or_, missing) if parsed.count else pa.array([], pa.bool_())
+    indices = pc.indices_nonzero(bad).to_pylist()
+    rejects = list(parsed.rejects)
+    if indices:
+        numbers = parsed.numbers.take(pa.array(indices, pa.int64())).to_pylist()
+        flags = [m.take(pa.array(indices, pa.int64())).to_pylist() for m in missing]
+        texts = raws(parsed, indices)
+        for at, (number, raw) in enumerate(zip(numbers, texts, strict=True)):
+            names = [c for c, flag in zip(required, flags, strict=True) if flag[at]]
+            what = "key column" if names[0] == source.key else "required column"
+            reason = f"missing {what} '{names[0]}'"
+            if len(names) > 1:
+                reason += f" (also missing: {', '.join(names[1:])})"
+            rejects.append(Reject(number, raw, reason))
+    checked = parsed.filter(pc.invert(bad)) if indices else parsed
+    checked.rejects = sorted_rejects(rejects)
     return checked
 
 
-def _blank(value: str | None) -> bool:
-    return value is None or not value.strip()
-
-
-# One encoder for every row: `json.dumps` with options builds a new one per call.
-_RAW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=False)
-
-
-def as_raw(values: dict[str, str | None]) -> str:
-    return _RAW_JSON.encode(values)
+def sorted_rejects(rejects: list[Reject]) -> list[Reject]:
+    """Rejects in row order, those of the whole file last."""
+    return sorted(rejects, key=lambda r: (r.row is None, r.row or 0))
 
 
 # Byte-order marks, longest first: FF FE 00 00 is UTF-32 LE, not UTF-16 LE and a NUL.
@@ -194,6 +153,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _read_csv(path: Path, source: SourceConfig) -> FileRows:
+    """Arrow's CSV reader where it reads exactly as the `csv` module does, else the `csv`
+    module (odd quoting, undecodable bytes, oversized fields, other dialects)."""
+    fast = _read_csv_arrow(path, source)
+    return fast if fast is not None else _read_csv_exact(path, source)
+
+
+def _read_csv_exact(path: Path, source: SourceConfig) -> FileRows:
     result = FileRows()
     encoding = _file_encoding(path, source.csv.encoding)
     # surrogateescape keeps undecodable bytes so the row can be quarantined instead of
@@ -229,10 +195,11 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
         # Without usable column names no row can be read; the file stays in the landing area.
         result.rejects.append(Reject(None, _csv_line(header, source.csv), problem))
         return result
-    result.set_columns(header)
     width = len(header)
     quote, escape = reader.dialect.quotechar, reader.dialect.escapechar
-    rows, row_numbers, rejects = result.rows, result.row_numbers, result.rejects
+    rows: list[list[str]] = []
+    row_numbers: list[int] = []
+    rejects = result.rejects
     number = 0
     taken_apart = 0  # lines taken past the reader, closing a broken record's quote
     while True:
@@ -262,9 +229,138 @@ def _read_csv(path: Path, source: SourceConfig) -> FileRows:
             reason = f"row has {len(fields)} fields, the header has {width}"
             rejects.append(Reject(number, raw, reason))
         else:
-            rows.append(dict(zip(header, fields, strict=True)))
+            rows.append(fields)
             row_numbers.append(number)
-    return result
+    values = [pa.array(column, pa.string()) for column in zip(*rows, strict=True)]
+    if not rows:
+        values = [pa.array([], pa.string()) for _ in header]
+    parsed = from_columns(header, values, row_numbers)
+    parsed.rejects = rejects
+    return parsed
+
+
+def _read_csv_arrow(path: Path, source: SourceConfig) -> FileRows | None:
+    """The file read by Arrow's CSV reader, or None where that could read other than the
+    `csv` module (strict, minimal quoting, doubled quotes) does.
+
+    They read alike a UTF-8 text with no NUL byte, no field as long as the field size limit,
+    and every quote that opens a field closing it (doubled quotes inside, the delimiter or
+    a line end after): a quote elsewhere is data to both. Rows of another width than the
+    header's are rejected by both; Arrow names them with their record number.
+    """
+    options = source.csv
+    quote, delimiter = options.quote_char, options.delimiter
+    if (
+        quote is None
+        or options.escape_char is not None
+        or not options.double_quote
+        or not (quote.isascii() and delimiter.isascii())
+        or quote in "\r\n"
+        or delimiter in "\r\n"
+    ):
+        return None
+    data = _utf8_bytes(path, options.encoding)
+    if data is None or not data or b"\x00" in data or data[:1] in (b"\r", b"\n"):
+        return None
+    if not _quotes_close(data, quote.encode(), delimiter.encode()):
+        return None
+    width = _header_width(data, source)
+    if width is None:
+        return None
+    invalid: list[tuple[int, str, int]] = []
+
+    def invalid_row(row: pa_csv.InvalidRow) -> str:
+        invalid.append((row.number, row.text, row.actual_columns))
+        return "skip"
+
+    names = [f"f{i}" for i in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            # One thread: Arrow numbers invalid rows only when it reads in order.
+            read_options=pa_csv.ReadOptions(use_threads=False, column_names=names),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=quote,
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
+                invalid_row_handler=invalid_row,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows == 0 or any(number < 2 for number, _, _ in invalid):
+        return None
+    limit = options.field_size_limit
+    for column in table.columns:
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        if longest is not None and longest >= limit:
+            return None
+        # The csv module, fed line by line, ends each line of a quoted value with "\n".
+        if pc.any(pc.match_substring(column, "\r")).as_py():
+            return None
+    header = [h.strip() for h in table.slice(0, 1).to_pylist()[0].values()]
+    problem = header_problem(header)
+    if problem:
+        return FileRows(rejects=[Reject(None, _csv_line(header, options), problem)])
+    data_rows = table.slice(1)
+    # Arrow counts the header as record 1; blank lines are no record to either reader.
+    bad_numbers = [number - 1 for number, _, _ in invalid]
+    total = data_rows.num_rows + len(invalid)
+    every = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), total))
+    good = every.filter(pc.invert(pc.is_in(every, pa.array(bad_numbers, pa.int64()))))
+    parsed = from_columns(header, [c.combine_chunks() for c in data_rows.columns], good)
+    parsed.rejects = [
+        Reject(number - 1, text, f"row has {fields} fields, the header has {width}")
+        for number, text, fields in invalid
+    ]
+    return parsed
+
+
+def _utf8_bytes(path: Path, configured: str) -> bytes | None:
+    """The file's text as UTF-8 bytes, no byte-order mark (None: not all decodable)."""
+    raw = path.read_bytes()
+    declared = bom_encoding(raw[:4])
+    encoding = codecs.lookup(declared or configured).name
+    try:
+        if encoding in ("utf-8", "utf-8-sig"):
+            if raw.startswith(codecs.BOM_UTF8):  # declared: the csv module's codec drops it
+                raw = raw[len(codecs.BOM_UTF8) :]
+            raw.decode("utf-8")  # strict: a row with bad bytes is the csv module's to reject
+            return raw
+        return raw.decode(encoding).encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return None
+
+
+def _quotes_close(data: bytes, quote: bytes, delimiter: bytes) -> bool:
+    """Whether every quote that opens a field (at the start of the text or after a
+    delimiter or a line end) is closed, doubled quotes aside, right before a delimiter, a
+    line end or the end of the text: then no quoting is an error to the `csv` module."""
+    if quote not in data:
+        return True
+    q, edge = re.escape(quote), re.escape(delimiter) + rb"\r\n"
+    opening = rb"%s(?<![^%s]%s)" % (q, edge, q)
+    opens = len(re.findall(opening, data))
+    quoted = rb"%s[^%s]*+(?:%s%s[^%s]*+)*+%s(?![^%s])" % (opening, q, q, q, q, q, edge)
+    return opens == len(re.findall(quoted, data))
+
+
+def _header_width(data: bytes, source: SourceConfig) -> int | None:
+    """The number of fields of the header, as the `csv` module reads it."""
+    first = data[: data.find(b"\n") + 1 or len(data)].decode("utf-8")
+    lines = io.StringIO(first, newline="").readlines()[:1]
+    try:
+        header = next(csv.reader(lines, strict=True, **csv_dialect(source.csv)), None)
+    except csv.Error:
+        return None
+    return None if not header else len(header)
 
 
 def csv_dialect(options: CsvOptions) -> dict[str, Any]:
@@ -317,7 +413,8 @@ MAX_JSON_DEPTH = 64
 
 
 def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
-    result = FileRows()
+    result = RowsBuilder()
+    rejects: list[Reject] = []
     try:
         lines = list(_jsonl_lines(path)) if _wide_encoding(path) else _jsonl_lines(path)
     except UnicodeDecodeError as exc:  # bytes no escape can keep: a UTF-16/32 file cut short
@@ -335,8 +432,8 @@ def _read_jsonl(path: Path, source: SourceConfig) -> FileRows:
             result.add(number, values)
         else:
             text = _printable(line.decode("utf-8", errors="surrogateescape")).rstrip("\r\n")
-            result.rejects.append(Reject(number, text, reason))
-    return result
+            rejects.append(Reject(number, text, reason))
+    return result.build(rejects)
 
 
 def _wide_encoding(path: Path) -> bool:
@@ -446,42 +543,38 @@ def _json_text(value: Any) -> str | None:
 
 
 def _read_parquet(path: Path, source: SourceConfig) -> FileRows:
-    result = FileRows()
     try:
         # Text columns are read as bytes and checked by Arrow, so one invalid UTF-8 value
         # quarantines its row, not the file.
         schema = pq.read_schema(path)
         table = pq.read_table(path, schema=pa.schema([_as_bytes_field(f) for f in schema]))
     except (pa.ArrowException, OSError) as exc:
-        result.rejects.append(Reject(None, None, f"unreadable Parquet file: {exc}"))
-        return result
+        return FileRows(rejects=[Reject(None, None, f"unreadable Parquet file: {exc}")])
     problem = header_problem(table.column_names)
     if problem:
-        result.rejects.append(Reject(None, ",".join(table.column_names), problem))
-        return result
+        return FileRows(rejects=[Reject(None, ",".join(table.column_names), problem)])
     try:
         columns = [
             _text_values(table.column(i), schema.field(i).type) for i in range(table.num_columns)
         ]
     except (pa.ArrowException, UnicodeDecodeError) as exc:
-        result.rejects.append(Reject(None, None, f"Parquet values not readable as text: {exc}"))
-        return result
+        return FileRows(rejects=[Reject(None, None, f"Parquet values not readable as text: {exc}")])
     names = table.column_names
-    result.set_columns(names)
+    every = from_columns(names, [values for values, _ in columns], range(1, table.num_rows + 1))
     bad: dict[int, tuple[str, str]] = {}  # row index -> the first column it fails on, and why
     for name, (_, reasons) in zip(names, columns, strict=True):
         for index, reason in reasons.items():
             bad.setdefault(index, (name, reason))
-    texts = [values for values, _ in columns]
-    for index, cells in enumerate(zip(*texts, strict=True)):
-        values = dict(zip(names, cells, strict=True))
-        if index in bad:
-            name, reason = bad[index]
-            result.rejects.append(Reject(index + 1, as_raw(values), f"column '{name}': {reason}"))
-        else:
-            result.rows.append(values)
-            result.row_numbers.append(index + 1)
-    return result
+    if not bad:
+        return every
+    indices = sorted(bad)
+    rejects = [
+        Reject(index + 1, raw, f"column '{bad[index][0]}': {bad[index][1]}")
+        for index, raw in zip(indices, raws(every, indices), strict=True)
+    ]
+    kept = every.filter(pc.invert(pc.is_in(pa.array(range(every.count)), pa.array(indices))))
+    kept.rejects = rejects
+    return kept
 
 
 def _as_bytes_field(f: pa.Field) -> pa.Field:
@@ -492,7 +585,7 @@ def _as_bytes_field(f: pa.Field) -> pa.Field:
     return f
 
 
-Texts = tuple[list[str | None], dict[int, str]]
+Texts = tuple[pa.Array, dict[int, str]]
 
 
 def _text_values(column: pa.ChunkedArray, written: pa.DataType) -> Texts:
@@ -502,20 +595,29 @@ def _text_values(column: pa.ChunkedArray, written: pa.DataType) -> Texts:
         try:
             # Arrow checks the whole column is UTF-8 at once; only a column that is not is
             # decoded value by value, to name its bad rows.
-            return column.cast(written).to_pylist(), {}
+            return _string_array(column.cast(written)), {}
         except (pa.ArrowInvalid, UnicodeDecodeError):
             cells = [_decoded(v) for v in column.to_pylist()]
-            return [c.text for c in cells], {i: c.reason for i, c in enumerate(cells) if c.reason}
+            reasons = {i: c.reason for i, c in enumerate(cells) if c.reason}
+            return pa.array([c.text for c in cells], pa.string()), reasons
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         # Bytes meant as bytes: hex, as stream payloads keep them.
-        return [None if v is None else v.hex() for v in column.to_pylist()], {}
+        hexed = [None if v is None else v.hex() for v in column.to_pylist()]
+        return pa.array(hexed, pa.string()), {}
     if pa.types.is_nested(kind):
-        return [_json_text(v) for v in column.to_pylist()], {}
-    texts = column.cast(pa.string()).to_pylist()
+        return pa.array([_json_text(v) for v in column.to_pylist()], pa.string()), {}
+    texts = _string_array(column.cast(pa.string()))
     if not pa.types.is_floating(kind):
         return texts, {}
-    values = column.to_pylist()
-    return texts, {i: r for i, v in enumerate(values) if (r := _not_finite(v)) is not None}
+    not_finite = pc.invert(pc.fill_null(pc.is_finite(column), True))
+    indices = pc.indices_nonzero(pc.fill_null(not_finite, False)).to_pylist()
+    values = column.take(pa.array(indices, pa.int64())).to_pylist()
+    reasons = {i: r for i, v in zip(indices, values, strict=True) if (r := _not_finite(v))}
+    return texts, reasons
+
+
+def _string_array(column: pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks().cast(pa.string())
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ import hashlib
 import io
 import json
 import math
+import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,8 +24,68 @@ import pytest
 
 from e360.config import SourceConfig
 from ingestion import readers
-from ingestion.batch import _payload_hash
+from ingestion import rows as rows_module
 from ingestion.readers import FileRows, Reject
+from ingestion.rows import RowsBuilder, payload_hashes
+
+
+@dataclass
+class _Rows:
+    """The per-row FileRows the columnar one replaced, verbatim but for its name."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def add(self, row_number: int, values: dict[str, str | None]) -> None:
+        if values.keys() <= self._exact:
+            self.rows.append(values)
+            self.row_numbers.append(row_number)
+            return
+        if any(self._known.get(name.casefold(), name) != name for name in values):
+            values = {self._known.get(name.casefold(), name): v for name, v in values.items()}
+        for name in values:
+            if name.casefold() not in self._known:
+                self._known[name.casefold()] = name
+                self._exact.add(name)
+                self.columns.append(name)
+        self.rows.append(values)
+        self.row_numbers.append(row_number)
+
+    def __post_init__(self) -> None:
+        self.set_columns(self.columns)
+
+    def set_columns(self, columns: list[str]) -> None:
+        self.columns = list(columns)
+        self._known: dict[str, str] = {name.casefold(): name for name in columns}
+        self._exact = set(self._known.values())
+
+
+def _reference_apply_contract(parsed: _Rows, source: SourceConfig) -> _Rows:
+    checked = _Rows(columns=parsed.columns, rejects=list(parsed.rejects))
+    required = [source.key, *(c for c in source.required if c != source.key)]
+    for number, values in zip(parsed.row_numbers, parsed.rows, strict=True):
+        missing = [c for c in required if _reference_blank(values.get(c))]
+        if missing:
+            what = "key column" if missing[0] == source.key else "required column"
+            reason = f"missing {what} '{missing[0]}'"
+            if len(missing) > 1:
+                reason += f" (also missing: {', '.join(missing[1:])})"
+            checked.rejects.append(Reject(number, readers.as_raw(values), reason))
+        else:
+            checked.add(number, values)
+    checked.rejects.sort(key=lambda r: (r.row is None, r.row or 0))
+    return checked
+
+
+def _reference_blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def _reference_payload_hash(row: dict[str, str | None]) -> str:
+    """The per-row payload hash every row landed with before the columnar one."""
+    return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
 
 
 class _ReferenceLines:
@@ -62,8 +123,8 @@ def _reference_has_surrogates(value: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
-def _reference_read_csv(path: Path, source: SourceConfig) -> FileRows:
-    result = FileRows()
+def _reference_read_csv(path: Path, source: SourceConfig) -> _Rows:
+    result = _Rows()
     encoding = readers._file_encoding(path, source.csv.encoding)
     text = path.read_text(encoding=encoding, errors="surrogateescape")
     csv.field_size_limit(source.csv.field_size_limit)
@@ -115,8 +176,8 @@ def _reference_read_csv(path: Path, source: SourceConfig) -> FileRows:
     return result
 
 
-def _reference_read_jsonl(path: Path) -> FileRows:
-    result = FileRows()
+def _reference_read_jsonl(path: Path) -> _Rows:
+    result = _Rows()
     for number, line in enumerate(readers._jsonl_lines(path), start=1):
         obj, reason = _reference_json_object(line)
         values = {} if obj is None else {str(k): readers._json_text(v) for k, v in obj.items()}
@@ -195,8 +256,8 @@ def _reference_decoded(value: bytes | None) -> _Cell:
         return _Cell(value.decode("utf-8", errors="replace"), "bytes not valid utf-8")
 
 
-def _reference_read_parquet(path: Path) -> FileRows:
-    result = FileRows()
+def _reference_read_parquet(path: Path) -> _Rows:
+    result = _Rows()
     schema = pq.read_schema(path)
     table = pq.read_table(path, schema=pa.schema([readers._as_bytes_field(f) for f in schema]))
     columns = [
@@ -224,12 +285,15 @@ def _source(fmt: str, **extra) -> SourceConfig:
     )
 
 
-def _same(got: FileRows, want: FileRows) -> None:
+def _same(got: FileRows, want: _Rows) -> None:
     assert got.columns == want.columns
     assert got.rows == want.rows
     assert [list(r) for r in got.rows] == [list(r) for r in want.rows]  # column order too
     assert got.row_numbers == want.row_numbers
     assert got.rejects == want.rejects
+    assert got.table is not None and got.table.column_names == got.columns
+    # The columnar hashes are the per-row ones, row for row (a row's identity across runs).
+    assert payload_hashes(got).to_pylist() == [_reference_payload_hash(r) for r in want.rows]
 
 
 _LONG = "x" * 1500
@@ -316,7 +380,7 @@ def test_csv_reader_gives_what_the_line_by_line_reader_gave(tmp_path: Path, shap
     source = _source("csv", **extra)
     want = _reference_read_csv(path, source)
     _same(readers.parse_file(path, source), want)
-    _same(readers.read_file(path, source), readers._apply_contract(want, source))
+    _same(readers.read_file(path, source), _reference_apply_contract(want, source))
 
 
 def test_csv_shapes_cover_every_kind_of_reject(tmp_path: Path) -> None:
@@ -392,16 +456,105 @@ def test_parquet_reader_gives_what_the_value_by_value_reader_gave(tmp_path: Path
     assert len(readers.parse_file(tmp_path / "b.parquet", _source("parquet")).rejects) == 3
 
 
+PAYLOADS: list[dict[str, str | None]] = [
+    {"id": "1", "email": "a@x.com"},
+    {"email": "é@x.com", "id": "2", "Note": 'say "hi"\n\ttab\\', "z": None},
+    {"id": "3", "emoji": "🙂", "ctl": "\x00\x1f\x7f\x80\u2028", "cjk": "東京"},
+    {},
+    {"z": "last", "id": "4", "a": "", "Ab": "B", "é": "key not ASCII", 'b"q': "\\"},
+    {"id": None, "email": None},
+    {"email": "only one name"},
+]
+
+
+@pytest.mark.parametrize("row", PAYLOADS)
+def test_payload_hash_is_the_hash_rows_landed_with_before(row: dict[str, str | None]) -> None:
+    rows = RowsBuilder()
+    rows.add(1, row)
+    assert payload_hashes(rows.build([])).to_pylist() == [_reference_payload_hash(row)]
+    assert readers.as_raw(row) == json.dumps(row, ensure_ascii=False, sort_keys=False)
+
+
+def test_payload_hashes_of_rows_carrying_different_names_are_the_per_row_hashes() -> None:
+    """Rows of one file, each with its own names (a null field is not a missing one)."""
+    rows = RowsBuilder()
+    for number, row in enumerate(PAYLOADS * 3, start=1):
+        rows.add(number, row)
+    built = rows.build([])
+    assert built.rows == PAYLOADS * 3
+    assert payload_hashes(built).to_pylist() == [_reference_payload_hash(r) for r in PAYLOADS * 3]
+    assert rows_module.raws(built, range(built.count)) == [readers.as_raw(r) for r in PAYLOADS * 3]
+
+
+def _random_csv(rng: random.Random) -> bytes:
+    """A small CSV of random fields: plain, quoted (doubled quotes, line ends inside), and
+    now and then a stray quote, a short or long row, a blank line, a CR line end."""
+    pieces = ["a", "bc", "é", "東", " ", "x y", ""]
+    rows = []
+    for _ in range(rng.randint(0, 6)):
+        fields = []
+        for _ in range(3 + (rng.random() < 0.15) * rng.choice((-2, -1, 1))):
+            value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+            roll = rng.random()
+            if roll < 0.3:
+                inner = value + rng.choice(("", '""', "\n", ",", "\r\n", '"" ,'))
+                value = f'"{inner}"'
+            elif roll < 0.33:
+                value = rng.choice(('"', '"x"y', 'x"', ' "q"', '"open'))
+            fields.append(value)
+        rows.append(",".join(fields))
+        if rng.random() < 0.1:
+            rows.append(rng.choice(("", "  ")))
+    end = rng.choice(("\n", "\r\n", "\r"))
+    text = end.join(["id,email,note", *rows]) + rng.choice((end, ""))
+    return text.encode()
+
+
+def test_arrow_csv_reading_is_the_csv_modules_on_random_files(tmp_path: Path) -> None:
+    """Arrow reads a file only where it reads it as the csv module does; every other file
+    goes to the csv module. Either way the rows, numbers, rejects and hashes are the same."""
+    rng = random.Random(20261202)
+    path = tmp_path / "r.csv"
+    fast = 0
+    for _ in range(300):
+        path.write_bytes(_random_csv(rng))
+        source = _source("csv")
+        want = _reference_read_csv(path, source)
+        _same(readers.parse_file(path, source), want)
+        _same(readers.read_file(path, source), _reference_apply_contract(want, source))
+        fast += readers._read_csv_arrow(path, source) is not None
+    assert 50 < fast < 250  # both readers were exercised
+
+
+@pytest.mark.parametrize("shape", ["clean", "short and long rows", "quotes inside unquoted fields"])
+def test_plain_files_are_read_by_arrow(tmp_path: Path, shape: str) -> None:
+    data, extra = CSV_SHAPES[shape]
+    path = tmp_path / "c.csv"
+    path.write_bytes(data)
+    assert readers._read_csv_arrow(path, _source("csv", **extra)) is not None
+
+
 @pytest.mark.parametrize(
-    "row",
+    "shape",
     [
-        {"id": "1", "email": "a@x.com"},
-        {"email": "é@x.com", "id": "2", "Note": 'say "hi"\n\ttab\\', "z": None},
-        {"id": "3", "emoji": "🙂", "ctl": "\x00\x1f\x7f", "cjk": "東京"},
-        {},
+        "quote after a closed field",
+        "unclosed quote keeps the rest",
+        "undecodable bytes",
+        "NUL byte",
+        "oversized field",
+        "a blank first line",
+        "other quote and escape",
     ],
 )
-def test_payload_hash_is_the_hash_rows_landed_with_before(row: dict[str, str | None]) -> None:
-    before = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
-    assert _payload_hash(row) == before
-    assert readers.as_raw(row) == json.dumps(row, ensure_ascii=False, sort_keys=False)
+def test_odd_files_are_left_to_the_csv_module(tmp_path: Path, shape: str) -> None:
+    data, extra = CSV_SHAPES[shape]
+    path = tmp_path / "c.csv"
+    path.write_bytes(data)
+    assert readers._read_csv_arrow(path, _source("csv", **extra)) is None
+
+
+def test_many_rows_are_hashed_by_duckdb_as_by_hashlib() -> None:
+    texts = pa.array([json.dumps({"id": str(i), "n": "é" * (i % 3)}) for i in range(500)])
+    want = [hashlib.sha256(t.encode()).hexdigest() for t in texts.to_pylist()]
+    assert rows_module.sha256_hex(texts, duckdb_from=1).to_pylist() == want
+    assert rows_module.sha256_hex(texts).to_pylist() == want

@@ -383,7 +383,8 @@ def render(rows: list[dict], env: dict, seeds: int) -> str:
             for r in rows
         ),
         "",
-        "Part of the gain is the re-estimation itself (last column: the labels path run with "
+        "Part of the gain is the re-estimation itself (the column re-estimated with no label: "
+        "the labels path run with "
         "no label, which the label-free path never does); true pairs blocking never produces "
         "bound the recall no label can raise (a record's matches can still join through "
         "clustering); the ceiling is the F1 with every candidate pair the steward can answer "

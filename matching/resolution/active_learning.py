@@ -11,25 +11,37 @@ comparisons strongly for, others strongly against: the label says which kind of 
 trust). The picks are kept diverse: taken in turn from each blocking rule, at most a few per
 record and per comparison-vector pattern, so a budget is not spent on near-duplicates.
 
-Learning (`fit_from_labels`) re-estimates m, u and λ on the candidate pairs, the population a
-steward's labels are drawn from and the only pairs the model ever scores: labelled pairs count
-with their label, every other candidate with its current match probability, down-weighted
-(`UNLABELLED_WEIGHT`), and a few EM rounds settle both. Mixing labels of blocked pairs with
-the u of random pairs under a λ of all pairs would be inconsistent (hard non-matches agree
-far more often than random pairs), so the fitted λ and u describe candidate pairs, which is
-what every score is computed on. Pseudo-counts from the starting model keep every m, u and
-λ strictly between 0 and 1, however few the labels.
+Learning (`fit_from_labels`) re-estimates m, u and λ by EM on the candidate pairs, the
+population a steward's labels are drawn from and the only pairs the model ever scores. Every
+candidate counts once: a labelled pair with its label, any other with its current match
+probability corrected by the labels of its strata: how far the model was off on the labelled
+pairs of its score band (`BAND_BITS` of match weight) and, beyond that, of its comparison
+vector, each shrunk towards 0 (`BAND_SHRINKAGE`, `STRATUM_SHRINKAGE`). Labels are not a
+random sample: selection picks pairs by their score, and the uncertain pairs' non-matches
+agree far more than a typical non-match, so counting labels at face value (or weighting them
+above the rest) inflates λ and the u of the agreeing levels, and more labels make the model
+worse. Within a band, though, selection no longer depends on the score, and within a
+comparison vector every pair looks the same to the model: post-stratified, each label
+speaks for its strata's pairs and no more, whichever way the labels were chosen. Mixing labels of blocked pairs with the u of random pairs under a λ of
+all pairs would be inconsistent too, so the fitted λ and u describe candidate pairs, which is
+what every score is computed on. Pseudo-counts from the starting model keep every m, u and λ
+strictly between 0 and 1, however few the labels.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# A label weighs as much as this many unlabelled pairs' current probabilities.
-UNLABELLED_WEIGHT = 0.05
+# Pairs' worth of "the model was right" a stratum's label residuals are shrunk by.
+STRATUM_SHRINKAGE = 1.0
+# Width, in bits of match weight, of the score bands labels are post-stratified by; a band's
+# residual is shrunk by more pairs than a comparison vector's: a band holds pairs of many
+# vectors, so a few labels say less about all of them.
+BAND_BITS = 1.0
+BAND_SHRINKAGE = 4.0
 EM_ROUNDS = 5
 # How much the starting model's m and u count, in pairs, per comparison: smoothing that keeps
 # an unseen level from falling to 0.
@@ -226,8 +238,8 @@ def fit_from_labels(
     start: Parameters,
     labels: Mapping[Pair, bool],
     *,
-    unlabelled_weight: float = UNLABELLED_WEIGHT,
     rounds: int = EM_ROUNDS,
+    shrinkage: float = STRATUM_SHRINKAGE,
 ) -> LabelFit:
     """m, u and λ re-estimated on the candidate pairs from `labels` (pair -> is a match) and
     the candidates' current probabilities (module docstring). `start`: the current model's
@@ -235,15 +247,14 @@ def fit_from_labels(
     index = {c.pair: i for i, c in enumerate(candidates)}
     known = {index[ordered_pair(*p)]: y for p, y in labels.items() if ordered_pair(*p) in index}
     outside = sum(1 for p in labels if ordered_pair(*p) not in index)
-    weights = [1.0 if i in known else unlabelled_weight for i in range(len(candidates))]
-    posterior = [known.get(i, c.match_probability) for i, c in enumerate(candidates)]
+    bands = [score_band(c.match_probability) for c in candidates]
+    weights = [1.0] * len(candidates)
+    model = [c.match_probability for c in candidates]
     parameters = start
     for _ in range(max(rounds, 1)):
+        posterior = _posterior(candidates, model, known, bands, shrinkage)
         parameters = _maximise(candidates, comparisons, start, weights, posterior)
-        posterior = [
-            float(known[i]) if i in known else probability(c, comparisons, parameters)
-            for i, c in enumerate(candidates)
-        ]
+        model = [probability(c, comparisons, parameters) for c in candidates]
     matches = sum(1 for y in known.values() if y)
     notes = []
     if outside:
@@ -252,6 +263,46 @@ def fit_from_labels(
             "them): they constrain clustering but teach the model nothing"
         )
     return LabelFit(parameters, matches, len(known) - matches, outside, len(candidates), notes)
+
+
+def score_band(match_probability: float) -> int:
+    """The stratum of a pair's score: its match weight rounded to `BAND_BITS`."""
+    return round(_logit2(match_probability) / BAND_BITS)
+
+
+def _posterior(
+    candidates: Sequence[Candidate],
+    model: Sequence[float],
+    known: Mapping[int, bool],
+    bands: Sequence[int],
+    shrinkage: float,
+) -> list[float]:
+    """Each candidate's chance of being a match: its label where labelled; otherwise the
+    model's probability corrected by how far the model was off on the labelled pairs of its
+    strata, the band of its score and, within it, its comparison vector (mean residuals,
+    each shrunk towards 0 by `shrinkage` pairs)."""
+
+    def residuals(
+        key: Callable[[int], Any], offset: Mapping[int, float], shrinkage: float
+    ) -> dict[Any, float]:
+        sums: dict[Any, float] = {}
+        counts: dict[Any, int] = {}
+        for i, y in known.items():
+            sums[key(i)] = sums.get(key(i), 0.0) + float(y) - model[i] - offset.get(i, 0.0)
+            counts[key(i)] = counts.get(key(i), 0) + 1
+        return {k: sums[k] / (counts[k] + shrinkage) for k in sums}
+
+    by_band = residuals(lambda i: bands[i], {}, BAND_SHRINKAGE)
+    band_offset = {i: by_band[bands[i]] for i in known}
+    by_vector = residuals(lambda i: candidates[i].gammas, band_offset, shrinkage)
+    return [
+        float(known[i])
+        if i in known
+        else min(
+            max(model[i] + by_band.get(bands[i], 0.0) + by_vector.get(c.gammas, 0.0), 0.0), 1.0
+        )
+        for i, c in enumerate(candidates)
+    ]
 
 
 def _maximise(

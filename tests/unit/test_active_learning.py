@@ -157,3 +157,30 @@ def test_parameters_are_written_into_the_splink_model_by_level() -> None:
     assert (levels[2]["m_probability"], levels[2]["u_probability"]) == (0.2, 0.7)
     assert written["probability_two_random_records_match"] == 0.2
     assert model["comparisons"][0]["comparison_levels"][1]["m_probability"] == 0.5  # a copy
+
+
+def test_labels_chosen_for_their_uncertainty_do_not_bias_the_prior() -> None:
+    """A steward shown mostly matches (selection is not random) must not teach that most
+    candidates match: each label speaks for the pairs of its comparison vector only."""
+    pairs = _population()
+    matches = [c for c in pairs if c.record_l.startswith("m")]
+    labels = {c.pair: True for c in matches[:10]}
+    labels |= {c.pair: False for c in [c for c in pairs if c.gammas == (1, 0)][:2]}
+    fit = fit_from_labels(pairs, COMPARISONS, _start(), labels)
+    # 10 of the 12 labels are matches; among the candidates 20 of 100 are.
+    assert 0.15 < fit.parameters.prior < 0.3
+
+
+def test_a_label_speaks_for_the_unlabelled_pairs_of_its_comparison_vector() -> None:
+    # Two strata the start model cannot tell apart; labels say the first holds non-matches.
+    start = Parameters(
+        m={"name": {1: 0.5, 0: 0.5}, "code": {1: 0.5, 0: 0.5}},
+        u={"name": {1: 0.5, 0: 0.5}, "code": {1: 0.5, 0: 0.5}},
+        prior=0.5,
+    )
+    first = [_candidate(f"a{i}", f"b{i}", 0.5, gammas=(1, 0)) for i in range(30)]
+    second = [_candidate(f"c{i}", f"d{i}", 0.5, gammas=(0, 1)) for i in range(30)]
+    labels = {c.pair: False for c in first[:3]} | {c.pair: True for c in second[:3]}
+    fitted = fit_from_labels([*first, *second], COMPARISONS, start, labels).parameters
+    assert probability(first[-1], COMPARISONS, fitted) < 0.3
+    assert probability(second[-1], COMPARISONS, fitted) > 0.7

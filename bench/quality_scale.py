@@ -90,8 +90,10 @@ def resolve_entity(config: E360Config, entity: str, errors: int) -> dict[str, An
         wrong = false_links(resolution, records, truth, threshold)
         row["false_links"] = len(wrong)
         by_id = {r["record_id"]: r for r in records.to_pylist()}
-        keys = Counter(p.get("match_key") for p in wrong)
-        row["false_link_rules"] = dict(keys.most_common())
+        kinds = Counter(
+            _kind(by_id.get(p["record_id_l"], {}), by_id.get(p["record_id_r"], {})) for p in wrong
+        )
+        row["false_link_kinds"] = dict(kinds.most_common())
         row["worst"] = [
             {
                 "p": round(p["match_probability"], 4),
@@ -122,6 +124,24 @@ _SHOWN = (
 )
 
 
+def _kind(left: dict[str, Any], right: dict[str, Any]) -> str:
+    """What two records of different true customers that were linked have in common: a
+    household (surname and an address or phone, other given names), namesakes (the same
+    given name and surname), or something else; products: the same model number or not."""
+
+    def same(column: str) -> bool:
+        return left.get(column) not in (None, "") and left.get(column) == right.get(column)
+
+    if "last_name" in left:
+        if same("last_name") and not same("first_name"):
+            if same("postcode") or same("address_line1") or same("phone"):
+                return "household"
+        if same("first_name") and same("last_name"):
+            return "namesakes"
+        return "other"
+    return "same model number" if same("model_number") else "other"
+
+
 def _brief(record: dict[str, Any]) -> str:
     return " | ".join(str(record[c]) for c in _SHOWN if record.get(c) not in (None, ""))
 
@@ -150,7 +170,7 @@ def main() -> None:
                 flush=True,
             )
             if args.errors:
-                print(json.dumps({k: row[k] for k in ("false_links", "false_link_rules")}))
+                print(json.dumps({k: row[k] for k in ("false_links", "false_link_kinds")}))
                 for w in row["worst"]:
                     print(f"  {w['p']}: {w['l']}\n         {w['r']}")
     if args.json:

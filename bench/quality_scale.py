@@ -133,9 +133,9 @@ def _kind(left: dict[str, Any], right: dict[str, Any]) -> str:
         return left.get(column) not in (None, "") and left.get(column) == right.get(column)
 
     if "last_name" in left:
-        if same("last_name") and not same("first_name"):
-            if same("postcode") or same("address_line1") or same("phone"):
-                return "household"
+        shared = same("postcode") or same("address_line1") or same("phone")
+        if same("last_name") and not same("first_name") and shared:
+            return "household"
         if same("first_name") and same("last_name"):
             return "namesakes"
         return "other"

@@ -41,7 +41,7 @@ class ComparisonConfig(Section):
         # matching.customer_comparisons, each on its `columns` in order:
         "person_name",  # [name, the other name part, its phonetic key]
         "birth_date",  # [date]
-        "address",  # [address_line1, postcode, city, postcode_area]
+        "address",  # [address_line1, postcode, city, postcode_area, optionally phone]
         "company_name",  # [company_name, company_name_tokens]
     ]
     """The comparison: a Splink library comparison or one of e360's own."""

@@ -67,11 +67,22 @@ def birth_date(column: str) -> ComparisonCreator:
     )
 
 
-def address(line1: str, postcode: str, city: str, postcode_area: str) -> ComparisonCreator:
+def address(
+    line1: str, postcode: str, city: str, postcode_area: str, phone: str | None = None
+) -> ComparisonCreator:
     """Street line, postcode and city as one piece of evidence, so that a person who moved
     pays once, not once per field: same address; similar line in the same place; similar line
     elsewhere; same postcode; same area (postcode area or city); else. The postcode area is
-    the country's own prefix (UK outward code, US ZIP3, ...), see standardize."""
+    the country's own prefix (UK outward code, US ZIP3, ...), see standardize.
+
+    With `phone`, the phone joins them: a household (or an office) shares its address and
+    its landline, so among records of *different* people the two agree together far more
+    often than apart. Scored as two comparisons, each agreement's weight grows like log n
+    (each alone is shared by a few records in n) while the prior shrinks like 1/n only once,
+    so a household pair's score rises with the population and members get merged. As one
+    comparison the joint agreement is one level with its own u (also ~1/n): the same
+    phone at the same address or place; the same phone; a phone one edit apart; then the
+    address levels."""
 
     def line_close() -> ComparisonLevelCreator:
         return cll.JaroWinklerLevel(line1, 0.9)
@@ -85,17 +96,39 @@ def address(line1: str, postcode: str, city: str, postcode_area: str) -> Compari
     def known(column: str) -> ComparisonLevelCreator:
         return cll.Not(cll.NullLevel(column))
 
-    nothing_comparable = cll.Not(cll.Or(known(line1), known(postcode), known(city)))
+    def same_address() -> ComparisonLevelCreator:
+        return cll.And(cll.ExactMatchLevel(line1), cll.Or(postcode_same(), city_same()))
+
+    def same_place() -> ComparisonLevelCreator:
+        return cll.And(
+            line_close(),
+            cll.Or(postcode_same(), city_same(), cll.ExactMatchLevel(postcode_area)),
+        )
+
+    comparable = [known(line1), known(postcode), known(city)]
+    phone_levels: list[ComparisonLevelCreator] = []
+    if phone is not None:
+        comparable.append(known(phone))
+        phone_same = cll.ExactMatchLevel(phone)
+        phone_levels = [
+            cll.And(phone_same, same_address()).configure(
+                label_for_charts="same phone, same address"
+            ),
+            cll.And(phone_same, cll.Or(same_place(), postcode_same())).configure(
+                label_for_charts="same phone, same place"
+            ),
+            cll.ExactMatchLevel(phone).configure(label_for_charts="same phone"),
+            cll.DamerauLevenshteinLevel(phone, 1).configure(
+                label_for_charts="phone one edit apart"
+            ),
+        ]
+    nothing_comparable = cll.Not(cll.Or(*comparable))
     return cl.CustomComparison(
         comparison_levels=[
             nothing_comparable.configure(is_null_level=True),
-            cll.And(cll.ExactMatchLevel(line1), cll.Or(postcode_same(), city_same())).configure(
-                label_for_charts="same address"
-            ),
-            cll.And(
-                line_close(),
-                cll.Or(postcode_same(), city_same(), cll.ExactMatchLevel(postcode_area)),
-            ).configure(label_for_charts="similar street line, same place"),
+            *phone_levels,
+            same_address().configure(label_for_charts="same address"),
+            same_place().configure(label_for_charts="similar street line, same place"),
             line_close().configure(label_for_charts="similar street line"),
             postcode_same().configure(label_for_charts="same postcode"),
             cll.Or(cll.ExactMatchLevel(postcode_area), city_same()).configure(
@@ -104,7 +137,8 @@ def address(line1: str, postcode: str, city: str, postcode_area: str) -> Compari
             cll.ElseLevel(),
         ],
         output_column_name="address",
-        comparison_description="address: line, postcode and city as one",
+        comparison_description="address: line, postcode and city as one"
+        + (" with the phone" if phone is not None else ""),
     )
 
 

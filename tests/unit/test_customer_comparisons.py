@@ -47,6 +47,13 @@ def _address(left: tuple, right: tuple) -> dict[str, Any]:
     return row
 
 
+def _contact(left: tuple, right: tuple) -> dict[str, Any]:
+    """An address (line, postcode, city) and a phone on each side."""
+    row = _address(left[:3], right[:3])
+    row["phone_l"], row["phone_r"] = left[3], right[3]
+    return row
+
+
 def _company(left: str | None, right: str | None) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for side, raw in (("l", left), ("r", right)):
@@ -97,6 +104,45 @@ CASES: dict[str, tuple[ComparisonCreator, list[tuple[dict[str, Any], str]]]] = {
             (_address((None, "2615", None), (None, "2615", None)), "same postcode"),
         ],
     ),
+    # The phone joins the address: a household shares both, so they are one piece of evidence.
+    "address_phone": (
+        address("address_line1", "postcode", "city", "postcode_area", "phone"),
+        [
+            (_contact((*HOME, "0262411234"), (*HOME, "0262411234")), "same phone, address"),
+            (
+                _contact(
+                    (*HOME, "0262411234"), ("12 pinkertn circuit", "2615", "kaleen", "0262411234")
+                ),
+                "same phone, place",
+            ),
+            (
+                _contact((*HOME, "0262411234"), ("3 dawes street", "2615", "kaleen", "0262411234")),
+                "same phone, place",
+            ),
+            (
+                _contact((*HOME, "0262411234"), ("77 moore road", "4870", "cairns", "0262411234")),
+                "same phone",
+            ),
+            (_contact((*HOME, "0262411234"), (*HOME, "0262411243")), "phone edit"),
+            # a household member with a phone of their own: the address levels as without one
+            (_contact((*HOME, "0262411234"), (*HOME, "0412999888")), "same address"),
+            (_contact((*HOME, None), (*HOME, "0412999888")), "same address"),
+            (
+                _contact((*HOME, "0262411234"), ("3 dawes street", "2615", "kaleen", None)),
+                "same postcode",
+            ),
+            (
+                _contact((*HOME, "0262411234"), ("77 moore road", "4870", "cairns", "0412999888")),
+                "else",
+            ),
+            # only phones known: still evidence
+            (
+                _contact((None, None, None, "0262411234"), (None, None, None, "0262411234")),
+                "same phone",
+            ),
+            (_contact((None, None, None, "0262411234"), (*HOME, None)), "null"),
+        ],
+    ),
     "company_name": (
         company_name("company_name", "company_name_tokens"),
         [
@@ -115,6 +161,19 @@ LEVELS = {
     "birth_date": ["null", "exact", "transposed", "one part", "within a year", "else"],
     "address": [
         "null",
+        "same address",
+        "similar, same place",
+        "similar line",
+        "same postcode",
+        "same area",
+        "else",
+    ],
+    "address_phone": [
+        "null",
+        "same phone, address",
+        "same phone, place",
+        "same phone",
+        "phone edit",
         "same address",
         "similar, same place",
         "similar line",

@@ -182,10 +182,11 @@ def pairs_tables(
 
 
 def arrow_result(table: pa.Table) -> pa.Table:
-    """A result as DuckDB hands it over, whichever engine made it: plain strings, and
-    timestamps without a zone (the lake's master tables are naive UTC)."""
+    """A result as DuckDB hands it over, whichever engine made it: nullable columns, plain
+    strings, and timestamps without a zone (the lake's master tables are naive UTC)."""
     fields = []
     for f in table.schema:
+        f = f.with_nullable(True)
         if pa.types.is_large_string(f.type):
             f = f.with_type(pa.string())
         elif pa.types.is_timestamp(f.type) and f.type.tz is not None:

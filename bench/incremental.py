@@ -36,7 +36,10 @@ ENTITY = "customer"
 
 def _partition(summary: MatchSummary) -> set[frozenset[str]]:
     groups: dict[str, set[str]] = defaultdict(set)
-    for record, master in summary.record_masters.items():
+    masters = summary.record_masters
+    for record, master in zip(
+        masters["record_id"].to_pylist(), masters["master_id"].to_pylist(), strict=True
+    ):
         groups[master].add(record)
     return {frozenset(g) for g in groups.values()}
 

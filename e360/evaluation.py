@@ -202,12 +202,19 @@ def _read_table(path: Path) -> tuple[list[str], list[tuple[str, dict[str, str | 
         raise EvaluationError(f"{path}: unreadable CSV file: {exc}") from None
 
 
-def evaluate_against_truth(truth_file: Path | None, predicted: Mapping[str, str]) -> dict | None:
-    """Pairwise, B-cubed and exact-cluster scores of record -> master against a truth file,
-    if there is one."""
+def evaluate_against_truth(truth_file: Path | None, predicted: pa.Table) -> dict | None:
+    """Pairwise, B-cubed and exact-cluster scores of record masters (record_id, master_id)
+    against a truth file, if there is one."""
     if truth_file is None or not truth_file.exists():
         return None
-    return evaluate(predicted, load_truth(truth_file))
+    masters = dict(
+        zip(
+            predicted.column("record_id").to_pylist(),
+            predicted.column("master_id").to_pylist(),
+            strict=True,
+        )
+    )
+    return evaluate(masters, load_truth(truth_file))
 
 
 def evaluate(predicted: Mapping[str, str], truth: Mapping[str, str]) -> dict:

@@ -1,7 +1,8 @@
 """Golden records by per-attribute survivorship rules, each value with its provenance.
 
-SQL is built by small pure functions; it runs on DuckDB over the members of every master
-(standardized records plus their master_id and the rank of their source).
+SQL is built by small pure functions, in DuckDB's dialect, and runs on the configured
+engine's dataflow over the members of every master (standardized records plus their
+master_id and the rank of their source).
 
 Rules, and how ties break (always ending on record_id, so results are deterministic):
 - source_priority: the first non-null value by the configured source order, then most recent
@@ -19,6 +20,7 @@ its rule chose: the rules judge matching forms, people read the winner's own wri
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from e360.config import CustomRule, SurvivorshipRule
@@ -79,6 +81,40 @@ def ranked_members_sql(
     )
 
 
+def picked_members_sql(
+    ranked_members: str, attributes: Sequence[str], rules: Mapping[str, SurvivorshipRule]
+) -> str:
+    """Ranked members numbered, per attribute, in its rule's order within their master:
+    number 1 is the attribute's winner (members without a value come last)."""
+    picks = [
+        f"row_number() over (partition by master_id order by "
+        f"case when {quote(a)} is null then 1 else 0 end, {order_by(rules[a], a)}) "
+        f"as {quote(a + '__pick')}"
+        for a in attributes
+    ]
+    extra = "".join(f",\n    {p}" for p in picks)
+    return f"select *{extra}\nfrom {ranked_members}"
+
+
+def provenance_sql(attributes: Sequence[str], rules: Mapping[str, SurvivorshipRule]) -> str:
+    """A JSON object text: per attribute, the winning record, its source and the rule (null
+    when no member has a value). Built from text, each record by `to_json`, so both engines
+    write the same characters."""
+    parts = []
+    for attribute in attributes:
+        record = quote(attribute + "__record")
+        entry = (
+            f"case when {record} is null then 'null' else cast(to_json(struct_pack("
+            f"record_id := {record}, source := split_part({record}, ':', 1), "
+            f"rule := '{rule_name(rules[attribute])}')) as varchar) end"
+        )
+        key = json.dumps(attribute).replace("'", "''")
+        parts.append(f"'{key}:' || {entry}")
+    if not parts:
+        return "'{}'"
+    return "'{' || " + " || ',' || ".join(parts) + " || '}'"
+
+
 def golden_records_sql(
     ranked_members: str,
     attributes: Sequence[str],
@@ -88,42 +124,38 @@ def golden_records_sql(
     """One row per master: each attribute's surviving value, plus a provenance JSON object.
 
     `displays`: attribute -> the column of its display value. An attribute's display value
-    is the winning record's, the same record its value and provenance name: one aggregate
-    picks value, display value and record together, so they never come from two records.
+    is the winning record's, the same record its value and provenance name: the one member
+    numbered first for the attribute gives value, display value and record together.
     """
     displays = displays or {}
-    selects, outputs, provenance = [], [], []
+    winners, outputs = [], []
     for attribute in attributes:
-        col, ordering = quote(attribute), order_by(rules[attribute], attribute)
-        winner = quote(attribute + "__winner")
-        fields = [f"v := {col}", "r := record_id"]
+        col, first = quote(attribute), f"{quote(attribute + '__pick')} = 1"
+        taken = {col: col, quote(attribute + "__record"): "record_id"}
         if attribute in displays:
-            fields.append(f"d := {quote(displays[attribute])}")
-        selects.append(
-            f"first(struct_pack({', '.join(fields)}) order by {ordering}) "
-            f"filter (where {col} is not null) as {winner}"
-        )
-        outputs.append(f"struct_extract({winner}, 'v') as {col}")
+            taken[quote(displays[attribute])] = quote(displays[attribute])
+        for alias, column in taken.items():
+            winners.append(
+                f"max(case when {first} and {col} is not null then {column} end) as {alias}"
+            )
+        outputs.append(col)
         if attribute in displays:
-            outputs.append(f"struct_extract({winner}, 'd') as {quote(displays[attribute])}")
-        record = f"struct_extract({winner}, 'r')"
-        provenance.append(
-            f"'{attribute}', case when {winner} is null then null else "
-            f"json_object('record_id', {record}, 'source', split_part({record}, ':', 1), "
-            f"'rule', '{rule_name(rules[attribute])}') end"
-        )
+            outputs.append(quote(displays[attribute]))
+    picked = picked_members_sql(ranked_members, attributes, rules)
     survivors = (
         "select master_id,\n    "
-        + ",\n    ".join(selects)
-        + ",\n    count(*) as member_count,"
-        + "\n    string_agg(distinct source, ',' order by source) as sources,"
+        + ",\n    ".join(winners)
+        + (",\n    " if winners else "")
+        + "count(*) as member_count,"
+        + "\n    array_to_string(list_sort(list_distinct(list(source))), ',') as sources,"
         + "\n    min(_ingested_at) as first_seen_at,"
         + "\n    max(coalesce(source_updated_at, _ingested_at)) as updated_at"
-        + f"\nfrom {ranked_members}\ngroup by master_id"
+        + f"\nfrom ({picked}) as picked\ngroup by master_id"
     )
+    selected = "".join(f"{o}, " for o in outputs)
     return (
-        f"select master_id, {', '.join(outputs)}, member_count, sources,\n"
-        f"    cast(json_object({', '.join(provenance)}) as varchar) as provenance,\n"
+        f"select master_id, {selected}member_count, sources,\n"
+        f"    {provenance_sql(attributes, rules)} as provenance,\n"
         f"    first_seen_at, updated_at\n"
         f"from ({survivors}) as survivors\norder by master_id"
     )

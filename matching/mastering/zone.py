@@ -6,22 +6,35 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from e360.config import E360Config
+from e360.dataflow import Dataflow, DuckDBDataflow
 from e360.entities import CANONICAL_ATTRIBUTES, MasteredEntity
 from e360.errors import MatchError
 from e360.lake import Lake
 from e360.zones import MasterTable, display_columns, master_table_name, standardized_table_name
-from matching.mastering.masters import (
+from matching.mastering.assignment import (
+    CLUSTERS,
+    PREVIOUS,
+    RECORD_MASTERS,
+    RELATIONS,
+    MasterIds,
+    NewIds,
     assign_master_ids,
+    clusters_relation,
+    previous_relation,
+)
+from matching.mastering.masters import (
+    arrow_result,
     golden_table,
     id_history_table,
     pairs_tables,
     xref_table,
 )
 from matching.resolution.constraints import StewardDecisions
+from matching.resolution.engine import dataflow_for
 from matching.resolution.resolve import PreviousRun, resolve
 
 
@@ -39,7 +52,7 @@ class MatchSummary:
     written: bool  # False when the id churn limit stopped the write
     timings: dict[str, float]
     snapshots: dict[str, int | None]
-    record_masters: dict[str, str]  # record_id -> master_id, for events and evaluation
+    record_masters: pa.Table  # record_id, master_id: for events and evaluation
     steward_constraints: dict[str, int] = field(default_factory=dict)
     mode: str = "full"  # or incremental
     rescored_records: int = 0
@@ -69,13 +82,23 @@ def match_entity(
     decisions: StewardDecisions,
     retrain: bool = False,
     full: bool = False,
+    new_ids: NewIds | None = None,
 ) -> MatchSummary:
-    """Resolve the entity under the stewards' `decisions` and write its master zone."""
+    """Resolve the entity under the stewards' `decisions` and write its master zone
+    (`new_ids`: makes new master ids; by default `e360.ids.master_ids`)."""
     records = lake.read("standardized", standardized_table_name(entity))
     if records is None:
         raise MatchError(f"standardized.{entity} does not exist: run the standardize stage first")
     return _match_entity(
-        config, lake, entity, run_id, records, decisions, retrain=retrain, full=full
+        config,
+        lake,
+        entity,
+        run_id,
+        records,
+        decisions,
+        retrain=retrain,
+        full=full,
+        new_ids=new_ids,
     )
 
 
@@ -96,24 +119,12 @@ def previous_run(lake: Lake, entity: str) -> PreviousRun | None:
     if scores is None or hashes is None or xref is None:
         return None
     # Written by separate commits: only state from one and the same run fits together.
-    if set(xref.column("run_id").to_pylist()) - {props.get(RUN_ID)}:
+    if set(pc.unique(xref.column("run_id")).to_pylist()) - {props.get(RUN_ID)}:
         return None
     return PreviousRun(
         scores=scores,
-        hashes=dict(
-            zip(
-                hashes.column("record_id").to_pylist(),
-                hashes.column("record_hash").to_pylist(),
-                strict=True,
-            )
-        ),
-        masters=dict(
-            zip(
-                xref.column("record_id").to_pylist(),
-                xref.column("master_id").to_pylist(),
-                strict=True,
-            )
-        ),
+        hashes=hashes.select(["record_id", "record_hash"]),
+        masters=xref.select(["record_id", "master_id"]),
         scoring_key=props.get(SCORING_KEY, ""),
         clustering_key=props.get(CLUSTERING_KEY, ""),
     )
@@ -129,6 +140,7 @@ def _match_entity(
     *,
     retrain: bool,
     full: bool,
+    new_ids: NewIds | None = None,
 ) -> MatchSummary:
     constraints = decisions.constraints(entity)
     previous = None if full else previous_run(lake, entity)
@@ -148,57 +160,33 @@ def _match_entity(
     settings = config.entities[entity]
     now = datetime.now(UTC).replace(tzinfo=None)
 
-    clusters = dict(
-        zip(
-            resolution.clusters.column("record_id").to_pylist(),
-            resolution.clusters.column("cluster_id").to_pylist(),
-            strict=True,
-        )
-    )
     # The last run's state already holds its xref: read the lake once.
     masters_before = previous.masters if previous is not None else record_masters(lake, entity)
-    ids = assign_master_ids(clusters, masters_before, config.id_prefix(entity))
-    assigned = {r: ids.master_of_cluster[c] for r, c in clusters.items()}
-
-    con = duckdb.connect()
+    earlier = lake.read(
+        "master",
+        master_table_name(entity, "review_queue"),
+        columns=("record_id_l", "record_id_r", "queued_at"),
+    )
+    flow = dataflow_for(config.deployment.engine, config.root)
     try:
-        con.register("standardized_records", records)
-        con.register(
-            "record_masters",
-            pa.table(
-                {
-                    "record_id": pa.array(list(assigned), pa.string()),
-                    "master_id": pa.array(list(assigned.values()), pa.string()),
-                }
-            ),
-        )
-        con.execute(
-            "create temp table standardized_members as select s.*, m.master_id "
-            "from standardized_records s join record_masters m using (record_id)"
-        )
-        con.execute(
-            "create temp view members as "
-            "select record_id, source, source_key, master_id from standardized_members"
-        )
-        con.register("pairs", resolution.pairs)
-        threshold = resolution.threshold.value if resolution.threshold else 1.0
-        xref = xref_table(con, threshold=threshold, run_id=run_id, at=now)
-        golden = golden_table(
-            con,
-            CANONICAL_ATTRIBUTES[entity],
-            settings.survivorship,
+        zone = master_zone(
+            flow,
+            config,
+            entity,
+            records=records,
+            clusters=resolution.clusters,
+            previous_masters=masters_before,
+            pairs=resolution.pairs,
+            threshold=resolution.threshold.value if resolution.threshold else 1.0,
+            review_band=resolution.review_band or settings.matching.review_band,
             run_id=run_id,
-            displays=shown,
+            at=now,
+            previous_queue=earlier,
+            new_ids=new_ids,
         )
-        band = resolution.review_band or settings.matching.review_band
-        earlier = lake.read(
-            "master",
-            master_table_name(entity, "review_queue"),
-            columns=("record_id_l", "record_id_r", "queued_at"),
-        )
-        pairs, queue = pairs_tables(con, band, run_id=run_id, at=now, previous_queue=earlier)
     finally:
-        con.close()
+        release(flow)
+    ids, xref, golden, pairs, queue = zone.ids, zone.xref, zone.golden, zone.pairs, zone.queue
 
     model_label = resolution.model.label if resolution.model else None
     # Beyond the churn limit nothing is written: the lake keeps the last accepted masters, so
@@ -242,9 +230,7 @@ def _match_entity(
                 description=f"{entity}: {description}",
             )
         decisions.mark_applied(constraints, run_id, resolution.refused_must_links)
-    event_counts: dict[str, int] = {}
-    for _, event, _ in ids.events:
-        event_counts[event] = event_counts.get(event, 0) + 1
+    event_counts = ids.event_counts()
     return MatchSummary(
         entity=entity,
         records=records.num_rows,
@@ -258,7 +244,7 @@ def _match_entity(
         written=written,
         timings={**resolution.timings, "masters": round(time.perf_counter() - started, 3)},
         snapshots=snapshots,
-        record_masters=assigned,
+        record_masters=zone.record_masters,
         steward_constraints={
             "must_links": len(constraints.must_links),
             "cannot_links": len(constraints.cannot_links),
@@ -274,13 +260,103 @@ def _match_entity(
     )
 
 
-def record_masters(lake: Lake, entity: str) -> dict[str, str]:
-    """record_id -> master_id from the entity's current xref (empty before the first run)."""
+@dataclass(frozen=True)
+class MasterZone:
+    """One run's master zone tables, before they are written."""
+
+    ids: MasterIds
+    record_masters: pa.Table  # record_id, master_id, in the clusters' order
+    xref: pa.Table
+    golden: pa.Table
+    pairs: pa.Table
+    queue: pa.Table
+
+
+def master_zone(
+    flow: Dataflow,
+    config: E360Config,
+    entity: MasteredEntity,
+    *,
+    records: pa.Table,
+    clusters: pa.Table,
+    previous_masters: pa.Table | None,
+    pairs: pa.Table,
+    threshold: float,
+    review_band: tuple[float, float],
+    run_id: str,
+    at: datetime,
+    previous_queue: pa.Table | None,
+    new_ids: NewIds | None = None,
+) -> MasterZone:
+    """Master ids, xref, golden records, scored pairs and review queue of one run, computed
+    on `flow` from the standardized `records`, the run's `clusters` (record_id, cluster_id)
+    and scored `pairs`, and the last run's record masters and review queue."""
+    flow.register(CLUSTERS, clusters_relation(clusters))
+    flow.register(PREVIOUS, previous_relation(previous_masters))
+    ids = assign_master_ids(flow, config.id_prefix(entity), new_ids)
+    assigned = flow.to_arrow(
+        f"select record_id, master_id from {RECORD_MASTERS} order by _position"
+    )
+    flow.register("standardized_records", records)
+    flow.create_table(
+        "standardized_members",
+        "select s.*, m.master_id from standardized_records s "
+        f"join {RECORD_MASTERS} m on m.record_id = s.record_id",
+    )
+    flow.create_table(
+        "members", "select record_id, source, source_key, master_id from standardized_members"
+    )
+    flow.register("pairs", pairs)
+    xref = xref_table(flow, threshold=threshold, run_id=run_id, at=at)
+    golden = golden_table(
+        flow,
+        CANONICAL_ATTRIBUTES[entity],
+        config.entities[entity].survivorship,
+        run_id=run_id,
+        displays=display_columns(entity),
+    )
+    scored, queue = pairs_tables(
+        flow, review_band, run_id=run_id, at=at, previous_queue=previous_queue
+    )
+    return MasterZone(ids, arrow_result(assigned), xref, golden, scored, queue)
+
+
+def record_masters(lake: Lake, entity: str) -> pa.Table:
+    """record_id, master_id of the entity's current xref (empty before the first run)."""
     xref = lake.read(
         "master", master_table_name(entity, "xref"), columns=("record_id", "master_id")
     )
-    if xref is None:
-        return {}
+    return previous_relation(xref)
+
+
+_MASTER_RELATIONS = (
+    CLUSTERS,
+    PREVIOUS,
+    *RELATIONS,
+    "standardized_records",
+    "standardized_members",
+    "members",
+    "pairs",
+)
+
+
+def release(flow: Dataflow) -> None:
+    """Free what `master_zone` left on `flow`."""
+    # A Spark session outlives the run: what the master zone registered goes with it.
+    if isinstance(flow, DuckDBDataflow):
+        flow.close()
+        return
+    for name in _MASTER_RELATIONS:
+        flow.drop(name)
+
+
+def masters_by_record(masters: pa.Table) -> dict[str, str]:
+    """record_id -> master_id of a record masters table, for callers that still look
+    records up one by one (event conformance, the publish check)."""
     return dict(
-        zip(xref.column("record_id").to_pylist(), xref.column("master_id").to_pylist(), strict=True)
+        zip(
+            masters.column("record_id").to_pylist(),
+            masters.column("master_id").to_pylist(),
+            strict=True,
+        )
     )

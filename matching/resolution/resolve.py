@@ -53,8 +53,8 @@ class PreviousRun:
     """What the last accepted run left for the next one to build on."""
 
     scores: pa.Table  # PAIR_COLUMNS: every pair a later clustering may need
-    hashes: dict[str, str]  # record_id -> record_hash
-    masters: dict[str, str]  # record_id -> master_id
+    hashes: pa.Table  # record_id, record_hash
+    masters: pa.Table  # record_id, master_id
     scoring_key: str  # model and storage thresholds the scores were made under
     clustering_key: str  # thresholds the clusters were made under
 
@@ -140,8 +140,9 @@ def resolve(
         )
         if usable:
             assert previous is not None
-            changed = {r for r, h in current.items() if previous.hashes.get(r) != h}
-            removed = set(previous.hashes) - set(current)
+            hashes_before = _by_record(previous.hashes, "record_hash")
+            changed = {r for r, h in current.items() if hashes_before.get(r) != h}
+            removed = set(hashes_before) - set(current)
             scores = rescore(
                 linker, backend, records, previous.scores, changed, changed | removed, matching
             )
@@ -161,11 +162,16 @@ def resolve(
         model_cannot_links = cannot_links(scores, links, matching)
         must_links = constraints.must_links
         affected: set[str] | None = None
+        masters_before = (
+            _by_record(previous.masters, "master_id")
+            if mode == "incremental" and previous is not None
+            else {}
+        )
         if (
             mode == "incremental"
             and previous is not None
             and previous.clustering_key == clustering_key
-            and set(previous.masters) >= set(current) - changed
+            and set(masters_before) >= set(current) - changed
         ):
             touched = changed | removed | set(constraints.pending_records)
             old_links = links_at(previous.scores, threshold.value)
@@ -195,7 +201,7 @@ def resolve(
                 steward_cannot_links=constraints.cannot_links,
                 exclusive_groups=groups,
             )
-            clusters = {r: previous.masters[r] for r in current if r not in affected}
+            clusters = {r: masters_before[r] for r in current if r not in affected}
             clusters.update(clustering.clusters)
         cluster_table = pa.table(
             {
@@ -226,6 +232,13 @@ def resolve(
         review_band=review_band(matching.review_band, threshold),
         training=training_report(model),
         blocking=budget.as_dict(),
+    )
+
+
+def _by_record(table: pa.Table, column: str) -> dict[str, str]:
+    """record_id -> `column` of a previous run's table (incremental runs look records up)."""
+    return dict(
+        zip(table.column("record_id").to_pylist(), table.column(column).to_pylist(), strict=True)
     )
 
 

@@ -29,6 +29,7 @@ from orchestration.assets.matching import (
     EVENTS_KEY,
     MASTER_ASSET_TABLES,
     master_key,
+    masters_by_record,
     record_masters,
 )
 
@@ -94,7 +95,7 @@ def _integrity_problems(lake: Lake) -> list[str]:
         golden = lake.read("master", master_table_name(entity, "golden"), columns=("master_id",))
         assert golden is not None
         masters = set(golden.column("master_id").to_pylist())
-        owner = record_masters(lake, entity)
+        owner = masters_by_record(record_masters(lake, entity))
         if set(owner.values()) - masters:
             problems.append(f"{entity} xref points at masters without a golden record")
         wrong = [

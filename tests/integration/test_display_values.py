@@ -10,6 +10,7 @@ import pyarrow as pa
 from services.configs import crm_only_config
 
 from e360.config import SurvivorshipConfig
+from e360.dataflow import DuckDBDataflow
 from e360.lake import Lake
 from e360.zones import (
     DISPLAY_ATTRIBUTES,
@@ -61,12 +62,14 @@ def test_a_lake_from_before_display_values_takes_them_on_the_next_run(
     con.execute("create table standardized_members as select *, 'CUS-1' as master_id from records")
     attributes = ("first_name", "last_name", "full_name", "email", "city")
     survivorship = SurvivorshipConfig(default="source_priority")
-    old = golden_table(con, attributes, survivorship, run_id="r0")
+    old = golden_table(DuckDBDataflow(con), attributes, survivorship, run_id="r0")
     lake.replace(
         "master", golden_name, old.drop_columns([c for c in old.column_names if c in DISPLAYS])
     )
     displays = {a: display_column(a) for a in attributes if display_column(a) in DISPLAYS}
-    new = golden_table(con, attributes, survivorship, run_id="r1", displays=displays)
+    new = golden_table(
+        DuckDBDataflow(con), attributes, survivorship, run_id="r1", displays=displays
+    )
     lake.replace("master", golden_name, new)
     (golden,) = lake.read("master", golden_name).to_pylist()
     # both records write the same matching forms; the tie goes to crm:1, whose writing shows

@@ -17,7 +17,7 @@ from demo.files import CRM_COLUMNS, CRM_FILE
 from e360.config import E360Config, load_config
 from e360.lake import Lake
 from e360.zones import CONFORMED_EVENT_REJECTS, CONFORMED_EVENTS
-from matching.mastering.zone import record_masters
+from matching.mastering.zone import masters_by_record, record_masters
 from orchestration.runner import RunFailed, run_pipeline
 
 STAGES = ("ingest", "standardize", "match")
@@ -108,7 +108,8 @@ def test_a_mixed_feed_attributes_what_resolves_and_rejects_the_rest_with_reasons
     assert "check conformed/events:event_reject_rate failed" in str(report.error)
     assert "orders rejected 50.0%" in str(report.error)
     lake = Lake.from_config(config)
-    customers, products = record_masters(lake, "customer"), record_masters(lake, "product")
+    customers = masters_by_record(record_masters(lake, "customer"))
+    products = masters_by_record(record_masters(lake, "product"))
     events, reasons = _conformed(lake)
 
     expected = {
@@ -175,7 +176,10 @@ def test_an_event_rejected_for_a_customer_not_yet_landed_conforms_once_it_lands(
     events, reasons = _conformed(lake)
     late = events["orders:o8"]
     assert late["customer_ref"] == f"crm:{LATE_CUSTOMER}"
-    assert late["customer_master_id"] == record_masters(lake, "customer")[late["customer_ref"]]
+    assert (
+        late["customer_master_id"]
+        == masters_by_record(record_masters(lake, "customer"))[late["customer_ref"]]
+    )
     assert "o8" not in reasons and set(reasons) == {"o6", "o7", "o9", "o10"}
     (counts,) = [c for c in report.events if c["source"] == "orders"]
     assert (counts["conformed"], counts["rejected"], counts["unresolved_customer"]) == (6, 4, 3)

@@ -75,12 +75,8 @@ def test_an_incremental_run_on_spark_equals_a_full_run_on_duckdb(
     base = resolve(config, "customer", first)
     previous = PreviousRun(
         scores=base.scores,
-        hashes=dict(
-            zip(*(base.hashes[c].to_pylist() for c in base.hashes.column_names), strict=True)
-        ),
-        masters=dict(
-            zip(*(base.clusters[c].to_pylist() for c in ("record_id", "cluster_id")), strict=True)
-        ),
+        hashes=base.hashes,
+        masters=base.clusters.rename_columns(["record_id", "master_id"]),
         scoring_key=base.scoring_key,
         clustering_key=base.clustering_key,
     )

@@ -300,7 +300,7 @@ def test_load_assignments_errors_name_the_file_and_line(tmp_path: Path) -> None:
 def test_the_run_report_gets_every_view_where_truth_exists(tmp_path: Path) -> None:
     truth = tmp_path / "truth.csv"
     truth.write_text("source,source_key,entity_id\ncrm,1,t1\ncrm,2,t1\ncrm,3,t2\n")
-    predicted = {"crm:1": "M1", "crm:2": "M1", "crm:3": "M1"}
+    predicted = pa.table({"record_id": ["crm:1", "crm:2", "crm:3"], "master_id": ["M1"] * 3})
     result = evaluate_against_truth(truth, predicted)
     assert result is not None
     assert set(result) >= {"pairwise", "bcubed", "cluster", "records_scored"}

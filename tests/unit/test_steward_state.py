@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from e360.dataflow import DuckDBDataflow
 from matching.mastering.masters import pairs_tables
 from matching.resolution.clustering import cluster
 from stewardship.app.queue import Page, QueueFilter, groups_of, settling_changes
@@ -190,7 +191,9 @@ def test_a_pair_still_queued_keeps_the_time_it_was_first_queued() -> None:
         }
     )
     now = datetime(2026, 2, 1, 8, 0)
-    _, queue = pairs_tables(con, (0.1, 0.9), run_id="r2", at=now, previous_queue=earlier)
+    _, queue = pairs_tables(
+        DuckDBDataflow(con), (0.1, 0.9), run_id="r2", at=now, previous_queue=earlier
+    )
     queued = {(r["record_id_l"], r["record_id_r"]): r["queued_at"] for r in queue.to_pylist()}
     assert queued == {("a", "b"): first, ("c", "d"): now}
 

@@ -146,10 +146,15 @@ def test_parquet_staging_lands_in_s3(
         environ={},
     )
     data = pa.table({"master_id": ["CUS-1", "CUS-2"], "tags": [["x"], None]})
-    uris = _stage_parquet(
-        config, {"customer_golden": (data, LoadedTable("customer_golden", "m.c", 7, 2))}, "run-9"
-    )
-    assert uris == {"customer_golden": "s3://e360-staging/loads/run-9/customer_golden/7.parquet"}
+    loaded = LoadedTable("customer_golden", "m.c", 7, 2)
+    staged = _stage_parquet(config, iter([(data, loaded)]), "run-9")
+    assert staged == {
+        "customer_golden": (
+            loaded,
+            [("master_id", "varchar(65535)"), ("tags", "varchar(65535)")],
+            "s3://e360-staging/loads/run-9/customer_golden/7.parquet",
+        )
+    }
     body = (
         aws_server.client("s3")
         .get_object(Bucket="e360-staging", Key="loads/run-9/customer_golden/7.parquet")["Body"]

@@ -163,3 +163,40 @@ def test_parquet_staging_lands_in_s3(
     staged = pq.read_table(io.BytesIO(body))
     assert staged.column("master_id").to_pylist() == ["CUS-1", "CUS-2"]
     assert staged.column("tags").to_pylist() == ['["x"]', None]
+
+
+@pytest.mark.parametrize("rows", [0, 7])
+def test_postgres_copy_in_slices_loads_every_row_as_it_was(
+    postgres_server: Any, rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg2
+
+    from e360.warehouse import loaders
+    from e360.warehouse.targets import DbApiConnection
+
+    monkeypatch.setattr(loaders, "COPY_ROWS", 3)  # 7 rows: three COPYs, the last one short
+    values = ["", None, 'say "hi", ok', "Zoë", "a\nb", "x", "日本"]
+    table = pa.table(
+        {
+            "s": pa.array(values[:rows], pa.string()),
+            "n": pa.array(list(range(rows)), pa.int64()),
+            "tags": pa.array(
+                [["a"] if i % 2 else None for i in range(rows)], pa.list_(pa.string())
+            ),
+        }
+    )
+    dbname = postgres_server.create_database()
+    raw = psycopg2.connect(
+        host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
+        dbname=dbname,
+    )  # fmt: skip
+    con = DbApiConnection(raw, "postgres")
+    try:
+        con.execute("create schema lake")
+        loaders._load_postgres(con, "lake", "t", table)
+        con.commit()
+        loaded = con.query("select s, n, tags from lake.t order by n")
+    finally:
+        con.close()
+    expected = flatten_for_load(table).to_pylist()
+    assert [dict(zip(("s", "n", "tags"), row, strict=True)) for row in loaded] == expected

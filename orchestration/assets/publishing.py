@@ -8,12 +8,16 @@ publishes them (`e360.warehouse.wap`): a failed test leaves the published layer 
 
 import contextlib
 import json
+import sys
 from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from packaging import version
 
 from e360.config import E360Config
 from e360.errors import PublishError
@@ -21,20 +25,13 @@ from e360.lake import Lake
 from e360.resources import dbt_work_dir
 from e360.warehouse import LAKE_TABLES, environment, staging, wap
 from e360.warehouse.dbt_runner import build_variables, parsed_manifest, summarise_run_results
+from e360.warehouse.gate import integrity_problems
 from e360.warehouse.loaders import load_lake
 from e360.warehouse.targets import dbt_environment
-from e360.zones import CONFORMED_EVENTS, master_table_name
 from orchestration.assets.ingestion import NETWORK_RETRY
-from orchestration.assets.matching import (
-    EVENTS_KEY,
-    MASTER_ASSET_TABLES,
-    master_key,
-    masters_by_record,
-    record_masters,
-)
+from orchestration.assets.matching import EVENTS_KEY, MASTER_ASSET_TABLES, master_key
 
 GATE_KEY = dg.AssetKey("publish_gate")
-ENTITIES = ("customer", "product")
 SNAPSHOTS_FILE = "published_snapshots.json"
 
 
@@ -63,7 +60,7 @@ def publish_gate(config: Any) -> dg.AssetsDefinition:
             snapshots = {
                 table: lake.current_snapshot_id(zone, table) for zone, table in LAKE_TABLES.values()
             }
-            problems = _integrity_problems(lake)
+            problems = integrity_problems(lake, snapshots)
         e360.record(context, "publish", "snapshots", snapshots)
         (e360.run_dir(context) / SNAPSHOTS_FILE).write_text(json.dumps(snapshots))
         return dg.MaterializeResult(
@@ -80,36 +77,6 @@ def publish_gate(config: Any) -> dg.AssetsDefinition:
         )
 
     return _gate
-
-
-def _integrity_problems(lake: Lake) -> list[str]:
-    missing = [f"{zone}.{table}" for zone, table in LAKE_TABLES.values()
-               if not lake.current_snapshot_id(zone, table)]  # fmt: skip
-    if missing:
-        return [f"missing lake tables {missing}: run `e360 match` first"]
-    problems = []
-    events_table = lake.read("conformed", CONFORMED_EVENTS)
-    assert events_table is not None  # every lake table has a snapshot (checked above)
-    events = events_table.to_pylist()
-    for entity in ENTITIES:
-        golden = lake.read("master", master_table_name(entity, "golden"), columns=("master_id",))
-        assert golden is not None
-        masters = set(golden.column("master_id").to_pylist())
-        owner = masters_by_record(record_masters(lake, entity))
-        if set(owner.values()) - masters:
-            problems.append(f"{entity} xref points at masters without a golden record")
-        wrong = [
-            e["event_id"]
-            for e in events
-            if e[f"{entity}_master_id"] is not None
-            and owner.get(e[f"{entity}_ref"]) != e[f"{entity}_master_id"]
-        ]
-        if wrong:
-            problems.append(
-                f"{len(wrong)} events carry a {entity} master id their "
-                f"reference does not have (first: {wrong[0]})"
-            )
-    return problems
 
 
 def warehouse_load() -> dg.AssetsDefinition:
@@ -158,6 +125,24 @@ def _pinned_snapshots(context: AssetExecutionContext, e360: Any) -> Mapping[str,
     return dict(value.value) if value is not None else {}
 
 
+class _InstalledDbt(DbtCliResource):
+    """dbt from this environment: its version is the dbt-core imported here. dagster-dbt would
+    ask a `dbt --version` process for it on every build - a second dbt start-up, seconds of CPU.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        from dbt.version import __version__
+
+        return version.parse(__version__)
+
+
+def _dbt_cli(**settings: Any) -> DbtCliResource:
+    beside = Path(sys.executable).parent / "dbt"
+    installed = Path(settings["dbt_executable"]) == beside
+    return (_InstalledDbt if installed else DbtCliResource)(**settings)
+
+
 class _Translator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "publishing"
@@ -179,7 +164,7 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
         config = staging.resume(published_config)  # where the load step loaded (DuckDB)
         settings = config.deployment.warehouse
         # the configuration names the warehouse; the resource supplies the project
-        dbt = DbtCliResource(
+        dbt = _dbt_cli(
             project_dir=context.resources.dbt.project_dir,
             profiles_dir=context.resources.dbt.profiles_dir,
             target=settings.target,

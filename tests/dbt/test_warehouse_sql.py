@@ -146,10 +146,15 @@ def test_parquet_staging_lands_in_s3(
         environ={},
     )
     data = pa.table({"master_id": ["CUS-1", "CUS-2"], "tags": [["x"], None]})
-    uris = _stage_parquet(
-        config, {"customer_golden": (data, LoadedTable("customer_golden", "m.c", 7, 2))}, "run-9"
-    )
-    assert uris == {"customer_golden": "s3://e360-staging/loads/run-9/customer_golden/7.parquet"}
+    loaded = LoadedTable("customer_golden", "m.c", 7, 2)
+    staged = _stage_parquet(config, iter([(data, loaded)]), "run-9")
+    assert staged == {
+        "customer_golden": (
+            loaded,
+            [("master_id", "varchar(65535)"), ("tags", "varchar(65535)")],
+            "s3://e360-staging/loads/run-9/customer_golden/7.parquet",
+        )
+    }
     body = (
         aws_server.client("s3")
         .get_object(Bucket="e360-staging", Key="loads/run-9/customer_golden/7.parquet")["Body"]
@@ -158,3 +163,40 @@ def test_parquet_staging_lands_in_s3(
     staged = pq.read_table(io.BytesIO(body))
     assert staged.column("master_id").to_pylist() == ["CUS-1", "CUS-2"]
     assert staged.column("tags").to_pylist() == ['["x"]', None]
+
+
+@pytest.mark.parametrize("rows", [0, 7])
+def test_postgres_copy_in_slices_loads_every_row_as_it_was(
+    postgres_server: Any, rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg2
+
+    from e360.warehouse import loaders
+    from e360.warehouse.targets import DbApiConnection
+
+    monkeypatch.setattr(loaders, "COPY_ROWS", 3)  # 7 rows: three COPYs, the last one short
+    values = ["", None, 'say "hi", ok', "Zoë", "a\nb", "x", "日本"]
+    table = pa.table(
+        {
+            "s": pa.array(values[:rows], pa.string()),
+            "n": pa.array(list(range(rows)), pa.int64()),
+            "tags": pa.array(
+                [["a"] if i % 2 else None for i in range(rows)], pa.list_(pa.string())
+            ),
+        }
+    )
+    dbname = postgres_server.create_database()
+    raw = psycopg2.connect(
+        host=postgres_server.host, port=postgres_server.port, user=postgres_server.user,
+        dbname=dbname,
+    )  # fmt: skip
+    con = DbApiConnection(raw, "postgres")
+    try:
+        con.execute("create schema lake")
+        loaders._load_postgres(con, "lake", "t", table)
+        con.commit()
+        loaded = con.query("select s, n, tags from lake.t order by n")
+    finally:
+        con.close()
+    expected = flatten_for_load(table).to_pylist()
+    assert [dict(zip(("s", "n", "tags"), row, strict=True)) for row in loaded] == expected

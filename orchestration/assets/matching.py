@@ -15,7 +15,7 @@ from e360.entities import MasteredEntity
 from e360.evaluation import evaluate_against_truth
 from e360.lake import Lake
 from e360.zones import CONFORMED_EVENTS, MasterTable, master_table_name, standardized_table_name
-from matching.mastering.events import build_conformed_events
+from matching.mastering.events import build_conformed_events, masters_table
 from matching.mastering.zone import match_entity, record_masters
 from orchestration.assets.ingestion import raw_key
 from orchestration.assets.standardization import standardized_key
@@ -211,8 +211,8 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
             counts = build_conformed_events(
                 e360.config,
                 e360.lake,
-                record_masters(e360.lake, "customer"),
-                record_masters(e360.lake, "product"),
+                masters_table(record_masters(e360.lake, "customer")),
+                masters_table(record_masters(e360.lake, "product")),
                 e360.run_id(context),
             )
         for c in counts:

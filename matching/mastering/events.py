@@ -86,9 +86,9 @@ def masters_table(masters: Mapping[str, str]) -> pa.Table:
 
 def register_masters(flow: Dataflow, customers: pa.Table, products: pa.Table) -> None:
     """The record -> master tables as the relations conformance joins (`MASTERS`)."""
-    for entity, table in (("customer", customers), ("product", products)):
+    for entity, table in zip(sql.ENTITIES, (customers, products), strict=True):
         masters = table.select(["record_id", "master_id"]).cast(MASTERS_SCHEMA)
-        relation = MASTERS[entity]  # type: ignore[index]
+        relation = MASTERS[entity]
         flow.register(relation, masters)
         distinct = flow.scalar(f"select count(distinct record_id) from {quote(relation)}")
         if distinct != masters.num_rows:  # a join would then duplicate events
@@ -121,22 +121,20 @@ def conform_source(
     )
     records = int(flow.scalar(f"select count(*) from {quote(relations.mapped)}") or 0)
     counted = flow.to_arrow(sql.event_counts_sql(relations.resolved)).to_pylist()[0]
-    for stage in ("mapped", "timestamps", "quantities", "amounts", "currencies", "referenced"):
+    # Only `events` and `rejects` are read later (`conformed_tables`).
+    for stage in ("mapped", "timestamps", "quantities", "amounts", "currencies", "typed"):
         flow.drop(getattr(relations, stage))
+    flow.drop(relations.referenced)
+    flow.drop(relations.resolved)
     return EventCounts(
-        name,
-        records,
-        counted["conformed"],
-        records - counted["conformed"],
-        **{
-            k: counted[k]
-            for k in (
-                "with_customer_master",
-                "with_product_master",
-                "unresolved_customer",
-                "unresolved_product",
-            )
-        },
+        source=name,
+        records=records,
+        conformed=counted["conformed"],
+        rejected=records - counted["conformed"],
+        with_customer_master=counted["with_customer_master"],
+        with_product_master=counted["with_product_master"],
+        unresolved_customer=counted["unresolved_customer"],
+        unresolved_product=counted["unresolved_product"],
     )
 
 

@@ -4,25 +4,30 @@ An event that cannot be conformed (no timestamp that parses, a type the source's
 does not know, a customer or product reference that names no record) is not dropped: it goes to
 `conformed.event_rejects` with the reason. An empty reference is an anonymous event: its master
 id is null.
+
+Conformance is SQL on the deployment's dataflow engine (DuckDB here, Spark on a cluster):
+`event_sql` builds it relation by relation, `event_udfs` parses what SQL cannot.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from e360.config import E360Config, EventReference, SourceConfig
-from e360.entities import record_id
+from e360.config import E360Config, SourceConfig
+from e360.dataflow import Dataflow, DuckDBDataflow
+from e360.errors import E360Error
 from e360.lake import Lake
-from e360.mappings import apply_mapping
+from e360.sql import quote
 from e360.zones import CONFORMED_EVENT_REJECTS, CONFORMED_EVENTS
-from matching.standardize import currency, price, timestamp
-from matching.standardize.zone import latest_raw_records
+from matching.mastering import event_sql as sql
+from matching.mastering.event_udfs import EVENT_UDFS
+from matching.resolution.engine import dataflow_for
+from matching.standardize.raw import LANDING_SEQUENCE, as_text_payload, register_latest_raw
 
 EVENT_SCHEMA = pa.schema(
     [
@@ -51,6 +56,8 @@ REJECT_SCHEMA = pa.schema(
         ("run_id", pa.string()),
     ]
 )
+MASTERS_SCHEMA = pa.schema([("record_id", pa.string()), ("master_id", pa.string())])
+MASTERS: dict[sql.Entity, str] = {e: f"events__{e}_masters" for e in sql.ENTITIES}
 
 
 @dataclass
@@ -69,263 +76,157 @@ class EventCounts:
     unresolved_product: int = 0
 
 
-@dataclass(frozen=True)
-class Resolution:
-    """References of a batch of events resolved, position by position."""
-
-    record_ids: list[str | None]
-    """`<source>:<key>`, null for an empty reference or one naming no configured source."""
-    master_ids: list[str | None]
-    problems: dict[int, str]
-    """Position -> why a non-empty reference resolves to no record."""
+def masters_table(masters: Mapping[str, str]) -> pa.Table:
+    """record_id -> master_id as the table `build_conformed_events` takes."""
+    return pa.table(
+        [pa.array(list(masters), pa.string()), pa.array(list(masters.values()), pa.string())],
+        schema=MASTERS_SCHEMA,
+    )
 
 
-def conform_event(
-    name: str, source: SourceConfig, row: Mapping[str, Any]
-) -> tuple[dict[str, Any] | None, str | None]:
-    """One source row -> (conformed event, None) or (None, reason).
-
-    Its references are left as the row gave them (the key, trimmed, or null); `conform_events`
-    resolves a whole source's references at once.
-    """
-    assert source.event is not None
-    mapped = apply_mapping(source.mapping, row)
-    settings = source.event
-    event_type: str | None
-    if settings.type is not None:
-        event_type = settings.type
-    else:
-        raw_type = (row.get(settings.type_column or "") or "").strip()
-        event_type = settings.type_map.get(raw_type)
-        if event_type is None:
-            return None, f"event type '{raw_type}' is not in sources.{name}.event.type_map"
-    occurred_at = timestamp(mapped.get("occurred_at"))
-    if occurred_at is None:
-        return None, f"occurred_at '{mapped.get('occurred_at')}' is not a timestamp"
-    return {
-        "event_id": record_id(name, row[source.key]),
-        "event_type": event_type,
-        "occurred_at": occurred_at,
-        "source": name,
-        "channel": mapped.get("channel") or settings.channel,
-        "customer_ref": _text(mapped.get("customer_ref")),
-        "product_ref": _text(mapped.get("product_ref")),
-        "customer_master_id": None,
-        "product_master_id": None,
-        "quantity": _quantity(mapped.get("quantity")),
-        "amount": _amount(mapped.get("amount")),
-        "currency": currency(mapped.get("currency")),
-    }, None
+def register_masters(flow: Dataflow, customers: pa.Table, products: pa.Table) -> None:
+    """The record -> master tables as the relations conformance joins (`MASTERS`)."""
+    for entity, table in zip(sql.ENTITIES, (customers, products), strict=True):
+        masters = table.select(["record_id", "master_id"]).cast(MASTERS_SCHEMA)
+        relation = MASTERS[entity]
+        flow.register(relation, masters)
+        distinct = flow.scalar(f"select count(distinct record_id) from {quote(relation)}")
+        if distinct != masters.num_rows:  # a join would then duplicate events
+            raise E360Error(
+                f"{entity} masters name {masters.num_rows - (distinct or 0)} record ids twice: "
+                "each record has one master"
+            )
 
 
-def resolve_references(
-    reference: EventReference,
-    keys: Sequence[str | None],
-    systems: Sequence[str | None] | None,
-    masters: Mapping[str, str],
-) -> Resolution:
-    """Resolve a batch of references of one entity to records and their masters.
-
-    `keys`: the references as rows gave them; `systems`: the values of the reference's source
-    column (when it has one). Sources are chosen column-wise with Arrow; only references that
-    resolve to no record are looked at one by one, to say why.
-    """
-    key = pc.utf8_trim_whitespace(pa.array(keys, pa.string()))
-    key = pc.if_else(pc.equal(key, ""), pa.scalar(None, pa.string()), key)
-    source = _sources(reference, key, systems)
-    if reference.strip_prefix:
-        key = _strip_prefixes(key, reference.key_prefixes)
-    ids = pc.binary_join_element_wise(source, key, ":")
-    record_ids = ids.to_pylist()
-    master_ids = [masters.get(r) if r is not None else None for r in record_ids]
-    given = pc.is_valid(key).to_pylist()
-    problems = {
-        i: _unresolved(reference, keys[i], systems[i] if systems is not None else None, rid)
-        for i, (rid, master, present) in enumerate(zip(record_ids, master_ids, given, strict=True))
-        if master is None and present
-    }
-    return Resolution(record_ids, master_ids, problems)
-
-
-def _sources(
-    reference: EventReference, key: pa.Array, systems: Sequence[str | None] | None
-) -> pa.Array:
-    """The source each reference points into, null where the row names none configured."""
-    known = pa.array(reference.sources, pa.string())
-    if reference.key_prefixes:
-        source = pa.nulls(len(key), pa.string())
-        for prefix, name in reference.key_prefixes.items():  # they never overlap (checks.py)
-            hit = pc.fill_null(pc.starts_with(key, prefix), False)
-            source = pc.if_else(hit, pa.scalar(name), source)
-        return source
-    if reference.source_column is not None:
-        system = pc.utf8_trim_whitespace(pa.array(systems or [None] * len(key), pa.string()))
-        values = pa.array(list(reference.source_map), pa.string())
-        named = pa.array(list(reference.source_map.values()), pa.string())
-        source = pc.coalesce(pc.take(named, pc.index_in(system, value_set=values)), system)
-        return pc.if_else(pc.is_in(source, value_set=known), source, None)
-    return pa.repeat(pa.scalar(reference.sources[0]), len(key))
+def conform_source(
+    flow: Dataflow, name: str, source: SourceConfig, latest: str, run_id: str
+) -> EventCounts:
+    """Conform relation `latest` (`register_latest_raw`) of event source `name` into the
+    relations `events__<name>__events` and `__rejects`; the masters are registered."""
+    relations = sql.EventRelations(f"events__{name}")
+    columns = flow.to_arrow(f"select * from {quote(latest)} limit 0").column_names
+    for udf in EVENT_UDFS:
+        flow.register_udf(udf)
+    flow.create_table(relations.mapped, sql.mapped_sql(source, latest, columns))
+    flow.create_table(relations.timestamps, sql.timestamps_sql(relations.mapped))
+    flow.create_table(relations.quantities, sql.quantities_sql(relations.mapped))
+    flow.create_table(relations.amounts, sql.amounts_sql(relations.mapped))
+    flow.create_table(relations.currencies, sql.currencies_sql(relations.mapped))
+    flow.create_table(relations.typed, sql.typed_sql(name, source, relations))
+    flow.create_table(relations.referenced, sql.referenced_sql(source, relations.typed))
+    flow.create_table(relations.resolved, sql.resolved_sql(source, relations.referenced, MASTERS))
+    flow.create_table(relations.events, sql.events_sql(name, source, relations.resolved, run_id))
+    flow.create_table(
+        relations.rejects, sql.rejects_sql(name, relations.typed, relations.resolved, run_id)
+    )
+    records = int(flow.scalar(f"select count(*) from {quote(relations.mapped)}") or 0)
+    counted = flow.to_arrow(sql.event_counts_sql(relations.resolved)).to_pylist()[0]
+    # Only `events` and `rejects` are read later (`conformed_tables`).
+    for stage in ("mapped", "timestamps", "quantities", "amounts", "currencies", "typed"):
+        flow.drop(getattr(relations, stage))
+    flow.drop(relations.referenced)
+    flow.drop(relations.resolved)
+    return EventCounts(
+        source=name,
+        records=records,
+        conformed=counted["conformed"],
+        rejected=records - counted["conformed"],
+        with_customer_master=counted["with_customer_master"],
+        with_product_master=counted["with_product_master"],
+        unresolved_customer=counted["unresolved_customer"],
+        unresolved_product=counted["unresolved_product"],
+    )
 
 
-def _strip_prefixes(key: pa.Array, prefixes: Mapping[str, str]) -> pa.Array:
-    stripped = key
-    for prefix in prefixes:
-        hit = pc.fill_null(pc.starts_with(key, prefix), False)  # the key as given, not stripped
-        stripped = pc.if_else(hit, pc.utf8_slice_codeunits(key, len(prefix)), stripped)
-    return stripped
+def _union(relations: Sequence[str], columns: Sequence[str], order: str) -> str:
+    """SQL: `columns` of every relation, one after another, each in `order`."""
+    if not relations:
+        return ""
+    picked = ", ".join(quote(c) for c in columns)
+    parts = [f"select {i} as _source_order, * from {quote(r)}" for i, r in enumerate(relations)]
+    return f"select {picked} from ({' union all '.join(parts)}) u order by _source_order, {order}"
 
 
-def _unresolved(
-    reference: EventReference, key: str | None, system: str | None, resolved: str | None
-) -> str:
-    """Why a non-empty reference names no record, naming the reference and the sources tried."""
-    ref = f"{reference.entity}_ref '{str(key).strip()}'"
-    sources = ", ".join(reference.sources)
-    if resolved is not None:
-        source = resolved.split(":", 1)[0]
-        return (
-            f"{ref}: no {source} record {resolved} (not landed, quarantined, or not mastered yet); "
-            f"{reference.entity} sources: {sources}"
-        )
-    if reference.key_prefixes:
-        prefixes = ", ".join(f"'{p}' ({s})" for p, s in reference.key_prefixes.items())
-        return f"{ref} starts with none of the key prefixes {prefixes}"
-    value = (system or "").strip()
-    named = f"'{value}'" if value else "nothing"
-    column = reference.source_column
-    return f"{ref}: {column} names {named}, none of the {reference.entity} sources {sources}"
+def conformed_tables(flow: Dataflow, names: Sequence[str]) -> tuple[pa.Table, pa.Table]:
+    """The events and rejects of the conformed sources `names`, in source then landing order."""
+    events = [sql.EventRelations(f"events__{n}").events for n in names]
+    rejects = [sql.EventRelations(f"events__{n}").rejects for n in names]
+    if not names:
+        return EVENT_SCHEMA.empty_table(), REJECT_SCHEMA.empty_table()
+    conformed = flow.to_arrow(_union(events, EVENT_SCHEMA.names, LANDING_SEQUENCE))
+    rejected = flow.to_arrow(_union(rejects, REJECT_SCHEMA.names, f"_stage, {LANDING_SEQUENCE}"))
+    return conformed.cast(EVENT_SCHEMA), rejected.cast(REJECT_SCHEMA)
 
 
-def _text(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def _quantity(value: Any) -> int | None:
+@contextmanager
+def _dataflow(config: E360Config) -> Iterator[Dataflow]:
+    flow = dataflow_for(config.deployment.engine, config.root)
     try:
-        return int(float(value)) if value not in (None, "") else None
-    except (TypeError, ValueError, OverflowError):  # "1e400", "inf": not a quantity
-        return None
+        yield flow
+    finally:
+        if isinstance(flow, DuckDBDataflow):
+            flow.close()
 
 
-def _amount(value: Any) -> float | None:
-    """Signed: refunds and cancellations carry negative amounts."""
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        return price(value)  # "£12.99" and other formatted prices
-    return amount if math.isfinite(amount) else None
+def build_conformed_events(
+    config: E360Config,
+    lake: Lake,
+    customer_masters: pa.Table,
+    product_masters: pa.Table,
+    run_id: str,
+) -> list[EventCounts]:
+    """Rebuild `conformed.events` (and `conformed.event_rejects`) from every event source.
+
+    `customer_masters`, `product_masters`: record_id -> master_id. Rebuilt from the raw zone
+    every run: an event rejected because its customer had not landed yet conforms in the first
+    run after the customer lands.
+    """
+    counts = []
+    with _dataflow(config) as flow:
+        register_masters(flow, customer_masters, product_masters)
+        names = list(config.sources_of("event"))
+        for name, source in config.sources_of("event").items():
+            latest = f"events__{name}__latest"
+            register_latest_raw(flow, lake, name, source, latest)
+            counts.append(conform_source(flow, name, source, latest, run_id))
+            flow.drop(latest)
+        events, rejects = conformed_tables(flow, names)
+    lake.replace(
+        "conformed",
+        CONFORMED_EVENTS,
+        events,
+        description="Conformed events carrying customer and product master ids",
+    )
+    lake.replace(
+        "conformed",
+        CONFORMED_EVENT_REJECTS,
+        rejects,
+        description="Source events that could not be conformed, with the reason",
+    )
+    return counts
 
 
 def conform_events(
     name: str,
     source: SourceConfig,
     rows: Sequence[Mapping[str, Any]],
-    customer_masters: Mapping[str, str],
-    product_masters: Mapping[str, str],
+    customer_masters: pa.Table,
+    product_masters: pa.Table,
     run_id: str,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], EventCounts]:
-    """One event source's rows -> (events, rejects, counts): each row conforms or is rejected
-    with its reasons; an event whose reference names no record is rejected, not conformed with
-    a null master id."""
-    assert source.event is not None
-    events: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    kept: list[Mapping[str, Any]] = []
-
-    def reject(row: Mapping[str, Any], reason: str) -> None:
-        rejects.append(
-            {
-                "source": name,
-                "source_key": row[source.key],
-                "_file": row["_file"],
-                "_row": row["_row"],
-                "reason": reason,
-                "run_id": run_id,
-            }
-        )
-
-    for row in rows:
-        event, reason = conform_event(name, source, row)
-        if event is None:
-            reject(row, reason or "not conformed")
-            continue
-        event["run_id"] = run_id
-        events.append(event)
-        kept.append(row)
-    problems: dict[int, list[str]] = {}
-    unresolved: dict[str, int] = {}
-    entities: tuple[tuple[Literal["customer", "product"], Mapping[str, str]], ...] = (
-        ("customer", customer_masters),
-        ("product", product_masters),
-    )
-    for entity, masters in entities:
-        reference = source.event.reference(entity)
-        keys = [e[f"{entity}_ref"] for e in events]
-        if not reference.sources:
-            for event in events:  # the source takes no such references (checks.py)
-                event[f"{entity}_ref"] = None
-            unresolved[entity] = 0
-            continue
-        column = reference.source_column
-        systems = [row.get(column) for row in kept] if column is not None else None
-        resolution = resolve_references(reference, keys, systems, masters)
-        for event, rid, master in zip(
-            events, resolution.record_ids, resolution.master_ids, strict=True
-        ):
-            event[f"{entity}_ref"], event[f"{entity}_master_id"] = rid, master
-        for i, problem in resolution.problems.items():
-            problems.setdefault(i, []).append(problem)
-        unresolved[entity] = len(resolution.problems)
-    for i in sorted(problems):
-        reject(kept[i], "; ".join(problems[i]))
-    events = [e for i, e in enumerate(events) if i not in problems]
-    counts = EventCounts(
-        name,
-        len(rows),
-        len(events),
-        len(rows) - len(events),
-        sum(e["customer_master_id"] is not None for e in events),
-        sum(e["product_master_id"] is not None for e in events),
-        unresolved["customer"],
-        unresolved["product"],
-    )
-    return events, rejects, counts
-
-
-def build_conformed_events(
-    config: E360Config,
-    lake: Lake,
-    customer_masters: Mapping[str, str],
-    product_masters: Mapping[str, str],
-    run_id: str,
-) -> list[EventCounts]:
-    """Rebuild `conformed.events` (and `conformed.event_rejects`) from every event source.
-
-    Rebuilt from the raw zone every run: an event rejected because its customer had not
-    landed yet conforms in the first run after the customer lands.
-    """
-    events: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    counts = []
-    for name, source in config.sources_of("event").items():
-        rows = latest_raw_records(lake, name, source)
-        conformed, rejected, count = conform_events(
-            name, source, rows, customer_masters, product_masters, run_id
-        )
-        events.extend(conformed)
-        rejects.extend(rejected)
-        counts.append(count)
-    lake.replace(
-        "conformed",
-        CONFORMED_EVENTS,
-        pa.Table.from_pylist(events, schema=EVENT_SCHEMA),
-        description="Conformed events carrying customer and product master ids",
-    )
-    lake.replace(
-        "conformed",
-        CONFORMED_EVENT_REJECTS,
-        pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA),
-        description="Source events that could not be conformed, with the reason",
-    )
-    return counts
+    """Rows of one event source, given in memory (newest versions, in landing order) ->
+    (events, rejects, counts), conformed as `build_conformed_events` conforms the raw zone."""
+    table = pa.Table.from_pylist([dict(r) for r in rows]) if rows else None
+    if table is None or source.key not in table.column_names:
+        table = pa.table({source.key: pa.array([None] * len(rows), pa.string())})
+    latest = as_text_payload(table, source.key).drop_columns(["_key"])
+    latest = latest.append_column(LANDING_SEQUENCE, pa.array(range(len(rows)), pa.int64()))
+    flow = DuckDBDataflow()
+    try:
+        register_masters(flow, customer_masters, product_masters)
+        flow.register("events__given", latest)
+        counts = conform_source(flow, name, source, "events__given", run_id)
+        events, rejects = conformed_tables(flow, [name])
+    finally:
+        flow.close()
+    return events.to_pylist(), rejects.to_pylist(), counts

@@ -16,7 +16,7 @@ from e360.evaluation import evaluate_against_truth
 from e360.lake import Lake
 from e360.zones import CONFORMED_EVENTS, MasterTable, master_table_name, standardized_table_name
 from matching.mastering.events import build_conformed_events
-from matching.mastering.zone import masters_by_record, match_entity, record_masters
+from matching.mastering.zone import match_entity, record_masters
 from orchestration.assets.ingestion import raw_key
 from orchestration.assets.standardization import standardized_key
 from stewardship.store import DecisionStore
@@ -211,8 +211,8 @@ def events_asset(config: E360Config) -> dg.AssetsDefinition:
             counts = build_conformed_events(
                 e360.config,
                 e360.lake,
-                masters_by_record(record_masters(e360.lake, "customer")),
-                masters_by_record(record_masters(e360.lake, "product")),
+                record_masters(e360.lake, "customer"),
+                record_masters(e360.lake, "product"),
                 e360.run_id(context),
             )
         for c in counts:

@@ -10,7 +10,7 @@ import pytest
 from e360.config import EventSettings, SourceConfig
 from e360.lake import Lake
 from ingestion.batch import ingest_source, latest_delivery
-from matching.mastering.events import conform_event, conform_events
+from matching.mastering.events import conform_events, masters_table
 from matching.standardize.zone import latest_raw_records
 
 ORDERS = SourceConfig(
@@ -80,7 +80,9 @@ def _row(**values: str) -> dict[str, str]:
 
 
 def _conform(row: dict[str, str], customers: dict[str, str] | None = None):
-    events, rejects, counts = conform_events("orders", ORDERS, [row], customers or {}, {}, "r1")
+    events, rejects, counts = conform_events(
+        "orders", ORDERS, [row], masters_table(customers or {}), masters_table({}), "r1"
+    )
     assert counts.records == counts.conformed + counts.rejected == 1
     return (events[0] if events else None), (rejects[0]["reason"] if rejects else None)
 
@@ -96,7 +98,7 @@ def test_an_event_conforms_with_master_ids_from_its_references() -> None:
 
 
 def test_refund_amounts_keep_their_sign_and_nonsense_quantities_become_null() -> None:
-    event, _ = conform_event("orders", ORDERS, _row(amount="-19.98", qty="1e400"))
+    event, _ = _conform(_row(amount="-19.98", qty="1e400"), {"shop:a1": "CUS-1"})
     assert event is not None
     assert event["amount"] == -19.98 and event["quantity"] is None
 
@@ -120,4 +122,4 @@ def test_a_reference_to_no_record_is_rejected_and_an_empty_one_is_anonymous() ->
     ],
 )
 def test_events_that_cannot_conform_say_why(values, reason) -> None:
-    assert conform_event("orders", ORDERS, _row(**values)) == (None, reason)
+    assert _conform({**_row(**values), "_file": "f", "_row": 1}) == (None, reason)

@@ -15,7 +15,7 @@ from e360.zones import (
     standardized_table_name,
 )
 from ingestion.batch import ingest_source
-from matching.mastering.events import build_conformed_events
+from matching.mastering.events import build_conformed_events, masters_table
 from matching.standardize.zone import build_standardized
 
 CONFIG = crm_only_config({"email": "email", "last_name": "surname"})
@@ -35,7 +35,7 @@ def test_ingest_standardize_and_conform_write_the_registry_names(
     result = ingest_source(lake, "crm", crm, landing, "batch-1")
     assert (result.landed, result.quarantined) == (1, 1)
     build_standardized(CONFIG, lake, "customer")
-    build_conformed_events(CONFIG, lake, {}, {}, "run-1")
+    build_conformed_events(CONFIG, lake, masters_table({}), masters_table({}), "run-1")
 
     assert _tables(lake, "raw") == {raw_table_name("crm", crm)}
     assert _tables(lake, "quarantine") == {quarantine_table_name("crm")}

@@ -11,11 +11,11 @@ import yaml
 from rich.console import Console
 
 from e360.config import load_config
-from e360.config.sources import EventReference
+from e360.config.sources import EventReference, EventSettings, SourceConfig
 from e360.console import print_summary
 from e360.errors import ConfigError
 from e360.report import RunReport
-from matching.mastering.events import resolve_references
+from matching.mastering.events import conform_events, masters_table
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
 
@@ -116,61 +116,104 @@ def test_every_reference_mistake_of_a_source_is_reported_at_once(tmp_path: Path)
 CRMS = EventReference("customer", ("crm", "shop"), "system", {"CRM-A": "crm"}, {}, False)
 
 
+def _resolve(
+    reference: EventReference,
+    keys: list[str | None],
+    systems: list[str | None] | None,
+    masters: dict[str, str],
+) -> tuple[dict[int, tuple[str | None, str | None]], dict[int, str]]:
+    """Events naming `keys` (and `systems`) through `reference`, conformed: position ->
+    (record id, master id) of the conformed ones, position -> reason of the rejected ones."""
+    entity = reference.entity
+    sources = list(reference.sources)
+    settings: dict[str, Any] = {
+        f"{entity}_sources": sources if len(sources) > 1 else [],
+        f"{entity}_source": sources[0] if len(sources) == 1 else None,
+        f"{entity}_source_column": reference.source_column,
+        f"{entity}_source_map": reference.source_map,
+        f"{entity}_key_prefixes": reference.key_prefixes,
+        f"{entity}_strip_prefix": reference.strip_prefix,
+    }
+    source = SourceConfig(
+        entity="event",
+        format="csv",
+        path="e/*.csv",
+        key="id",
+        mapping={"occurred_at": "at", f"{entity}_ref": "ref"},
+        event=EventSettings(type="purchase", channel="web", **settings),
+    )
+    rows = [
+        {"id": str(i), "at": "2024-01-01", "ref": key, "system": (systems or [None] * len(keys))[i]}
+        for i, key in enumerate(keys)
+    ]
+    masters_of = masters_table(masters)
+    no_masters = masters_table({})
+    customers, products = (
+        (masters_of, no_masters) if entity == "customer" else (no_masters, masters_of)
+    )
+    events, rejects, counts = conform_events("e", source, rows, customers, products, "r1")
+    assert counts.records == len(keys) and getattr(counts, f"unresolved_{entity}") == len(rejects)
+    conformed = {
+        int(e["event_id"].split(":")[1]): (e[f"{entity}_ref"], e[f"{entity}_master_id"])
+        for e in events
+    }
+    return conformed, {int(r["source_key"]): r["reason"] for r in rejects}
+
+
 def test_a_source_column_names_the_source_directly_or_through_its_map() -> None:
-    resolution = resolve_references(
+    conformed, problems = _resolve(
         CRMS,
         ["1", " 2 ", "", None, "3", "4"],
         ["CRM-A", "shop", "FOO", None, "FOO", None],
         {"crm:1": "CUS-1", "shop:2": "CUS-2"},
     )
-    assert resolution.record_ids == ["crm:1", "shop:2", None, None, None, None]
-    assert resolution.master_ids == ["CUS-1", "CUS-2", None, None, None, None]
     # Empty references are anonymous events, whatever the column says.
-    assert resolution.problems == {
+    assert conformed == {0: ("crm:1", "CUS-1"), 1: ("shop:2", "CUS-2"), 2: (None, None),
+                         3: (None, None)}  # fmt: skip
+    assert problems == {
         4: "customer_ref '3': system names 'FOO', none of the customer sources crm, shop",
         5: "customer_ref '4': system names nothing, none of the customer sources crm, shop",
     }
 
 
 def test_a_key_in_the_named_source_that_is_not_there_names_the_record_it_looked_for() -> None:
-    resolution = resolve_references(CRMS, ["9"], ["shop"], {"crm:9": "CUS-9"})
-    assert resolution.master_ids == [None]
-    assert resolution.problems == {
+    conformed, problems = _resolve(CRMS, ["9"], ["shop"], {"crm:9": "CUS-9"})
+    assert conformed == {}
+    assert problems == {
         0: "customer_ref '9': no shop record shop:9 (not landed, quarantined, or not mastered yet); "
         "customer sources: crm, shop"
     }
 
 
 @pytest.mark.parametrize(
-    ("strip", "masters", "ids"),
+    ("strip", "masters", "ids", "missing"),
     [
-        (False, {"erp:E-1": "P1", "mp:M-2": "P2"}, ["erp:E-1", "mp:M-2", "erp:E-M-3", None]),
+        (False, {"erp:E-1": "P1", "mp:M-2": "P2"}, ["erp:E-1", "mp:M-2"], "erp:E-M-3"),
         # Stripped: the prefix is tested on the key as given, so `E-M-3` is erp's `M-3`.
-        (True, {"erp:1": "P1", "mp:2": "P2"}, ["erp:1", "mp:2", "erp:M-3", None]),
+        (True, {"erp:1": "P1", "mp:2": "P2"}, ["erp:1", "mp:2"], "erp:M-3"),
     ],
 )
 def test_key_prefixes_choose_the_source_kept_or_stripped(
-    strip: bool, masters: dict[str, str], ids: list[str | None]
+    strip: bool, masters: dict[str, str], ids: list[str], missing: str
 ) -> None:
     catalogues = EventReference(
         "product", ("erp", "mp"), None, {}, {"E-": "erp", "M-": "mp"}, strip
     )
-    resolution = resolve_references(catalogues, ["E-1", "M-2", "E-M-3", "X-4"], None, masters)
-    assert resolution.record_ids == ids
-    assert resolution.master_ids == ["P1", "P2", None, None]
-    assert sorted(resolution.problems) == [2, 3]
-    assert resolution.problems[3] == (
+    conformed, problems = _resolve(catalogues, ["E-1", "M-2", "E-M-3", "X-4"], None, masters)
+    assert conformed == {0: (ids[0], "P1"), 1: (ids[1], "P2")}
+    assert sorted(problems) == [2, 3]
+    assert f"no erp record {missing} " in problems[2]
+    assert problems[3] == (
         "product_ref 'X-4' starts with none of the key prefixes 'E-' (erp), 'M-' (mp)"
     )
 
 
 def test_one_source_takes_every_key_as_its_own() -> None:
     one = EventReference("customer", ("crm",), None, {}, {}, False)
-    resolution = resolve_references(one, ["a", "b", None], None, {"crm:a": "CUS-A"})
-    assert resolution.record_ids == ["crm:a", "crm:b", None]
-    assert resolution.master_ids == ["CUS-A", None, None]
-    assert list(resolution.problems) == [1]
-    assert resolve_references(one, [], None, {}).record_ids == []
+    conformed, problems = _resolve(one, ["a", "b", None], None, {"crm:a": "CUS-A"})
+    assert conformed == {0: ("crm:a", "CUS-A"), 2: (None, None)}
+    assert list(problems) == [1] and "no crm record crm:b " in problems[1]
+    assert _resolve(one, [], None, {}) == ({}, {})
 
 
 def test_the_run_summary_says_how_many_references_resolved_to_no_record() -> None:

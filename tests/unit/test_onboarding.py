@@ -16,7 +16,7 @@ from e360.cli import main
 from e360.config import load_config
 from e360.entities import record_id
 from e360.mappings import columns_of, value_of
-from matching.mastering.events import conform_events
+from matching.mastering.events import conform_events, masters_table
 from onboarding import OnboardingError, init_config
 from onboarding.kinds import day_first, is_gtin, is_phone, is_postcode
 from onboarding.profile import (
@@ -334,7 +334,12 @@ def _conformed(config_path: Path, landing: Path) -> tuple[list[dict], list[dict]
         for i, row in enumerate(_rows(landing / "orders" / "orders.jsonl"))
     ]
     events, rejects, _ = conform_events(
-        "orders", config.sources["orders"], rows, masters["customer"], masters["product"], "r1"
+        "orders",
+        config.sources["orders"],
+        rows,
+        masters_table(masters["customer"]),
+        masters_table(masters["product"]),
+        "r1",
     )
     return events, rejects
 
@@ -489,7 +494,7 @@ def test_a_feed_over_the_demo_sources_points_into_two_crms_and_two_catalogues(
     ]
     landed = [{**row, "_file": "orders_1.csv", "_row": i} for i, row in enumerate(rows)]
     events, rejects, _ = conform_events(
-        "orders", config.sources["orders"], landed, masters[0], masters[1], "r1"
+        "orders", config.sources["orders"], landed, *map(masters_table, masters), "r1"
     )
     assert rejects == [] and len(events) == 40
 

@@ -3,6 +3,13 @@
 Reads `raw.<source>__<entity>`, keeps the latest version of each source key (a later file may
 re-deliver a changed record), maps the source's columns onto canonical attributes and
 standardises them. Matching, survivorship and events all read from here, never from raw.
+
+`build_standardized` runs on a dataflow (`e360.dataflow`: DuckDB or Spark): the mapping is SQL,
+and each standardiser (`vectorised`) is computed over a lookup relation of the distinct values
+it reads, joined back, in rounds where one standardiser needs another's result (the phone
+needs the country; the postcode the country the phone may give). It gives exactly what the
+per-record path (`standardize_records`, kept for the preflight check's few rows and
+`records.standardize_customer`/`standardize_product` for single records) gives, row for row.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ One module per subject, in the order a record is read:
 - `money`: prices and currencies
 - `product`: GTINs, model numbers, colours, product free text
 - `records`: whole customer and product records, and product batches
+- `vectorised`: the standardisers as Arrow UDFs for the zone's SQL
+- `raw`: the newest landed version of every source key, as a dataflow relation
 - `zone`: the standardized zone table, built from the raw zone
 
 Every standardiser takes any raw value and returns the normalised value or None; none

@@ -1,0 +1,236 @@
+"""The standardisers as vectorised UDFs: Arrow arrays in, one Arrow array out, callable by
+name from the standardized zone's SQL on DuckDB and on Spark (`e360.dataflow`).
+
+Each wraps the same per-value function the per-record path (`records`) calls, so both give
+the same values; the zone's SQL calls them over the distinct values of a column, not over
+every row. They live at module level: Spark workers import this module to run them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from e360.dataflow import Dataflow, VectorisedUdf
+from matching.standardize import embeddings, lsh, text_features
+from matching.standardize.clean import clean_text, display_text, identifier
+from matching.standardize.contact import email, phone_e164, phone_region
+from matching.standardize.dates import date, timestamp
+from matching.standardize.geo import address, country, postcode, postcode_area
+from matching.standardize.money import currency, price
+from matching.standardize.organisation import company_name, company_name_tokens
+from matching.standardize.person import (
+    gender,
+    name,
+    nickname_to_formal,
+    phonetic_key,
+    split_full_name_views,
+)
+from matching.standardize.product import (
+    _brand_words,
+    _informative,
+    colour,
+    extract_model_number,
+    first_gtin,
+    free_text,
+    model_number,
+    title_tokens,
+)
+from matching.standardize.records import _brand_as_written, _name_sort
+
+STRING = pa.string()
+
+
+def _each(
+    function: Callable[..., Any], arrays: tuple[pa.Array, ...], returns: pa.DataType
+) -> pa.Array:
+    """`function` over the rows of `arrays` (the zone's SQL hands distinct rows)."""
+    columns = [_values(a) for a in arrays]
+    return pa.array([function(*row) for row in zip(*columns, strict=True)], returns)
+
+
+def _values(array: pa.Array) -> list[Any]:
+    # A constant argument (a batch's vocabulary, a source's setting) becomes one Python
+    # object repeated, so a cache keyed on it hashes a long text once, not once a row.
+    if len(array) > 1 and pa.types.is_string(array.type):
+        distinct = pc.unique(array)
+        if len(distinct) == 1:
+            return [distinct[0].as_py()] * len(array)
+    return array.to_pylist()
+
+
+def strip_text(value: str | None) -> str | None:
+    """A template part's value (`e360.mappings`): trimmed, None when blank."""
+    return (value.strip() or None) if value is not None else None
+
+
+def split_name_part(full_name: str | None, part: int) -> str | None:
+    """Part `part` of a full name's split: 0-2 first/middle/last matching, 3-5 displayed."""
+    split = split_full_name_views(full_name)
+    return (split.matching + split.display)[part]
+
+
+def customer_phone(
+    value: str | None, country_code: str | None, default_region: str | None
+) -> str | None:
+    """E.164 phone, read in the record's own country where phonenumbers knows it."""
+    region = country_code if country_code in phonenumbers.SUPPORTED_REGIONS else None
+    return phone_e164(value, region or default_region)
+
+
+def phone_country(e164: str | None) -> str | None:
+    return None if e164 is None else phone_region(e164)
+
+
+def nickname(value: str | None) -> str | None:
+    return nickname_to_formal(value)
+
+
+def brand_key(brand: str | None) -> str | None:
+    """The key of a brand in a batch's brand vocabulary (`text_features.brand_vocabulary`)."""
+    return " ".join(text_features.text_tokens(brand)) or None if brand else None
+
+
+@lru_cache(maxsize=8)
+def _parsed_pairs(text: str) -> dict[str, str]:
+    return dict(json.loads(text))
+
+
+def _vocabulary(text: str) -> dict[str, str]:
+    return _parsed_pairs(text)
+
+
+def brand_from_text(
+    title: str | None, description: str | None, vocabulary: str, leading_token: bool
+) -> str | None:
+    """A brandless product's brand, from its title then its description (`records`)."""
+    known = _vocabulary(vocabulary)
+    return text_features.brand_from_title(
+        title, known, leading_token=bool(leading_token)
+    ) or text_features.brand_from_title(description, known, generic=False)
+
+
+def brand_as_written(
+    brand: str, title_display: str | None, description_display: str | None, shown: str
+) -> str:
+    """A found brand's display value; `shown`: JSON pairs, each brand as the data writes it."""
+    product = {"title_display": title_display, "description_display": description_display}
+    return _brand_as_written(brand, product, _vocabulary(shown).get(brand))
+
+
+_FREE_TEXT = ("title_weighted", "text_tokens", "units")
+
+
+def free_text_arrow(
+    title: pa.Array, description: pa.Array, brand: pa.Array, manufacturer: pa.Array
+) -> pa.Array:
+    """free_text's text columns and, last, the words its LSH buckets hash."""
+
+    def row(*args: Any) -> list[str | None]:
+        features = free_text(*args)
+        return [features[c] for c in _FREE_TEXT] + [_lsh_words(*args)]
+
+    return _each(row, (title, description, brand, manufacturer), pa.list_(STRING))
+
+
+def _lsh_words(
+    title: str | None, description: str | None, brand: str | None, manufacturer: str | None
+) -> str | None:
+    # free_text's own choice: the title's words, else the description's.
+    left_out = _brand_words(brand, manufacturer)
+    words = _informative(text_features.text_tokens(title), left_out) or _informative(
+        text_features.text_tokens(description), left_out
+    )
+    return text_features.weighted_tokens(words)
+
+
+def lsh_arrow(words: pa.Array) -> pa.Array:
+    return _each(lambda w: lsh.lsh_buckets((w or "").split()), (words,), pa.list_(STRING))
+
+
+def embedding_arrow(texts: pa.Array) -> pa.Array:
+    """Title embeddings, one model call per batch (float64: exact copies of the float32s)."""
+    return pa.array(embeddings.embed(texts.to_pylist()), pa.list_(pa.float64()))
+
+
+def _typed(
+    function: Callable[..., Any], arity: int, returns: pa.DataType
+) -> Callable[..., pa.Array]:
+    # DuckDB reads a UDF's arity from its signature: one wrapper per argument count.
+    def one(a: pa.Array) -> pa.Array:
+        return _each(function, (a,), returns)
+
+    def two(a: pa.Array, b: pa.Array) -> pa.Array:
+        return _each(function, (a, b), returns)
+
+    def three(a: pa.Array, b: pa.Array, c: pa.Array) -> pa.Array:
+        return _each(function, (a, b, c), returns)
+
+    def four(a: pa.Array, b: pa.Array, c: pa.Array, d: pa.Array) -> pa.Array:
+        return _each(function, (a, b, c, d), returns)
+
+    call = (one, two, three, four)[arity - 1]
+    call.__name__ = call.__qualname__ = f"{function.__name__}_arrow"
+    return call
+
+
+def _udf(
+    name_: str,
+    function: Callable[..., Any],
+    arguments: tuple[pa.DataType, ...] = (STRING,),
+    returns: pa.DataType = STRING,
+) -> VectorisedUdf:
+    return VectorisedUdf(
+        f"e360_{name_}", _typed(function, len(arguments), returns), arguments, returns
+    )
+
+
+S2 = (STRING, STRING)
+UDFS: tuple[VectorisedUdf, ...] = (
+    _udf("strip", strip_text),
+    _udf("display", display_text),
+    _udf("clean", clean_text),
+    _udf("identifier", identifier),
+    _udf("name", name),
+    _udf("split_name", split_name_part, (STRING, pa.int64())),
+    _udf("nickname", nickname),
+    _udf("phonetic", phonetic_key),
+    _udf("name_sort", _name_sort, S2),
+    _udf("gender", gender),
+    _udf("country", country),
+    _udf("phone", customer_phone, (STRING, STRING, STRING)),
+    _udf("phone_country", phone_country),
+    _udf("email", email),
+    _udf("postcode", postcode, S2),
+    _udf("postcode_area", postcode_area, S2),
+    _udf("date", date, (STRING, pa.bool_()), pa.date32()),
+    _udf("timestamp", timestamp, (STRING,), pa.timestamp("us")),
+    _udf("address", address),
+    _udf("company", company_name),
+    _udf("company_tokens", company_name_tokens),
+    _udf("model_number", model_number),
+    _udf("extract_model_number", extract_model_number, S2),
+    _udf("first_gtin", first_gtin),
+    _udf("price", price, (STRING,), pa.float64()),
+    _udf("currency", currency),
+    _udf("colour", colour, S2),
+    _udf("title_tokens", title_tokens, (STRING,) * 4),
+    _udf("brand_key", brand_key),
+    _udf("brand_from_text", brand_from_text, (STRING, STRING, STRING, pa.bool_())),
+    _udf("brand_as_written", brand_as_written, (STRING,) * 4),
+    VectorisedUdf("e360_free_text", free_text_arrow, (STRING,) * 4, pa.list_(STRING)),
+    VectorisedUdf("e360_lsh", lsh_arrow, (STRING,), pa.list_(STRING)),
+    VectorisedUdf("e360_embedding", embedding_arrow, (STRING,), pa.list_(pa.float64())),
+)
+
+
+def register_standardisers(flow: Dataflow) -> None:
+    """Make every standardiser callable from the flow's SQL."""
+    for udf in UDFS:
+        flow.register_udf(udf)

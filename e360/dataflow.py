@@ -147,9 +147,10 @@ class SparkDataflow(Dataflow):
         frame.createOrReplaceTempView(name)
 
     def create_table(self, name: str, query: str) -> None:
-        frame = self.spark.sql(self.translate(query)).cache()
+        # Computed now and cut from its lineage: a transform of many steps would otherwise
+        # carry every earlier step's plan along (and analyse it again) in each later one.
+        frame = self.spark.sql(self.translate(query)).localCheckpoint(eager=True)
         self.drop(name)
-        frame.count()  # materialise now: later statements read the cached result
         self._frames[name] = frame
         frame.createOrReplaceTempView(name)
 

@@ -35,7 +35,7 @@ from matching.mastering.events import (
     conform_events,
     masters_table,
 )
-from matching.mastering.zone import record_masters
+from matching.mastering.zone import masters_by_record, record_masters
 from matching.standardize import currency, price, timestamp
 from matching.standardize.raw import LANDING_ORDER, _as_text
 from orchestration.runner import run_pipeline
@@ -351,7 +351,9 @@ def demo_lake(
 
 def test_the_demo_events_conform_alike(demo_lake: tuple[E360Config, Lake]) -> None:
     config, lake = demo_lake
-    customers, products = record_masters(lake, "customer"), record_masters(lake, "product")
+    customers, products = (
+        masters_by_record(record_masters(lake, e)) for e in ("customer", "product")
+    )
     counts = assert_same_conformance(config, lake, customers, products)
     assert sum(c.conformed for c in counts) > 1000
     assert all(c.with_customer_master and c.with_product_master for c in counts)
@@ -361,7 +363,9 @@ def test_the_demo_events_reject_alike_when_masters_are_missing(
     demo_lake: tuple[E360Config, Lake],
 ) -> None:
     config, lake = demo_lake
-    customers, products = record_masters(lake, "customer"), record_masters(lake, "product")
+    customers, products = (
+        masters_by_record(record_masters(lake, e)) for e in ("customer", "product")
+    )
     # Every third customer record and every other product not mastered yet: unresolved
     # references on either side, and on both at once.
     customers = dict(list(customers.items())[::3])

@@ -76,6 +76,16 @@ def test_a_demo_run_and_an_incremental_rerun_assign_ids_as_the_reference(
     donors = [e for e in emails if e]
     changed = [rng.choice(donors) if rng.random() < 0.15 else e for e in emails]
     second = kept.set_column(kept.schema.get_field_index("email"), "email", pa.array(changed))
+    # ...and a newcomer that resembles nobody (no attribute but its source): a new master.
+    keep = {"source", "_batch_id", "_ingested_at"}
+    newcomer = {
+        f.name: pa.array(["crm:newcomer"]) if f.name == "record_id"
+        else pa.array(["newcomer"]) if f.name == "source_key"
+        else second[f.name].slice(0, 1) if f.name in keep
+        else pa.nulls(1, f.type)
+        for f in second.schema
+    }  # fmt: skip
+    second = pa.concat_tables([second, pa.table(newcomer, schema=second.schema)])
 
     bulk, single = counting_ids()  # one sequence over both runs: ids are never reused
     for run_id, records in (("r1", customers), ("r2", second)):

@@ -22,18 +22,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from e360.config import CustomRule, SurvivorshipRule
 from e360.sql import quote
 
-_RECENT = "source_updated_at desc nulls last"
-_PRIORITY = "_source_rank asc"
-_ORDER_BY: dict[str, list[str]] = {
+EPOCH = "cast('1970-01-01' as timestamp)"
+
+
+class Term(NamedTuple):
+    """One key of a rule's order, nulls last: an expression (`{col}`: the attribute's column,
+    `{frequency}`: how many of the master's members have its value), its direction, and
+    whether it is a timestamp (which may be null; other terms never are)."""
+
+    expression: str
+    descending: bool = False
+    time: bool = False
+
+
+_RECENT = Term("source_updated_at", descending=True, time=True)
+_PRIORITY = Term("_source_rank")
+_TERMS: dict[str, list[Term]] = {
     "source_priority": [_PRIORITY, _RECENT],
     "most_recent": [_RECENT, _PRIORITY],
-    "most_complete": ["length(cast({col} as varchar)) desc", _RECENT, _PRIORITY],
-    "most_frequent": ["{frequency} desc", _RECENT, _PRIORITY],
-    "non_null_first": ["_ingested_at asc", "source_updated_at asc nulls last", _PRIORITY],
+    "most_complete": [Term("length(cast({col} as varchar))", descending=True), _RECENT, _PRIORITY],
+    "most_frequent": [Term("{frequency}", descending=True), _RECENT, _PRIORITY],
+    "non_null_first": [
+        Term("_ingested_at", time=True),
+        Term("source_updated_at", time=True),
+        _PRIORITY,
+    ],
 }
 
 
@@ -41,16 +59,43 @@ def rule_name(rule: SurvivorshipRule) -> str:
     return "custom" if isinstance(rule, CustomRule) else rule
 
 
-def order_by(rule: SurvivorshipRule, column: str) -> str:
+def custom_score_sql(rule: CustomRule) -> str:
+    """A member's place in its master by a custom rule's expression alone (1: the best; ties
+    share a place, members scoring null come last): the expression may be of any type, so
+    its order is counted here and the rest of the rule's keys compare as numbers."""
+    direction = "desc" if rule.descending else "asc"
+    return (
+        f"dense_rank() over (partition by master_id order by ({rule.expression}) "
+        f"{direction} nulls last)"
+    )
+
+
+def terms(rule: SurvivorshipRule, custom_score: str | None = None) -> list[Term]:
+    """A rule's order (`custom_score`: the quoted column of a custom rule's
+    `custom_score_sql`)."""
     if isinstance(rule, CustomRule):
-        direction = "desc" if rule.descending else "asc"
-        keys = [f"({rule.expression}) {direction} nulls last", _RECENT, _PRIORITY]
-    else:
-        keys = [
-            key.format(col=quote(column), frequency=quote(column + "__frequency"))
-            for key in _ORDER_BY[rule]
-        ]
-    return ", ".join([*keys, "record_id asc"])
+        if custom_score is None:
+            raise ValueError("a custom rule orders by its score column")
+        return [Term(custom_score), _RECENT, _PRIORITY]
+    return _TERMS[rule]
+
+
+def sort_key_sql(order: Sequence[Term], column: str) -> str:
+    """One struct ordering the members as `order` then record_id, smallest first, the same on
+    every engine: fields never null (a null timestamp is a flag, then 0), descending terms
+    negated (timestamps as microseconds since the epoch)."""
+    fields = []
+    for i, term in enumerate(order):
+        expression = term.expression.format(
+            col=quote(column), frequency=quote(column + "__frequency")
+        )
+        if term.time:
+            start, end = (expression, EPOCH) if term.descending else (EPOCH, expression)
+            fields.append(f"k{i}n := {expression} is null")
+            fields.append(f"k{i} := coalesce(date_diff('microsecond', {start}, {end}), 0)")
+        else:
+            fields.append(f"k{i} := {'-' if term.descending else ''}({expression})")
+    return f"struct_pack({', '.join(fields)}, r := record_id)"
 
 
 def source_rank_sql(source_priority: Sequence[str]) -> str:
@@ -81,19 +126,28 @@ def ranked_members_sql(
     )
 
 
-def picked_members_sql(
+def keyed_members_sql(
     ranked_members: str, attributes: Sequence[str], rules: Mapping[str, SurvivorshipRule]
-) -> str:
-    """Ranked members numbered, per attribute, in its rule's order within their master:
-    number 1 is the attribute's winner (members without a value come last)."""
-    picks = [
-        f"row_number() over (partition by master_id order by "
-        f"case when {quote(a)} is null then 1 else 0 end, {order_by(rules[a], a)}) "
-        f"as {quote(a + '__pick')}"
+) -> tuple[str, dict[str, str]]:
+    """Ranked members with each attribute's sort key (`sort_key_sql`), and the key's column of
+    each attribute: attributes whose rules order alike share one key, computed once."""
+    scores = [
+        f"{custom_score_sql(rule)} as {quote(a + '__score')}"
         for a in attributes
+        if isinstance(rule := rules[a], CustomRule)
     ]
-    extra = "".join(f",\n    {p}" for p in picks)
-    return f"select *{extra}\nfrom {ranked_members}"
+    scored = (
+        f"(select *, {', '.join(scores)} from {ranked_members}) as scored"
+        if scores
+        else ranked_members
+    )
+    keys: dict[str, str] = {}
+    key_of = {}
+    for a in attributes:
+        key = sort_key_sql(terms(rules[a], quote(a + "__score")), a)
+        key_of[a] = keys.setdefault(key, quote(f"__key{len(keys)}"))
+    columns = "".join(f",\n    {key} as {alias}" for key, alias in keys.items())
+    return f"select *{columns}\nfrom {scored}", key_of
 
 
 def provenance_sql(attributes: Sequence[str], rules: Mapping[str, SurvivorshipRule]) -> str:
@@ -102,7 +156,7 @@ def provenance_sql(attributes: Sequence[str], rules: Mapping[str, SurvivorshipRu
     write the same characters."""
     parts = []
     for attribute in attributes:
-        record = quote(attribute + "__record")
+        record = f"struct_extract({quote(attribute + '__winner')}, 'r')"
         entry = (
             f"case when {record} is null then 'null' else cast(to_json(struct_pack("
             f"record_id := {record}, source := split_part({record}, ':', 1), "
@@ -123,34 +177,35 @@ def golden_records_sql(
 ) -> str:
     """One row per master: each attribute's surviving value, plus a provenance JSON object.
 
+    Each attribute's winner is its member with a value and the smallest sort key: one
+    aggregate per attribute over the members grouped by master, no sort of the members.
     `displays`: attribute -> the column of its display value. An attribute's display value
-    is the winning record's, the same record its value and provenance name: the one member
-    numbered first for the attribute gives value, display value and record together.
+    is the winning record's, the same record its value and provenance name: the aggregate
+    picks value, display value and record together, so they never come from two records.
     """
     displays = displays or {}
+    keyed, key_of = keyed_members_sql(ranked_members, attributes, rules)
     winners, outputs = [], []
     for attribute in attributes:
-        col, first = quote(attribute), f"{quote(attribute + '__pick')} = 1"
-        taken = {col: col, quote(attribute + "__record"): "record_id"}
+        col, winner = quote(attribute), quote(attribute + "__winner")
+        fields = [f"v := {col}", "r := record_id"]
         if attribute in displays:
-            taken[quote(displays[attribute])] = quote(displays[attribute])
-        for alias, column in taken.items():
-            winners.append(
-                f"max(case when {first} and {col} is not null then {column} end) as {alias}"
-            )
-        outputs.append(col)
+            fields.append(f"d := {quote(displays[attribute])}")
+        winners.append(
+            f"arg_min(struct_pack({', '.join(fields)}), {key_of[attribute]}) "
+            f"filter (where {col} is not null) as {winner}"
+        )
+        outputs.append(f"struct_extract({winner}, 'v') as {col}")
         if attribute in displays:
-            outputs.append(quote(displays[attribute]))
-    picked = picked_members_sql(ranked_members, attributes, rules)
+            outputs.append(f"struct_extract({winner}, 'd') as {quote(displays[attribute])}")
     survivors = (
         "select master_id,\n    "
-        + ",\n    ".join(winners)
-        + (",\n    " if winners else "")
+        + "".join(f"{w},\n    " for w in winners)
         + "count(*) as member_count,"
         + "\n    array_to_string(list_sort(list_distinct(list(source))), ',') as sources,"
         + "\n    min(_ingested_at) as first_seen_at,"
         + "\n    max(coalesce(source_updated_at, _ingested_at)) as updated_at"
-        + f"\nfrom ({picked}) as picked\ngroup by master_id"
+        + f"\nfrom ({keyed}) as keyed\ngroup by master_id"
     )
     selected = "".join(f"{o}, " for o in outputs)
     return (

@@ -24,7 +24,15 @@ from orchestration.runner import run_pipeline
 pytestmark = pytest.mark.spark
 SPARK_CONF = {"spark.master": "local[2]", "spark.sql.shuffle.partitions": "4"}
 # Written per run or per process: when, by which run, under which generated id.
-VOLATILE = {"run_id", "assigned_at", "created_at", "updated_at", "queued_at", "matched_at"}
+VOLATILE = {
+    "run_id",
+    "assigned_at",
+    "first_seen_at",
+    "created_at",
+    "updated_at",
+    "queued_at",
+    "matched_at",
+}
 
 
 def _config(demo_config_path: Path, root: Path, engine: dict[str, object]) -> E360Config:

@@ -92,10 +92,10 @@ def test_a_failed_step_is_re_executed_alone(
     generate_demo_data(tmp_path, customers=60, seed=9)
     real = standardization.build_standardized
 
-    def broken_for_products(config, lake, entity, on_progress=None):
+    def broken_for_products(config, lake, entity, on_progress=None, **engine):
         if entity == "product":
             raise OSError("simulated outage while writing standardized.product")
-        return real(config, lake, entity, on_progress)
+        return real(config, lake, entity, on_progress, **engine)
 
     monkeypatch.setattr(standardization, "build_standardized", broken_for_products)
     with pytest.raises(RunFailed, match="simulated outage") as failure:

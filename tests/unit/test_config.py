@@ -11,6 +11,10 @@ from e360.config import load_config
 from e360.errors import ConfigError
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "e360.yaml"
+# Where a comparison appended to the demo's customer list lands.
+NEXT_CUSTOMER_COMPARISON = len(
+    yaml.safe_load(DEMO.read_text())["entities"]["customer"]["matching"]["comparisons"]
+)
 
 
 def _write(tmp_path: Path, mutate) -> Path:
@@ -74,7 +78,7 @@ def test_explicit_overrides_win_over_environment(tmp_path: Path) -> None:
             lambda d: d["entities"]["customer"]["matching"]["comparisons"].append(
                 {"type": "exact", "column": "favourite_colour"}
             ),
-            "entities.customer.matching.comparisons.9",
+            f"entities.customer.matching.comparisons.{NEXT_CUSTOMER_COMPARISON}",
             "favourite_colour",
         ),
         (

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -28,7 +27,7 @@ from e360.entities import record_id
 from e360.lake import Lake
 from e360.mappings import apply_mapping, is_template, parse
 from e360.sql import quote
-from e360.zones import raw_table_name, standardized_schema, standardized_table_name
+from e360.zones import standardized_schema, standardized_table_name
 from matching.standardize import text_features
 from matching.standardize.dates import timestamp
 from matching.standardize.raw import register_latest_raw
@@ -37,51 +36,6 @@ from matching.standardize.records import (
     standardize_product,
 )
 from matching.standardize.vectorised import register_standardisers
-
-
-def latest_raw_records(lake: Lake, name: str, source: SourceConfig) -> list[dict[str, Any]]:
-    """The newest landed version of every source key of one source, keys stripped.
-
-    A later file (or a later offset of a stream) may re-deliver a changed record; the last
-    landed version wins. Stream payloads arrive typed (their contract's types); they are
-    handed on as text, as file payloads are, so one standardisation serves both.
-    """
-    raw = lake.read("raw", raw_table_name(name, source))
-    if raw is None or raw.num_rows == 0:
-        return []
-    columns = set(raw.column_names)
-    landing_order = [c for c in _LANDING_ORDER if c in columns]
-    order = raw.sort_by([(c, "ascending") for c in landing_order])
-    latest: dict[str, dict[str, Any]] = {}
-    for row in order.to_pylist():
-        row = {k: v if k.startswith("_") else _as_text(v) for k, v in row.items()}
-        if row.get("_file") is None and "_topic" in row:
-            # Where a stream record came from, in the terms events and lineage use.
-            row["_file"] = f"{row['_topic']}/{row.get('_partition')}"
-            row["_row"] = row.get("_offset")
-        key = (row.get(source.key) or "").strip()
-        if key:
-            row[source.key] = key
-            latest.pop(key, None)  # re-insert: the result keeps landing order
-            latest[key] = row
-    return list(latest.values())
-
-
-# Landing order: files by name and row; streams by partition and offset (a key always goes
-# to one partition, so its versions keep their order).
-_LANDING_ORDER = ("_ingested_at", "_file", "_row", "_topic", "_partition", "_offset")
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
-    return str(value)
 
 
 def standardize_records(

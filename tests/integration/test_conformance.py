@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from services.raw_reference import per_row_latest
 
 from e360.config import EventSettings, SourceConfig
 from e360.lake import Lake
 from ingestion.batch import ingest_source, latest_delivery
 from matching.mastering.events import conform_events, masters_table
-from matching.standardize.zone import latest_raw_records
 
 ORDERS = SourceConfig(
     entity="event",
@@ -47,7 +47,7 @@ def test_a_redelivered_key_keeps_its_latest_version_whatever_its_whitespace(
     ingest_source(lake, "orders", ORDERS, landing, "batch-1")
     _deliver(landing, "2.csv", header + "o1\t,2024-01-01T10:00:00,a1,1,10,CANCELLED\n")
     ingest_source(lake, "orders", ORDERS, landing, "batch-2")
-    latest = latest_raw_records(lake, "orders", ORDERS)
+    latest = per_row_latest(lake, "orders", ORDERS)
     assert [(r["order_id"], r["status"]) for r in latest] == [("o2", "PLACED"), ("o1", "CANCELLED")]
 
 

@@ -20,13 +20,14 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from services.raw_reference import per_row_latest
 
 from demo import generate_demo_data
 from e360.config import E360Config, EngineSettings, EventReference, SourceConfig, load_config
 from e360.entities import record_id
 from e360.lake import Lake
 from e360.mappings import apply_mapping
-from e360.zones import CONFORMED_EVENT_REJECTS, CONFORMED_EVENTS, raw_table_name
+from e360.zones import CONFORMED_EVENT_REJECTS, CONFORMED_EVENTS
 from matching.mastering.events import (
     EVENT_SCHEMA,
     REJECT_SCHEMA,
@@ -37,30 +38,9 @@ from matching.mastering.events import (
 )
 from matching.mastering.zone import masters_by_record, record_masters
 from matching.standardize import currency, price, timestamp
-from matching.standardize.raw import LANDING_ORDER, _as_text
 from orchestration.runner import run_pipeline
 
 # --- the reference: the per-row implementation this module's SQL replaced -----------------
-
-
-def reference_latest(lake: Lake, name: str, source: SourceConfig) -> list[dict[str, Any]]:
-    raw = lake.read("raw", raw_table_name(name, source))
-    if raw is None or raw.num_rows == 0:
-        return []
-    columns = set(raw.column_names)
-    order = raw.sort_by([(c, "ascending") for c in LANDING_ORDER if c in columns])
-    latest: dict[str, dict[str, Any]] = {}
-    for row in order.to_pylist():
-        row = {k: v if k.startswith("_") else _as_text(v) for k, v in row.items()}
-        if row.get("_file") is None and "_topic" in row:
-            row["_file"] = f"{row['_topic']}/{row.get('_partition')}"
-            row["_row"] = row.get("_offset")
-        key = (row.get(source.key) or "").strip()
-        if key:
-            row[source.key] = key
-            latest.pop(key, None)
-            latest[key] = row
-    return list(latest.values())
 
 
 @dataclass(frozen=True)
@@ -298,7 +278,7 @@ def reference_build(
     rejects: list[dict[str, Any]] = []
     counts = []
     for name, source in config.sources_of("event").items():
-        rows = reference_latest(lake, name, source)
+        rows = per_row_latest(lake, name, source)
         conformed, rejected, count = reference_conform_events(
             name, source, rows, customer_masters, product_masters, run_id
         )

@@ -10,35 +10,14 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from services.raw_reference import per_row_latest
 
 from demo import generate_demo_data
 from e360.config import SourceConfig, load_config
 from e360.dataflow import DuckDBDataflow
 from e360.lake import Lake
-from e360.zones import raw_table_name
-from matching.standardize.raw import LANDING_ORDER, _as_text, register_latest_raw
+from matching.standardize.raw import register_latest_raw
 from orchestration.runner import run_pipeline
-
-
-def per_row_latest(lake: Lake, name: str, source: SourceConfig) -> list[dict[str, Any]]:
-    """The read this module replaced, kept as the reference: Python over every landed row."""
-    raw = lake.read("raw", raw_table_name(name, source))
-    if raw is None or raw.num_rows == 0:
-        return []
-    columns = set(raw.column_names)
-    order = raw.sort_by([(c, "ascending") for c in LANDING_ORDER if c in columns])
-    latest: dict[str, dict[str, Any]] = {}
-    for row in order.to_pylist():
-        row = {k: v if k.startswith("_") else _as_text(v) for k, v in row.items()}
-        if row.get("_file") is None and "_topic" in row:
-            row["_file"] = f"{row['_topic']}/{row.get('_partition')}"
-            row["_row"] = row.get("_offset")
-        key = (row.get(source.key) or "").strip()
-        if key:
-            row[source.key] = key
-            latest.pop(key, None)
-            latest[key] = row
-    return list(latest.values())
 
 
 def columnar_latest(lake: Lake, name: str, source: SourceConfig) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from services.raw_reference import per_row_latest
 
 from demo import generate_demo_data
 from e360.config import EngineSettings, SourceConfig, load_config
@@ -20,7 +21,6 @@ from matching.resolution.engine import dataflow_for
 from matching.standardize.records import complete_products
 from matching.standardize.zone import (
     build_standardized,
-    latest_raw_records,
     standardize_records,
     standardized_table,
 )
@@ -31,7 +31,7 @@ def per_record_standardized(lake: Lake, entity: str, sources: dict[str, SourceCo
     """The path the columnar zone replaced, kept as the reference: Python dicts per record."""
     records = []
     for name, source in sources.items():
-        records.extend(standardize_records(name, source, latest_raw_records(lake, name, source)))
+        records.extend(standardize_records(name, source, per_row_latest(lake, name, source)))
     if entity == "product":
         complete_products(records)
     return pa.Table.from_pylist(records, schema=standardized_schema(entity))

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
+from services.raw_reference import per_row_latest
 
 from e360.config import SourceConfig
 from e360.lake import Lake
-from matching.standardize.zone import latest_raw_records, standardize_records
+from matching.standardize.zone import standardize_records
 
 SOURCE = SourceConfig(
     entity="customer",
@@ -56,7 +57,7 @@ def test_the_newest_offset_wins_and_typed_values_standardize(tmp_path: Path) -> 
     )
     lake.append("raw", "crm__customer", table)
 
-    latest = latest_raw_records(lake, "crm", SOURCE)
+    latest = per_row_latest(lake, "crm", SOURCE)
     assert [(r["customer_id"], r["first_name"]) for r in latest] == [("8", "Bob"), ("7", "Anne")]
     assert latest[1]["dob"] == "1980-03-04" and latest[1]["_file"] == "crm.customers/0"
     assert latest[1]["_row"] == 5

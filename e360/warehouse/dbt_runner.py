@@ -7,10 +7,13 @@ dbt is here.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from e360.errors import PublishError
 from e360.resources import DBT_PROJECT_DIR
 from e360.warehouse import wap
 from e360.warehouse.targets import dbt_role_vars
+
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def parsed_manifest(work_dir: Path) -> Path:
@@ -66,21 +71,49 @@ def parsed_manifest(work_dir: Path) -> Path:
     return manifest
 
 
-def build_variables(config: E360Config) -> dict[str, str]:
-    """The `--vars` of a build: where the lake tables are, the audit schemas' suffix, and the
-    run's one instant (history rows become valid and recency is measured at it;
-    `E360_VALID_AT` pins it for reproducible builds and backfills, else the run's clock)."""
+def build_variables(config: E360Config) -> dict[str, Any]:
+    """The `--vars` of a build: where the lake tables are and the audit schemas' suffix.
+
+    They stay the same from run to run, so dbt can reuse its parse (`partial_parse`): dbt
+    parses the whole project again whenever a command-line var changes. The run's instant
+    travels in the environment instead (`build_environment`).
+    """
     settings = config.deployment.warehouse
-    valid_at = os.environ.get("E360_VALID_AT") or f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
-    variables = {
+    variables: dict[str, Any] = {
         "e360_lake_schema": settings.lake_schema,
         "e360_wap_suffix": wap.WAP_SUFFIX,
-        "e360_valid_at": valid_at,
-        "e360_as_of": valid_at,
     }
     if settings.target == "redshift":
         variables.update(dbt_role_vars(config))
     return variables
+
+
+def build_environment() -> dict[str, str]:
+    """The run's one instant, `E360_VALID_AT` (history rows become valid and recency is
+    measured at it): as pinned, for reproducible builds and backfills, else the run's clock.
+    dbt reads it only while executing (macros/publishing/valid_at.sql), never while parsing."""
+    valid_at = os.environ.get("E360_VALID_AT") or f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
+    return {"E360_VALID_AT": valid_at}
+
+
+@contextlib.contextmanager
+def partial_parse(work_dir: Path, target_path: Path, key: Mapping[str, Any]) -> Iterator[None]:
+    """dbt's saved parse for builds like this one (same target and vars, `key`): put in
+    `target_path` before the build and kept, replaced whole, after it. A build in a fresh
+    target folder would otherwise parse the whole project again, seconds on every run; dbt
+    itself checks the saved parse against every project file and reparses what changed."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    kept = work_dir / "partial_parse" / f"{digest}.msgpack"
+    used = target_path / PARTIAL_PARSE
+    target_path.mkdir(parents=True, exist_ok=True)
+    if kept.exists() and not used.exists():
+        shutil.copyfile(kept, used)
+    yield
+    if used.exists():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        own = kept.with_name(f".{os.getpid()}.{kept.name}")
+        shutil.copyfile(used, own)
+        os.replace(own, kept)
 
 
 def summarise_run_results(run_results: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,13 @@ from e360.errors import PublishError
 from e360.lake import Lake
 from e360.resources import dbt_work_dir
 from e360.warehouse import LAKE_TABLES, environment, staging, wap
-from e360.warehouse.dbt_runner import build_variables, parsed_manifest, summarise_run_results
+from e360.warehouse.dbt_runner import (
+    build_environment,
+    build_variables,
+    parsed_manifest,
+    partial_parse,
+    summarise_run_results,
+)
 from e360.warehouse.gate import integrity_problems
 from e360.warehouse.loaders import load_lake
 from e360.warehouse.targets import dbt_environment
@@ -171,21 +177,25 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
             dbt_executable=context.resources.dbt.dbt_executable,
         )
         variables = build_variables(config)
+        target_path = run_dir / "dbt"
         with (
             e360.step(context, "publish", "dbt build"),
-            environment(dbt_environment(config)),
+            environment({**dbt_environment(config), **build_environment()}),
             (run_dir / "dbt.log").open("a") as out,
         ):
             wap.prepare(config, wap.stateful_relations(manifest))
-            invocation = dbt.cli(
-                ["build", "--vars", json.dumps(variables)],
-                context=context,
-                raise_on_error=False,
-                target_path=run_dir / "dbt",
-            )
-            # dagster-dbt echoes every dbt event to stdout: keep them in the run folder.
-            with contextlib.redirect_stdout(out):
-                events = list(invocation.stream())
+            with partial_parse(
+                dbt_work_dir(config.root), target_path, {"target": settings.target, **variables}
+            ):
+                invocation = dbt.cli(
+                    ["build", "--vars", json.dumps(variables)],
+                    context=context,
+                    raise_on_error=False,
+                    target_path=target_path,
+                )
+                # dagster-dbt echoes every dbt event to stdout: keep them in the run folder.
+                with contextlib.redirect_stdout(out):
+                    events = list(invocation.stream())
             results = invocation.get_artifact("run_results.json")
             summary = summarise_run_results(results)
             e360.record(context, "publish", "dbt", summary)

@@ -217,7 +217,7 @@ def test_demo_runs_from_the_wheel(installed: Installed) -> None:
     installed.install_locked("demo")
     before = installed.package_files()
     project = installed.root / "demo"
-    _ok(installed.e360("demo", "--customers", 500, "--dir", project, timeout=1200))
+    _ok(installed.e360("demo", "--customers", 150, "--dir", project, timeout=1200))
     (report_file,) = project.glob("runs/*/report.json")
     report = json.loads(report_file.read_text())
     assert report["status"] == "succeeded"
@@ -239,7 +239,7 @@ def test_the_checkouts_venv_runs_demo_without_being_activated(tmp_path: Path) ->
     work.mkdir()
     project = tmp_path / "demo"
     done = _ok(
-        _run([venv_e360, "demo", "--customers", 300, "--dir", project], cwd=work, timeout=1200,
+        _run([venv_e360, "demo", "--customers", 150, "--dir", project], cwd=work, timeout=1200,
              env=env)
     )  # fmt: skip
     assert "Traceback" not in done.stderr

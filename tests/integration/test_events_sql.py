@@ -324,7 +324,7 @@ def demo_lake(
 ) -> tuple[E360Config, Lake]:
     root = tmp_path_factory.mktemp("events-demo")
     config = load_config(demo_config_path, overrides={"project.root": str(root)}, environ={})
-    generate_demo_data(root, customers=1000, seed=17)
+    generate_demo_data(root, customers=400, seed=17)
     run_pipeline(config, ["ingest", "standardize", "match"])
     return config, Lake.from_config(config)
 

@@ -22,10 +22,10 @@
 
 {#-
   The "as of" instant for recency metrics: var `e360_as_of` ('YYYY-MM-DD HH:MM:SS') when set,
-  otherwise the warehouse clock (naive UTC).
+  else the run's instant (`E360_VALID_AT`), otherwise the warehouse clock (naive UTC).
 -#}
 {% macro e360_as_of_timestamp() -%}
-    {%- set as_of = var('e360_as_of', '') -%}
+    {%- set as_of = var('e360_as_of', '') or e360_run_instant() -%}
     {%- if as_of -%}
         cast('{{ as_of }}' as timestamp)
     {%- else -%}

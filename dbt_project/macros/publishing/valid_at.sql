@@ -1,10 +1,10 @@
 {#-
-  The instant history rows become valid: var `e360_valid_at` ('YYYY-MM-DD HH:MM:SS', naive UTC;
-  `e360 publish` passes the run's start so all of a run's changes share one timestamp),
-  otherwise the warehouse clock.
+  The instant history rows become valid ('YYYY-MM-DD HH:MM:SS', naive UTC): var `e360_valid_at`,
+  else the environment's `E360_VALID_AT` (`e360 publish` sets it to the run's instant, so all of
+  a run's changes share one timestamp), otherwise the warehouse clock.
 -#}
 {% macro e360_valid_at() -%}
-    {%- set valid_at = var('e360_valid_at', '') -%}
+    {%- set valid_at = var('e360_valid_at', '') or e360_run_instant() -%}
     {%- if valid_at -%}
         cast('{{ valid_at }}' as timestamp)
     {%- else -%}
@@ -20,4 +20,14 @@
 -#}
 {% macro default__snapshot_get_time() -%}
     {{ e360_valid_at() }}
+{%- endmacro %}
+
+
+{#-
+  The run's instant from the environment, read only while executing: an environment variable
+  dbt reads while parsing becomes part of the saved parse, and a new instant on every run would
+  make dbt parse those files again each time.
+-#}
+{% macro e360_run_instant() -%}
+    {{- return(env_var('E360_VALID_AT', '') if execute else '') -}}
 {%- endmacro %}

@@ -97,20 +97,23 @@ def build_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def partial_parse(work_dir: Path, target_path: Path, key: Mapping[str, Any]) -> Iterator[None]:
-    """dbt's saved parse for builds like this one (same target and vars, `key`): put in
-    `target_path` before the build and kept, replaced whole, after it. A build in a fresh
-    target folder would otherwise parse the whole project again, seconds on every run; dbt
-    itself checks the saved parse against every project file and reparses what changed."""
+def partial_parse(kept_in: Path, target_path: Path, key: Mapping[str, Any]) -> Iterator[None]:
+    """dbt's saved parse for builds like this one (`key`: the target, its connection and the
+    vars, all of which dbt checks the saved parse against): put in `target_path` before the
+    build, and kept in `kept_in`, replaced whole, after it. A build in a fresh target folder
+    would otherwise parse the whole project again, seconds on every run; dbt itself checks the
+    saved parse against every project file and reparses what changed."""
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    kept = work_dir / "partial_parse" / f"{digest}.msgpack"
+    kept = kept_in / f"{digest}.msgpack"
     used = target_path / PARTIAL_PARSE
     target_path.mkdir(parents=True, exist_ok=True)
     if kept.exists() and not used.exists():
         shutil.copyfile(kept, used)
     yield
     if used.exists():
-        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept_in.mkdir(parents=True, exist_ok=True)
+        for stale in kept_in.glob("*.msgpack"):  # a changed connection or vars: parsed anew
+            stale.unlink(missing_ok=True)
         own = kept.with_name(f".{os.getpid()}.{kept.name}")
         shutil.copyfile(used, own)
         os.replace(own, kept)

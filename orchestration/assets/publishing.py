@@ -9,7 +9,7 @@ publishes them (`e360.warehouse.wap`): a failed test leaves the published layer 
 import contextlib
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -131,7 +131,16 @@ def _pinned_snapshots(context: AssetExecutionContext, e360: Any) -> Mapping[str,
     return dict(value.value) if value is not None else {}
 
 
-class _InstalledDbt(DbtCliResource):
+class _Dbt(DbtCliResource):
+    """dbt as e360 runs it: without the warehouse handle dagster-dbt opens in this process
+    before each build (it loads the project and profile, seconds of CPU) for row counts and
+    column metadata, which e360 never asks of it."""
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
+        return None
+
+
+class _InstalledDbt(_Dbt):
     """dbt from this environment: its version is the dbt-core imported here. dagster-dbt would
     ask a `dbt --version` process for it on every build - a second dbt start-up, seconds of CPU.
     """
@@ -146,7 +155,7 @@ class _InstalledDbt(DbtCliResource):
 def _dbt_cli(**settings: Any) -> DbtCliResource:
     beside = Path(sys.executable).parent / "dbt"
     installed = Path(settings["dbt_executable"]) == beside
-    return (_InstalledDbt if installed else DbtCliResource)(**settings)
+    return (_InstalledDbt if installed else _Dbt)(**settings)
 
 
 class _Translator(DagsterDbtTranslator):
@@ -184,9 +193,9 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
             (run_dir / "dbt.log").open("a") as out,
         ):
             wap.prepare(config, wap.stateful_relations(manifest))
-            with partial_parse(
-                dbt_work_dir(config.root), target_path, {"target": settings.target, **variables}
-            ):
+            # dbt's saved parse depends on the connection: one per project (and per target)
+            connection = {"target": settings.target, **dbt_environment(config), **variables}
+            with partial_parse(config.root / "dbt" / "partial_parse", target_path, connection):
                 invocation = dbt.cli(
                     ["build", "--vars", json.dumps(variables)],
                     context=context,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -311,6 +312,18 @@ def test_publish_builds_every_published_layer(scenario: Scenario) -> None:
     schemas = scenario.extra["schemas_after_run2"]
     assert set(PUBLISHED) <= schemas
     assert not {s for s in schemas if s.endswith("__wap") or s.endswith("__previous")}
+
+
+def test_builds_after_a_projects_first_reuse_dbts_parse(scenario: Scenario) -> None:
+    # dbt logs "UnableToPartialParse" (I024) when it parses the whole project: only the
+    # project's first build may, although every run publishes at a new instant.
+    logs = sorted(scenario.config.runs_dir.glob("*/dbt/dbt.log"))
+    assert len(logs) >= 2
+    full = [
+        any(json.loads(line)["info"]["code"] == "I024" for line in log.open() if line[0] == "{")
+        for log in logs
+    ]
+    assert full == [True] + [False] * (len(logs) - 1)
 
 
 def test_customer_history_is_scd2(scenario: Scenario) -> None:

@@ -185,17 +185,17 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
             target=settings.target,
             dbt_executable=context.resources.dbt.dbt_executable,
         )
-        variables = build_variables(config)
+        variables, connection = build_variables(config), dbt_environment(config)
         target_path = run_dir / "dbt"
         with (
             e360.step(context, "publish", "dbt build"),
-            environment({**dbt_environment(config), **build_environment()}),
+            environment({**connection, **build_environment()}),
             (run_dir / "dbt.log").open("a") as out,
         ):
             wap.prepare(config, wap.stateful_relations(manifest))
             # dbt's saved parse depends on the connection: one per project (and per target)
-            connection = {"target": settings.target, **dbt_environment(config), **variables}
-            with partial_parse(config.root / "dbt" / "partial_parse", target_path, connection):
+            parse_key = {"target": settings.target, **connection, **variables}
+            with partial_parse(config.root / "dbt" / "partial_parse", target_path, parse_key):
                 invocation = dbt.cli(
                     ["build", "--vars", json.dumps(variables)],
                     context=context,

@@ -30,11 +30,15 @@ class EngineSettings(Section):
     threads: int | None = Field(default=None, ge=1)
     """Threads the engine may use; default: every core."""
     memory_limit: str | None = None
-    """The engine's memory limit, e.g. `8GB`; default: the engine's own."""
+    """DuckDB's memory limit, e.g. `8GB`, beyond which it spills to `spill_dir`; default: a
+    quarter of the machine's memory (DuckDB's own default, 80%, leaves nothing for the Arrow
+    tables the process holds beside it). Spark sizes memory through `spark_conf`."""
     spark_conf: dict[str, str] = Field(default_factory=dict)
     """Spark settings for `type: spark` (`spark.master`, executor sizes, ...)."""
     checkpoint_dir: str | None = None
     """Spark checkpoints; default: `<root>/spark-checkpoints`."""
+    spill_dir: str | None = None
+    """Where DuckDB spills what exceeds `memory_limit`; default: `<root>/duckdb-spill`."""
 
 
 class PostgresWarehouse(Section):

@@ -32,24 +32,33 @@ def splink_backend(config: E360Config) -> DatabaseAPI:
 def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
     """A Splink backend for the engine settings; `root` holds Spark's default checkpoints."""
     if engine.type == "duckdb":
-        return DuckDBAPI(duckdb_connection(engine))
+        return DuckDBAPI(duckdb_connection(engine, root))
     return spark_backend(spark_session(engine, root))
 
 
 def dataflow_for(engine: EngineSettings, root: Path) -> Dataflow:
     """The engine zone transforms run on: the same engine Splink scores on."""
     if engine.type == "duckdb":
-        return DuckDBDataflow(duckdb_connection(engine))
+        return DuckDBDataflow(duckdb_connection(engine, root))
     return SparkDataflow(spark_session(engine, root))
 
 
-def duckdb_connection(engine: EngineSettings) -> duckdb.DuckDBPyConnection:
+def duckdb_connection(engine: EngineSettings, root: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB bounded by the engine's memory limit, spilling under `root` (by
+    default DuckDB spills to `.tmp` in whatever folder the process was started from)."""
     con = duckdb.connect()
     if engine.threads:
         con.execute(f"SET threads = {int(engine.threads)}")
-    if engine.memory_limit:
-        con.execute("SET memory_limit = ?", [engine.memory_limit])
+    con.execute("SET memory_limit = ?", [engine.memory_limit or default_memory_limit()])
+    con.execute("SET temp_directory = ?", [engine.spill_dir or str(root / "duckdb-spill")])
     return con
+
+
+def default_memory_limit() -> str:
+    """A quarter of the machine's memory, at least 1 GB: the rest is for the Arrow tables,
+    Python and the other connections of the process."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1024, total // 4 // 2**20)}MB"
 
 
 def spark_session(engine: EngineSettings, root: Path) -> Any:

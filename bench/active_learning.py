@@ -51,7 +51,7 @@ from e360.config import EngineSettings
 from matching.mapped.mapping import load_mapping
 from matching.mapped.resolver import read_records
 from matching.resolution.active_learning import Candidate, Pair, ordered_pair, select_pairs
-from matching.resolution.blocking import within_budget, without_stop_buckets
+from matching.resolution.blocking import within_budget, without_stop_keys
 from matching.resolution.clustering import cluster
 from matching.resolution.engine import backend_for, register, splink_session
 from matching.resolution.resolve import exclusive_groups
@@ -139,7 +139,7 @@ class Session:
     def __init__(self, case: Case, folder: Path) -> None:
         mapping = load_mapping(effective_mapping(case.prepared, folder))
         self.plan, table = read_records(mapping)
-        self.table = without_stop_buckets(table, self.plan.matching)
+        self.table = without_stop_keys(table, self.plan.matching)
         self.exclusive = mapping.exclusive_sources
         self.backend = backend_for(EngineSettings(), folder)
         self.records = register(self.backend, self.table, f"{mapping.entity}_records")

@@ -137,7 +137,9 @@ def bare_splink(
         started = time.perf_counter()
         table = register(backend, records, f"bare_{entity}")
         linker = Linker(
-            table, settings(matching, exclusive_sources=exclusive), log_level=SPLINK_LOG_LEVEL
+            table,
+            settings(matching, exclusive_sources=exclusive, columns=records.column_names),
+            log_level=SPLINK_LOG_LEVEL,
         )
         linker.training.estimate_probability_two_random_records_match(
             [blocking_rule(r) for r in training.deterministic_rules], recall=training.recall

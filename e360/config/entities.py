@@ -108,10 +108,17 @@ class MatchingConfig(Section):
     rule over it is left out and named. 50M pairs is minutes on one machine; beyond that
     a rule is not blocking.
     """
+    max_block_size: int = Field(default=50, ge=2)
+    """Records one blocking key may be shared by and still block: a key rule's value (such as
+    `[last_name_phonetic, dob_year]`) or an LSH bucket. The records of a larger block meet
+    only on the other rules. A person or product has a handful of records, while a key many
+    share (a common surname's sound in one birth year, a title's commonest words) is shared
+    by ever more as the population grows: a fixed cap keeps each rule's pairs linear in the
+    records.
+    """
     max_bucket_size: int | None = Field(default=None, ge=2)
-    """Records an LSH bucket (an exploded rule's key, such as `title_lsh`) may hold and still
-    block: a larger one is a stop-bucket, whose titles meet on their commonest words, and its
-    pairs are not generated. None: max(50, √n) for n records (matching.standardize.lsh).
+    """The cap for LSH buckets (an exploded rule's key, such as `title_lsh`) alone; default:
+    `max_block_size`.
     """
 
     @field_validator("review_band")

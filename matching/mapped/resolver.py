@@ -44,7 +44,7 @@ from e360.zones import KEY_COLUMNS, STANDARDIZED_COLUMNS
 from ingestion.readers import read_file
 from matching.mapped.mapping import ExtraKind, MappedSource, Mapping, extra_column
 from matching.mapped.plan import Plan, plan_for
-from matching.resolution.blocking import within_budget, without_stop_buckets
+from matching.resolution.blocking import within_budget, without_stop_keys
 from matching.resolution.clustering import cluster
 from matching.resolution.engine import backend_for, register, splink_session
 from matching.resolution.resolve import exclusive_groups
@@ -305,7 +305,7 @@ def _score_and_cluster(
     fitted = _Fitted()
     matching = plan.matching
     exclusive = mapping.exclusive_sources
-    table = without_stop_buckets(table, matching)
+    table = without_stop_keys(table, matching)
     with splink_session(backend, str(mapping.file)):
         records = register(backend, table, f"{mapping.entity}_records")
         budget = within_budget(

@@ -102,7 +102,7 @@ def resolve(
         ids = records.column(UNIQUE_ID).cast(pa.string())
         clusters = pa.table({"record_id": ids, "cluster_id": ids})
         return Resolution(entity, None, False, empty_pairs(), clusters, {})
-    # Stop-buckets depend on every record: a record whose keys change with them is rescored.
+    # Stop-keys depend on every record: a record whose flags or buckets change is rescored.
     records = as_matched(records, entity, matching)
     backend = splink_backend(config)
     clock = Laps()

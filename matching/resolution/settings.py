@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Collection, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from e360.config import (
     BlockingRule,
@@ -125,15 +125,39 @@ def blocking_sql(rule: BlockingRule) -> str:
 
 
 def prediction_blocking_rules(
-    matching: MatchingConfig, exclusive_sources: Collection[str] = ()
+    matching: MatchingConfig,
+    exclusive_sources: Collection[str] = (),
+    columns: Collection[str] = (),
 ) -> list[BlockingRuleCreator | str]:
-    """The configured rules; pairs within a source that holds one record per master are never
-    generated (clustering could not join them anyway)."""
-    if not exclusive_sources:
-        return [blocking_rule(r) for r in matching.blocking_rules]
-    names = ", ".join("'" + s.replace("'", "''") + "'" for s in sorted(exclusive_sources))
-    within = f"not (l.source = r.source and l.source in ({names}))"
-    return [_with_condition(r, within) for r in matching.blocking_rules]
+    """The configured rules; a key rule whose stop-keys are marked in the records' `columns`
+    (`blocking.without_stop_keys`) blocks only the records outside them. Pairs within a
+    source that holds one record per master are never generated (clustering could not join
+    them anyway)."""
+    within = ""
+    if exclusive_sources:
+        names = ", ".join("'" + s.replace("'", "''") + "'" for s in sorted(exclusive_sources))
+        within = f"not (l.source = r.source and l.source in ({names}))"
+    rules: list[BlockingRuleCreator | str] = []
+    for rule in matching.blocking_rules:
+        conditions = [within] if within else []
+        if is_key_rule(rule) and (flag := blocks_on_column(rule)) in columns:
+            conditions.insert(0, f'l."{flag}" and r."{flag}"')
+        rules.append(
+            _with_condition(rule, " and ".join(conditions)) if conditions else blocking_rule(rule)
+        )
+    return rules
+
+
+def is_key_rule(rule: BlockingRule) -> TypeGuard[list[str]]:
+    """A rule on one value per record (columns equal), not on exploded buckets or SQL."""
+    return isinstance(rule, list) and not set(rule) & EXPLODED_COLUMNS
+
+
+def blocks_on_column(rule: list[str]) -> str:
+    """The records' flag for a key rule: the record's key is held by few enough records to
+    block on (`blocking.without_stop_keys` adds it). Matching sees it as it sees any other
+    column: a record whose flag changes has changed (`resolve.record_hashes`)."""
+    return "blocks_on__" + "__".join(rule)
 
 
 def _with_condition(rule: BlockingRule, condition: str) -> BlockingRuleCreator:
@@ -151,9 +175,11 @@ def settings(
     extra_comparisons: Sequence[ComparisonCreator] = (),
     *,
     exclusive_sources: Collection[str] = (),
+    columns: Collection[str] = (),
 ) -> SettingsCreator:
     """The one Splink settings builder: the configured comparisons, then any extra ones (an
-    `e360 resolve` mapping's extra columns), and the prediction blocking."""
+    `e360 resolve` mapping's extra columns), and the prediction blocking (`columns`: of the
+    records, as for `prediction_blocking_rules`)."""
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name=UNIQUE_ID,
@@ -161,7 +187,7 @@ def settings(
         # Splink's own conversion of a SQL string rule, done here where its types ask for it.
         blocking_rules_to_generate_predictions=[
             to_blocking_rule_creator(r)
-            for r in prediction_blocking_rules(matching, exclusive_sources)
+            for r in prediction_blocking_rules(matching, exclusive_sources, columns)
         ],
         additional_columns_to_retain=["source"],
         retain_intermediate_calculation_columns=False,

@@ -47,6 +47,7 @@ __all__ = [
     "block_on",
     "cl",
     "cll",
+    "column_names",
     "comparison_levels",
     "count_comparisons_from_blocking_rules",
     "em_iterations",
@@ -146,6 +147,10 @@ def apply_trained_values(linker: Linker) -> None:
 def term_frequency_columns(linker: Linker) -> list[str]:
     """Every column the model adjusts for term frequency (comparisons ask for some too)."""
     return [c.unquote().name for c in linker._settings_obj._term_frequency_columns]
+
+
+def column_names(frame: SplinkDataFrame) -> list[str]:
+    return [c.unquote().name for c in frame.columns]
 
 
 def linker_backend(linker: Linker) -> DatabaseAPI:

@@ -46,6 +46,7 @@ from matching.resolution.splink_adapter import (
     Linker,
     SplinkDataFrame,
     apply_trained_values,
+    column_names,
     comparison_levels,
     em_iterations,
     level_parameters,
@@ -122,7 +123,12 @@ def train(
     `source_sizes`: records per source; with every source in `exclusive_sources` they bound λ.
     """
     report = report if report is not None else TrainingReport()
-    build = settings(matching, extra_comparisons, exclusive_sources=exclusive_sources)
+    build = settings(
+        matching,
+        extra_comparisons,
+        exclusive_sources=exclusive_sources,
+        columns=column_names(records),
+    )
     linker = Linker(records, build, log_level=SPLINK_LOG_LEVEL)
     training = matching.training
     sizes = dict(source_sizes or {})

@@ -35,6 +35,7 @@ from matching.resolution.splink_adapter import (
     Linker,
     SplinkChart,
     SplinkDataFrame,
+    column_names,
     linker_backend,
     term_frequency_columns,
 )
@@ -68,7 +69,8 @@ def linker_from_model(
     saved = json.loads(model.path.read_text())
     saved.pop("e360", None)
     dialect = records.db_api.sql_dialect.sql_dialect_str
-    rebuilt = settings(matching, exclusive_sources=exclusive).get_settings(dialect).as_dict()
+    build = settings(matching, exclusive_sources=exclusive, columns=column_names(records))
+    rebuilt = build.get_settings(dialect).as_dict()
     if saved.get("sql_dialect") == dialect:
         rules = rebuilt["blocking_rules_to_generate_predictions"]
         saved["blocking_rules_to_generate_predictions"] = rules

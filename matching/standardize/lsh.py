@@ -10,15 +10,14 @@ a record's keys depend on its own title only.
 A bucket holding many records is a stop-bucket, as "the" is a stop-word: titles meet there
 because they share their commonest words ("usb cable"), and its K records would add K(K-1)/2
 pairs, nearly all non-matches. `drop_stop_buckets` removes the keys of buckets over a cap
-(`stop_bucket_cap`) from every record before blocking, so each record gets at most
-BANDS * (cap - 1) candidates from its title and the rule's pairs grow linearly with the
-records instead of quadratically.
+(`matching.max_bucket_size`, by default the cap of every blocking key) from every record
+before blocking, so each record gets at most BANDS * (cap - 1) candidates from its title and
+the rule's pairs grow linearly with the records instead of quadratically.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -67,20 +66,6 @@ def lsh_buckets(tokens: Iterable[str]) -> list[str] | None:
 def bucket_probability(jaccard: float) -> float:
     """Probability two token sets of this Jaccard similarity share a bucket."""
     return 1 - (1 - jaccard**ROWS) ** BANDS
-
-
-# Buckets of up to this many records are always kept, however few records there are: a
-# product is listed a handful of times, so such a bucket is still mostly about one product.
-MIN_STOP_BUCKET = 50
-
-
-def stop_bucket_cap(records: int) -> int:
-    """The largest bucket that still blocks among `records` records: max(50, sqrt(n)).
-
-    A bucket of a given size matters less the larger the catalogue (it holds a shrinking
-    share of it), and the pairs the kept buckets add are at most BANDS * n * cap / 2: with
-    sqrt(n) that is n^1.5, against n^2 for uncapped buckets of common words."""
-    return max(MIN_STOP_BUCKET, math.isqrt(max(records, 0)))
 
 
 def drop_stop_buckets(table: pa.Table, column: str, cap: int) -> pa.Table:

@@ -180,3 +180,44 @@ def test_a_blocking_rule_over_the_comparison_budget_is_left_out_and_named(
     left_out = [rule["rule"] for rule in cut["rules"] if rule["left_out"]]
     assert left_out == [r["rule"] for r in cut["rules"][1:] if r["pairs"] > budget]
     assert left_out and cut["comparisons"] < counted["comparisons"]
+
+
+def test_namesakes_beyond_the_block_cap_meet_only_on_what_else_they_share(
+    tmp_path: Path,
+) -> None:
+    # 80 people called Anna Smith, born in one year, each with her own e-mail and postcode,
+    # two of them one person (the same e-mail and date of birth)
+    people = _people(40)
+    for i in range(80):
+        people.append(
+            {
+                "id": str(1000 + i),
+                "fname": "anna",
+                "sname": "smith",
+                "mail": f"anna.smith{i}@example.org",
+                "born": f"1970-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
+                "zip": f"ZZ{i} 9XY",
+            }
+        )
+    people[-1] = {**people[-2], "id": "2000"}
+    _write(tmp_path, "crm", people)
+    assert (
+        _resolve(
+            _mapping(tmp_path, {"crm": {**NAMES, "email": "mail", "postcode": "zip"}}),
+            tmp_path / "out",
+        )
+        == 0
+    )
+    report = _clusters(tmp_path / "out", len(people))
+    pairs = {r["rule"]: r["pairs"] for r in report["blocking"]["rules"]}
+    # the blocks of 80 on the name, and on the name and birth year, are over the cap of 50:
+    # of their 3,160 pairs none is generated; the 40 others still pair on them
+    for columns in (["first_name_phonetic", "last_name_phonetic"], ["name_sort", "dob_year"]):
+        assert pairs[" and ".join(f'l."{c}" = r."{c}"' for c in columns)] < 40
+    masters = {
+        r["source_key"]: r["master_id"]
+        for r in pq.read_table(tmp_path / "out" / "clusters.parquet").to_pylist()
+    }
+    assert masters["2000"] == masters[people[-2]["id"]]  # still one person, met by e-mail
+    annas = [masters[str(1000 + i)] for i in range(79)]
+    assert len(set(annas)) == 79  # and no two namesakes merged

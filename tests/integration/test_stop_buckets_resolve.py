@@ -15,8 +15,9 @@ import yaml
 from splink import DuckDBAPI, Linker
 
 from matching.mapped.mapping import load_mapping
+from matching.mapped.plan import plan_for
 from matching.mapped.resolver import read_records, resolve_mapping
-from matching.resolution.blocking import within_budget, without_stop_buckets
+from matching.resolution.blocking import within_budget, without_stop_keys
 from matching.resolution.settings import settings
 from matching.standardize import lsh
 
@@ -61,7 +62,7 @@ def test_generic_titles_add_no_pairs_and_specific_ones_still_match(tmp_path: Pat
     path, true_pairs = _catalogue(tmp_path)
     report = resolve_mapping(load_mapping(path), tmp_path / "out")
     records = GENERIC + 2 * len(true_pairs)
-    cap = lsh.stop_bucket_cap(records)
+    cap = plan_for(load_mapping(path)).matching.max_block_size
     (title_rule,) = [r for r in report["blocking"]["rules"] if "title_lsh" in r["rule"]]
     assert not title_rule["left_out"]
     # each record meets at most cap - 1 others per band; the 120 generic listings none
@@ -95,7 +96,7 @@ def _predicted(table: pa.Table, matching) -> set[tuple[str, str]]:
 def test_predicted_pairs_are_the_counted_ones_and_skip_the_stop_bucket(tmp_path: Path) -> None:
     path, true_pairs = _catalogue(tmp_path)
     plan, table = read_records(load_mapping(path))
-    bounded = without_stop_buckets(table, plan.matching)
+    bounded = without_stop_keys(table, plan.matching)
     predicted = _predicted(bounded, plan.matching)
     registered = DuckDBAPI(duckdb.connect()).register(bounded, table_name="counted")
     budget = within_budget(registered, plan.matching, record_count=bounded.num_rows)

@@ -58,7 +58,7 @@ def default_memory_limit() -> str:
     """A quarter of the machine's memory, at least 1 GB: the rest is for the Arrow tables,
     Python and the other connections of the process."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return f"{max(1024, total // 4 // 2**20)}MB"
+    return f"{max(1024, total // 4 // 2**20)}MiB"
 
 
 def spark_session(engine: EngineSettings, root: Path) -> Any:

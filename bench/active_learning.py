@@ -171,11 +171,12 @@ class Session:
             self.matching.threshold, scores.column("match_probability").to_pylist()
         )
         links = links_at(scores, threshold.value)
+        must = sorted(p for p, y in labels.items() if y)
         return cluster(
             self.table.column(UNIQUE_ID).to_pylist(),
             links,
-            cannot_links(scores, links, self.matching),
-            must_links=sorted(p for p, y in labels.items() if y),
+            cannot_links(scores, links, self.matching, must),
+            must_links=must,
             steward_cannot_links=sorted(p for p, y in labels.items() if not y),
             exclusive_groups=exclusive_groups(self.table, self.exclusive),
         ).clusters

@@ -159,8 +159,8 @@ def resolve(
         clustering_key = _clustering_key(threshold.value, matching, exclusive)
         groups = exclusive_groups(records, exclusive)
         links = links_at(scores, threshold.value)
-        model_cannot_links = cannot_links(scores, links, matching)
         must_links = constraints.must_links
+        model_cannot_links = cannot_links(scores, links, matching, must_links)
         affected: set[str] | None = None
         masters_before = (
             _by_record(previous.masters, "master_id")

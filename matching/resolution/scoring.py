@@ -7,10 +7,13 @@ then the links at a threshold and the model's clear non-matches (cannot-links).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from e360.config import MatchingConfig
+from matching.resolution.clustering import components
 from matching.resolution.engine import register
 from matching.resolution.settings import UNIQUE_ID
 from matching.resolution.splink_adapter import DatabaseAPI, Linker, SplinkDataFrame
@@ -86,21 +89,32 @@ def stored_scores_sql(predictions: str, matching: MatchingConfig) -> str:
 
 
 def cannot_links(
-    scores: pa.Table, links: list[tuple[str, str, float]], matching: MatchingConfig
+    scores: pa.Table,
+    links: list[tuple[str, str, float]],
+    matching: MatchingConfig,
+    must_links: Iterable[tuple[str, str]] = (),
 ) -> list[tuple[str, str]]:
-    """Clear non-matches between records that have a match somewhere (only those can chain)."""
+    """Clear non-matches between records that have a match somewhere (only those can chain)
+    and share a connected component of the links and the stewards' must-links: only those
+    could end up in one cluster (`clustering.cluster` joins nothing across components). On a
+    large population the others are nearly all of them."""
     if matching.cannot_link_below is None:
         return []
-    linked = pa.array({r for a, b, _ in links for r in (a, b)}, pa.string())
-    below = scores.filter(
-        pc.and_(
-            pc.less(scores["match_probability"], matching.cannot_link_below),
-            pc.and_(
-                pc.is_in(scores["record_id_l"].cast(pa.string()), linked),
-                pc.is_in(scores["record_id_r"].cast(pa.string()), linked),
-            ),
-        )
-    )
+    component = components([*((a, b) for a, b, _ in links), *must_links])
+    linked = {r for a, b, _ in links for r in (a, b)}
+    component = {r: root for r, root in component.items() if r in linked}
+    if not component:
+        return []
+    below = scores.filter(pc.less(scores["match_probability"], matching.cannot_link_below))
+    records = pa.array(list(component), pa.string())
+    roots = pa.array(list(component.values()), pa.string())
+
+    def root_of(column: str) -> pa.Array:
+        ids = below.column(column).cast(pa.string())
+        return pc.take(roots, pc.index_in(ids, value_set=records))
+
+    together = pc.fill_null(pc.equal(root_of("record_id_l"), root_of("record_id_r")), False)
+    below = below.filter(together)
     return list(
         zip(
             below.column("record_id_l").to_pylist(),

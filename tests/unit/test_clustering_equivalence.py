@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from e360.config import MatchingConfig
-from matching.resolution.clustering import Clustering, cluster
+from matching.resolution.clustering import Clustering, cluster, components
 from matching.resolution.scoring import cannot_links
 
 MATCHING = MatchingConfig.model_validate(
@@ -235,8 +235,12 @@ def old_cannot_links(
     ]
 
 
+def links_components(links: list[tuple[str, str, float]]) -> dict[str, str]:
+    return components((a, b) for a, b, _ in links)
+
+
 @pytest.mark.parametrize("seed", range(50))
-def test_cannot_links_are_those_of_before(seed: int) -> None:
+def test_cannot_links_are_those_of_before_within_a_component(seed: int) -> None:
     rng = random.Random(seed)
     ids = [f"c{i}" for i in range(rng.randint(1, 40))] + ["ü", "日本"]
     rows = [
@@ -253,4 +257,40 @@ def test_cannot_links_are_those_of_before(seed: int) -> None:
     links = [(a, b, p) for a, b, p in rows if p is not None and p >= 0.9]
     for below in (None, 0.01):
         matching = MATCHING.model_copy(update={"cannot_link_below": below})
-        assert cannot_links(scores, links, matching) == old_cannot_links(scores, links, below)
+        within = cannot_links(scores, links, matching)
+        assert set(within) <= set(old_cannot_links(scores, links, below))
+        linked = links_components(links)
+        assert within == [
+            (a, b) for a, b in old_cannot_links(scores, links, below) if linked[a] == linked[b]
+        ]
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_cannot_links_within_components_cluster_as_every_clear_non_match_did(seed: int) -> None:
+    # Only clear non-matches inside a component of links and must-links are handed to
+    # clustering now: the clusters and refused must-links are those that every clear
+    # non-match between linked records (the cannot-links of before) gave.
+    rng = random.Random(1000 + seed)
+    ids = [f"c{i}" for i in range(rng.randint(2, 40))]
+    rows = [
+        (*rng.sample(ids, 2), rng.choice([0.001, 0.009, 0.5, 0.95, 0.99]))
+        for _ in range(rng.randint(0, 90))
+    ]
+    scores = pa.table(
+        {
+            "record_id_l": pa.array([r[0] for r in rows], pa.string()),
+            "record_id_r": pa.array([r[1] for r in rows], pa.string()),
+            "match_probability": pa.array([r[2] for r in rows], pa.float64()),
+        }
+    )
+    links = [(a, b, p) for a, b, p in rows if p >= 0.9]
+    must = _pairs(rng, ids, rng.randint(0, 3))
+    steward = _pairs(rng, ids, rng.randint(0, 2))
+    within = cannot_links(scores, links, MATCHING, must)
+    every = old_cannot_links(scores, links, 0.01)
+    assert set(within) <= set(every)
+    kwargs = {"must_links": must, "steward_cannot_links": steward}
+    got = cluster(ids, links, within, **kwargs)
+    expected = cluster(ids, links, every, **kwargs)
+    assert got.clusters == expected.clusters
+    assert got.refused_must_links == expected.refused_must_links

@@ -16,7 +16,7 @@ from e360.config import MatchingConfig
 from matching.resolution.clustering import components
 from matching.resolution.engine import register
 from matching.resolution.settings import UNIQUE_ID
-from matching.resolution.splink_adapter import DatabaseAPI, Linker, SplinkDataFrame
+from matching.resolution.splink_adapter import DatabaseAPI, Linker, SplinkDataFrame, scores_only
 
 PAIR_COLUMNS = (
     "record_id_l",
@@ -29,7 +29,8 @@ PAIR_COLUMNS = (
 
 
 def score_all(linker: Linker, records: SplinkDataFrame, matching: MatchingConfig) -> pa.Table:
-    predictions = linker.inference.predict_within(records, warning_mode="never")
+    with scores_only(linker):
+        predictions = linker.inference.predict_within(records, warning_mode="never")
     return query_table(linker, stored_scores_sql(predictions.physical_name, matching))
 
 
@@ -58,12 +59,14 @@ def rescore(
     )
     new = register(backend, records.filter(is_changed), "records_new")
     parts = [kept]
-    within = linker.inference.predict_within(new, warning_mode="never")
+    with scores_only(linker):
+        within = linker.inference.predict_within(new, warning_mode="never")
     parts.append(query_table(linker, stored_scores_sql(within.physical_name, matching)))
     unchanged_rows = records.filter(pc.invert(is_changed))
     if unchanged_rows.num_rows:
         old = register(backend, unchanged_rows, "records_unchanged")
-        between = linker.inference.predict_between(new, old, warning_mode="never")
+        with scores_only(linker):
+            between = linker.inference.predict_between(new, old, warning_mode="never")
         parts.append(query_table(linker, stored_scores_sql(between.physical_name, matching)))
     return pa.concat_tables([p.cast(kept.schema) for p in parts])
 

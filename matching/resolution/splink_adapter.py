@@ -57,6 +57,7 @@ __all__ = [
     "pair_columns",
     "prior_of",
     "retain_intermediate_columns",
+    "scores_only",
     "set_prior",
     "spark_backend",
     "spark_session_of",
@@ -155,6 +156,20 @@ def column_names(frame: SplinkDataFrame) -> list[str]:
 
 def linker_backend(linker: Linker) -> DatabaseAPI:
     return linker._db_api
+
+
+@contextmanager
+def scores_only(linker: Linker) -> Iterator[None]:
+    """Predictions without the compared values (`retain_matching_columns` off) inside the
+    block: a scorer that keeps ids, sources and probabilities need not materialise every
+    compared column of every candidate pair."""
+    settings = linker._settings_obj
+    saved = settings._retain_matching_columns
+    settings._retain_matching_columns = False
+    try:
+        yield
+    finally:
+        settings._retain_matching_columns = saved
 
 
 def retain_intermediate_columns(linker: Linker) -> None:

@@ -31,7 +31,15 @@ PAIR_COLUMNS = (
 def score_all(linker: Linker, records: SplinkDataFrame, matching: MatchingConfig) -> pa.Table:
     with scores_only(linker):
         predictions = linker.inference.predict_within(records, warning_mode="never")
-    return query_table(linker, stored_scores_sql(predictions.physical_name, matching))
+    return _stored(linker, predictions, matching)
+
+
+def _stored(linker: Linker, predictions: SplinkDataFrame, matching: MatchingConfig) -> pa.Table:
+    """The pairs worth keeping, read out; the predictions table is dropped at once, so the
+    engine's memory goes back before clustering needs the process's."""
+    stored = query_table(linker, stored_scores_sql(predictions.physical_name, matching))
+    predictions.drop_table_from_database_and_remove_from_cache()
+    return stored
 
 
 def rescore(
@@ -61,13 +69,13 @@ def rescore(
     parts = [kept]
     with scores_only(linker):
         within = linker.inference.predict_within(new, warning_mode="never")
-    parts.append(query_table(linker, stored_scores_sql(within.physical_name, matching)))
+    parts.append(_stored(linker, within, matching))
     unchanged_rows = records.filter(pc.invert(is_changed))
     if unchanged_rows.num_rows:
         old = register(backend, unchanged_rows, "records_unchanged")
         with scores_only(linker):
             between = linker.inference.predict_between(new, old, warning_mode="never")
-        parts.append(query_table(linker, stored_scores_sql(between.physical_name, matching)))
+        parts.append(_stored(linker, between, matching))
     return pa.concat_tables([p.cast(kept.schema) for p in parts])
 
 
@@ -108,16 +116,19 @@ def cannot_links(
     component = {r: root for r, root in component.items() if r in linked}
     if not component:
         return []
-    below = scores.filter(pc.less(scores["match_probability"], matching.cannot_link_below))
+    # Components as integer codes, compared over the whole table at once: on millions of
+    # stored pairs, copies of the id columns would cost gigabytes.
     records = pa.array(list(component), pa.string())
-    roots = pa.array(list(component.values()), pa.string())
+    codes = {root: i for i, root in enumerate(dict.fromkeys(component.values()))}
+    roots = pa.array([codes[root] for root in component.values()], pa.int32())
 
     def root_of(column: str) -> pa.Array:
-        ids = below.column(column).cast(pa.string())
+        ids = scores.column(column).cast(pa.string())
         return pc.take(roots, pc.index_in(ids, value_set=records))
 
-    together = pc.fill_null(pc.equal(root_of("record_id_l"), root_of("record_id_r")), False)
-    below = below.filter(together)
+    together = pc.equal(root_of("record_id_l"), root_of("record_id_r"))
+    clear = pc.less(scores["match_probability"], matching.cannot_link_below)
+    below = scores.filter(pc.fill_null(pc.and_(clear, together), False))
     return list(
         zip(
             below.column("record_id_l").to_pylist(),

@@ -38,7 +38,7 @@ def test_the_configured_limit_and_folder_win(tmp_path: Path) -> None:
 def test_a_query_over_the_limit_spills_there_and_completes(tmp_path: Path) -> None:
     con = duckdb_connection(EngineSettings(memory_limit="64MB", threads=1), tmp_path)
     con.execute("set preserve_insertion_order = false")
-    # a sort of about 400 MB of rows: ten times the limit
+    # a sort of about 400 MB of rows: several times the limit
     con.execute(
         "create table sorted as select i, md5(i::varchar) || md5((i + 1)::varchar) as h "
         "from range(4000000) t(i) order by h"

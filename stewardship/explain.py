@@ -16,7 +16,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,7 +24,7 @@ from e360.entities import MasteredEntity, is_mastered
 from e360.errors import E360Error
 from e360.lake import Lake
 from e360.zones import master_table_name, standardized_table_name
-from matching.resolution.engine import register
+from matching.resolution.engine import duckdb_connection, register
 from matching.resolution.level_names import PlainComparison, column_name, plain_comparisons
 from matching.resolution.settings import UNIQUE_ID, exclusive_sources
 from matching.resolution.splink_adapter import DuckDBAPI, Linker, linker_backend, waterfall_data
@@ -171,7 +170,7 @@ class Explainer:
         if records is None:
             raise ExplainError(f"standardized.{entity} does not exist yet: run the pipeline first")
         # Always DuckDB: explaining one pair needs no cluster, whatever engine runs matching.
-        backend = DuckDBAPI(duckdb.connect())
+        backend = DuckDBAPI(duckdb_connection(self.config.deployment.engine, self.config.root))
         matching = self.config.entities[entity].matching
         table = register(backend, records, f"{entity}_records")
         linker = linker_from_model(table, model, matching, exclusive_sources(self.config, entity))

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
@@ -24,7 +23,7 @@ from e360.entities import MasteredEntity, is_mastered
 from e360.zones import standardized_table_name
 from matching.resolution.active_learning import Candidate, Pick, select_pairs
 from matching.resolution.blocking import as_matched
-from matching.resolution.engine import register
+from matching.resolution.engine import duckdb_connection, register
 from matching.resolution.settings import exclusive_sources
 from matching.resolution.splink_adapter import DuckDBAPI
 from matching.resolution.thresholds import link_threshold
@@ -75,7 +74,8 @@ def _scored(config: E360Config, explainer: Explainer, entity: MasteredEntity) ->
         records = lake.read("standardized", standardized_table_name(entity))
         if records is None or records.num_rows < 2:
             raise HTTPException(409, f"standardized.{entity} has fewer than two records")
-        con = duckdb.connect()
+        # The engine's memory limit and spill folder: it scores every candidate pair.
+        con = duckdb_connection(config.deployment.engine, config.root)
         try:
             backend = DuckDBAPI(con)
             matching = config.entities[entity].matching

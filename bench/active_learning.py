@@ -168,7 +168,7 @@ class Session:
         linker = Linker(self.records, model, log_level=SPLINK_LOG_LEVEL)
         scores = score_all(linker, self.records, self.matching)
         threshold = link_threshold(
-            self.matching.threshold, scores.column("match_probability").to_pylist()
+            self.matching.threshold, scores.column("match_probability")
         )
         links = links_at(scores, threshold.value)
         must = sorted(p for p, y in labels.items() if y)

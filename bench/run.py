@@ -58,17 +58,22 @@ class PeakMemory:
         self._process = psutil.Process()
         self._interval = interval
         self._peak = 0
+        # A sample taken before a reset must not land after it (a stage inheriting the last
+        # stage's peak): the sampler and `reset` take turns.
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self._peak = max(self._peak, _rss(self._process))
+            with self._lock:
+                self._peak = max(self._peak, _rss(self._process))
             time.sleep(self._interval)
 
     def reset(self) -> None:
-        self._peak = _rss(self._process)
+        with self._lock:
+            self._peak = _rss(self._process)
 
     @property
     def peak_mb(self) -> float:

@@ -328,7 +328,7 @@ def _score_and_cluster(
         scores = score_all(linker, records, matching)
         clock.lap("predict")
     fitted.threshold = link_threshold(
-        matching.threshold, scores.column("match_probability").to_pylist()
+        matching.threshold, scores.column("match_probability")
     )
     links = links_at(scores, fitted.threshold.value)
     record_ids = table.column(UNIQUE_ID).to_pylist()

@@ -152,64 +152,63 @@ def resolve(
             scores = score_all(linker, all_records, matching)
             mode = "full"
         clock.lap("predict")
-
-        threshold = link_threshold(
-            matching.threshold, scores.column("match_probability").to_pylist()
+    # Clustering needs no engine: closing it first gives its memory back (on 1M customers,
+    # gigabytes of Splink's tables) before clustering and the masters take the process's.
+    threshold = link_threshold(matching.threshold, scores.column("match_probability"))
+    clustering_key = _clustering_key(threshold.value, matching, exclusive)
+    groups = exclusive_groups(records, exclusive)
+    links = links_at(scores, threshold.value)
+    must_links = constraints.must_links
+    model_cannot_links = cannot_links(scores, links, matching, must_links)
+    affected: set[str] | None = None
+    masters_before = (
+        _by_record(previous.masters, "master_id")
+        if mode == "incremental" and previous is not None
+        else {}
+    )
+    if (
+        mode == "incremental"
+        and previous is not None
+        and previous.clustering_key == clustering_key
+        and set(masters_before) >= set(current) - changed
+    ):
+        touched = changed | removed | set(constraints.pending_records)
+        old_links = links_at(previous.scores, threshold.value)
+        affected = affected_records(
+            touched,
+            [(a, b) for a, b, _ in old_links] + list(must_links),
+            [(a, b) for a, b, _ in links] + list(must_links),
+        ) & set(current)
+    if affected is None:
+        clustering = cluster(
+            current,
+            links,
+            model_cannot_links,
+            must_links=must_links,
+            steward_cannot_links=constraints.cannot_links,
+            exclusive_groups=groups,
         )
-        clustering_key = _clustering_key(threshold.value, matching, exclusive)
-        groups = exclusive_groups(records, exclusive)
-        links = links_at(scores, threshold.value)
-        must_links = constraints.must_links
-        model_cannot_links = cannot_links(scores, links, matching, must_links)
-        affected: set[str] | None = None
-        masters_before = (
-            _by_record(previous.masters, "master_id")
-            if mode == "incremental" and previous is not None
-            else {}
+        clusters = clustering.clusters
+    else:
+        assert previous is not None
+        inside = [(a, b, p) for a, b, p in links if a in affected]
+        clustering = cluster(
+            sorted(affected),
+            inside,
+            [(a, b) for a, b in model_cannot_links if a in affected],
+            must_links=must_links,
+            steward_cannot_links=constraints.cannot_links,
+            exclusive_groups=groups,
         )
-        if (
-            mode == "incremental"
-            and previous is not None
-            and previous.clustering_key == clustering_key
-            and set(masters_before) >= set(current) - changed
-        ):
-            touched = changed | removed | set(constraints.pending_records)
-            old_links = links_at(previous.scores, threshold.value)
-            affected = affected_records(
-                touched,
-                [(a, b) for a, b, _ in old_links] + list(must_links),
-                [(a, b) for a, b, _ in links] + list(must_links),
-            ) & set(current)
-        if affected is None:
-            clustering = cluster(
-                current,
-                links,
-                model_cannot_links,
-                must_links=must_links,
-                steward_cannot_links=constraints.cannot_links,
-                exclusive_groups=groups,
-            )
-            clusters = clustering.clusters
-        else:
-            assert previous is not None
-            inside = [(a, b, p) for a, b, p in links if a in affected]
-            clustering = cluster(
-                sorted(affected),
-                inside,
-                [(a, b) for a, b in model_cannot_links if a in affected],
-                must_links=must_links,
-                steward_cannot_links=constraints.cannot_links,
-                exclusive_groups=groups,
-            )
-            clusters = {r: masters_before[r] for r in current if r not in affected}
-            clusters.update(clustering.clusters)
-        cluster_table = pa.table(
-            {
-                "record_id": pa.array(list(clusters), pa.string()),
-                "cluster_id": pa.array(list(clusters.values()), pa.string()),
-            }
-        )
-        clock.lap("cluster")
+        clusters = {r: masters_before[r] for r in current if r not in affected}
+        clusters.update(clustering.clusters)
+    cluster_table = pa.table(
+        {
+            "record_id": pa.array(list(clusters), pa.string()),
+            "cluster_id": pa.array(list(clusters.values()), pa.string()),
+        }
+    )
+    clock.lap("cluster")
     pairs = scores.filter(
         pc.greater_equal(scores["match_probability"], matching.pairs_min_probability)
     )

@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 MIN_AUTO_THRESHOLD = 0.5
 # With no pair above 0.5 there is nothing to choose among: the cut stays where no link forms
 # by chance.
@@ -38,58 +41,62 @@ class Threshold:
         }
 
 
-def expected_quality(probabilities: Iterable[float], cut: float) -> tuple[float, float, float]:
+Probabilities = Iterable[float] | pa.Array | pa.ChunkedArray | np.ndarray
+
+
+def _as_array(probabilities: Probabilities) -> np.ndarray:
+    # Millions of stored scores: one float64 array, never a list of Python floats.
+    if isinstance(probabilities, pa.Array | pa.ChunkedArray):
+        return np.asarray(probabilities.to_numpy(), dtype=np.float64)
+    if isinstance(probabilities, np.ndarray):
+        return probabilities.astype(np.float64, copy=False)
+    return np.fromiter((float(p) for p in probabilities), dtype=np.float64)
+
+
+def expected_quality(probabilities: Probabilities, cut: float) -> tuple[float, float, float]:
     """(precision, recall, F1) expected at `cut` if the probabilities are calibrated."""
-    tp = fp = fn = 0.0
-    for p in probabilities:
-        if p >= cut:
-            tp, fp = tp + p, fp + 1.0 - p
-        else:
-            fn += p
+    p = _as_array(probabilities)
+    above = p >= cut
+    tp = float(p[above].sum())
+    fp = float(above.sum()) - tp
+    fn = float(p[~above].sum())
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
     return precision, recall, f1
 
 
-def auto_threshold(probabilities: Iterable[float], unstored_mass: float = 0.0) -> Threshold:
+def auto_threshold(probabilities: Probabilities, unstored_mass: float = 0.0) -> Threshold:
     """The cut with the best expected F1 (module docstring). `unstored_mass`: Σp of pairs
     scored but not kept, all below any cut."""
-    ordered = sorted((float(p) for p in probabilities), reverse=True)
-    total = sum(ordered) + unstored_mass
-    best: tuple[float, float, float, float] | None = None  # f1, cut, tp, fp
-    tp = fp = 0.0
-    for i, p in enumerate(ordered):
-        if p < MIN_AUTO_THRESHOLD:
-            break
-        tp, fp = tp + p, fp + 1.0 - p
-        if i + 1 < len(ordered) and ordered[i + 1] == p:
-            continue  # a cut cannot fall between equal scores
-        fn = total - tp
-        f1 = 2 * tp / (2 * tp + fp + fn)
-        if best is None or f1 > best[0]:
-            best = (f1, p, tp, fp)
-    if best is None:
+    p = _as_array(probabilities)
+    total = float(p.sum()) + unstored_mass
+    candidates = np.sort(p[p >= MIN_AUTO_THRESHOLD])[::-1]
+    if not len(candidates):
         return Threshold(NO_LINKS_THRESHOLD, "auto", None, 0.0, total)
-    _, cut, tp, fp = best
+    tp = np.cumsum(candidates)
+    fp = np.arange(1, len(candidates) + 1) - tp
+    f1 = 2 * tp / (tp + fp + total)  # 2tp / (2tp + fp + fn), fn = total - tp
+    # A cut cannot fall between equal scores: only the last of a run of equal ones counts.
+    f1[:-1][candidates[1:] == candidates[:-1]] = -1.0
+    best = int(np.argmax(f1))  # the first (highest) cut of the best F1
     return Threshold(
-        value=cut,
+        value=float(candidates[best]),
         chosen="auto",
-        expected_precision=round(tp / (tp + fp), 6),
-        expected_recall=round(tp / total, 6) if total else None,
+        expected_precision=round(float(tp[best] / (tp[best] + fp[best])), 6),
+        expected_recall=round(float(tp[best]) / total, 6) if total else None,
         expected_matches=round(total, 3),
     )
 
 
 def link_threshold(
-    configured: float | str, probabilities: Iterable[float], unstored_mass: float = 0.0
+    configured: float | str, probabilities: Probabilities, unstored_mass: float = 0.0
 ) -> Threshold:
     """A configured number wins; `auto` is chosen from the scores."""
     if configured == "auto":
         return auto_threshold(probabilities, unstored_mass)
     value = float(configured)
-    values = list(probabilities)
-    precision, recall, _ = expected_quality(values, value)
+    precision, recall, _ = expected_quality(probabilities, value)
     return Threshold(value, "configured", round(precision, 6), round(recall, 6))
 
 

@@ -145,6 +145,25 @@ def test_auto_threshold_maximises_expected_f1() -> None:
     assert chosen.expected_matches == pytest.approx(sum(probabilities), abs=1e-3)
 
 
+def _best_cut_by_scanning(probabilities: list[float]) -> float:
+    """Every distinct score at or above 0.5 tried as the cut; the first of the best F1."""
+    cuts = sorted({p for p in probabilities if p >= 0.5}, reverse=True)
+    f1 = [expected_quality(probabilities, cut)[2] for cut in cuts]
+    return cuts[f1.index(max(f1))]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_auto_threshold_is_the_best_of_every_cut(seed: int) -> None:
+    rng = random.Random(seed)
+    # Rounded scores, so that runs of equal ones (where no cut can fall) are common.
+    probabilities = [round(rng.betavariate(0.3, 0.3), 2) for _ in range(rng.randint(1, 400))]
+    if not any(p >= 0.5 for p in probabilities):
+        probabilities.append(0.75)
+    chosen = auto_threshold(probabilities)
+    assert chosen.value == _best_cut_by_scanning(probabilities)
+    assert auto_threshold(pa.array(probabilities)).value == chosen.value
+
+
 def test_auto_threshold_never_links_pairs_likelier_non_matches() -> None:
     assert auto_threshold([0.45] * 100 + [0.9]).value == 0.9
     assert auto_threshold([0.3, 0.1]).value > 0.5  # nothing to link

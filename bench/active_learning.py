@@ -167,9 +167,7 @@ class Session:
         """Scored and clustered as `e360 resolve` does, the labels as steward constraints."""
         linker = Linker(self.records, model, log_level=SPLINK_LOG_LEVEL)
         scores = score_all(linker, self.records, self.matching)
-        threshold = link_threshold(
-            self.matching.threshold, scores.column("match_probability")
-        )
+        threshold = link_threshold(self.matching.threshold, scores.column("match_probability"))
         links = links_at(scores, threshold.value)
         must = sorted(p for p, y in labels.items() if y)
         return cluster(

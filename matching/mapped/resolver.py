@@ -327,9 +327,7 @@ def _score_and_cluster(
         say("scoring candidate pairs")
         scores = score_all(linker, records, matching)
         clock.lap("predict")
-    fitted.threshold = link_threshold(
-        matching.threshold, scores.column("match_probability")
-    )
+    fitted.threshold = link_threshold(matching.threshold, scores.column("match_probability"))
     links = links_at(scores, fitted.threshold.value)
     record_ids = table.column(UNIQUE_ID).to_pylist()
     fitted.clusters = cluster(

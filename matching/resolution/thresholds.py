@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -41,16 +41,14 @@ class Threshold:
         }
 
 
-Probabilities = Iterable[float] | pa.Array | pa.ChunkedArray | np.ndarray
+Probabilities: TypeAlias = Iterable[float] | pa.Array | pa.ChunkedArray | np.ndarray
 
 
 def _as_array(probabilities: Probabilities) -> np.ndarray:
     # Millions of stored scores: one float64 array, never a list of Python floats.
     if isinstance(probabilities, pa.Array | pa.ChunkedArray):
-        return np.asarray(probabilities.to_numpy(), dtype=np.float64)
-    if isinstance(probabilities, np.ndarray):
-        return probabilities.astype(np.float64, copy=False)
-    return np.fromiter((float(p) for p in probabilities), dtype=np.float64)
+        probabilities = probabilities.to_numpy()
+    return np.asarray(probabilities, dtype=np.float64)
 
 
 def expected_quality(probabilities: Probabilities, cut: float) -> tuple[float, float, float]:

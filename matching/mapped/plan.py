@@ -57,7 +57,7 @@ SOURCES_OF: dict[str, dict[str, frozenset[str]]] = {
         "title_weighted": frozenset({"title"}),
         "text_tokens": frozenset({"title", "description"}),
         "units": frozenset({"title", "description"}),
-        "title_lsh": frozenset({"title"}),
+        "title_lsh": frozenset({"title", "description"}),
         "title_embedding": frozenset({"title"}),
     },
 }

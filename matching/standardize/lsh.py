@@ -1,11 +1,17 @@
-"""Banded MinHash over title tokens: blocking keys that survive different wording.
+"""Blocking keys of a product's free text: banded MinHash over its words, and its model codes.
 
 Each record gets `BANDS` bucket keys; two records share a bucket with probability
 1 - (1 - J^ROWS)^BANDS for (weighted) token Jaccard J: with 12 bands of 2 rows, titles
 sharing half their weight meet 97% of the time, a quarter 54%, a tenth 11%. Buckets are
 exploded by Splink's blocking (`block_on("title_lsh", arrays_to_explode=["title_lsh"])`),
 which works on DuckDB and Spark alike. Hash functions are fixed (seeded), not learned, so
-a record's keys depend on its own title only.
+a record's keys depend on its own text only.
+
+MinHash keys need most of the words shared; an offer that names its model only in the
+description or the URL slug ("... headphones, model K712") shares few title words with the
+catalogue's "AKG K712 Pro". Each model code of title and description (a token mixing letters
+and digits, `text_features.code_tokens`) is therefore a key of its own ("code:k712"), in the
+same exploded column, so the one rule meets both ways.
 
 A bucket holding many records is a stop-bucket, as "the" is a stop-word: titles meet there
 because they share their commonest words ("usb cable"), and its K records would add K(K-1)/2
@@ -28,6 +34,7 @@ BANDS = 12
 ROWS = 2
 # Array columns of the standardized zone that blocking rules explode rather than compare.
 EXPLODED_COLUMNS = frozenset({"title_lsh"})
+CODE_PREFIX = "code:"
 
 _PRIME = (1 << 61) - 1
 _rng = np.random.default_rng(20240601)
@@ -61,6 +68,14 @@ def lsh_buckets(tokens: Iterable[str]) -> list[str] | None:
         rows = signature[band * ROWS : (band + 1) * ROWS].tobytes()
         keys.append(f"{band}:{hashlib.blake2b(rows, digest_size=6).hexdigest()}")
     return keys
+
+
+def blocking_keys(words: str | None, codes: str | None) -> list[str] | None:
+    """The record's exploded keys: the bands of the (space-joined) words, then one key per
+    code ("code:k712"); None when there is neither."""
+    keys = lsh_buckets((words or "").split()) or []
+    keys.extend(f"{CODE_PREFIX}{code}" for code in dict.fromkeys((codes or "").split()))
+    return keys or None
 
 
 def bucket_probability(jaccard: float) -> float:

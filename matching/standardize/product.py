@@ -264,11 +264,22 @@ def _informative(tokens: list[str], brand_words: frozenset[str]) -> list[str]:
     ]
 
 
+def lsh_terms(
+    title_words: list[str], description_words: list[str]
+) -> tuple[str | None, str | None]:
+    """What `lsh.blocking_keys` hashes, space-joined: the title's weighted words (a listing
+    without a title still meets its product by its description's), and the model codes of
+    title and description."""
+    words = text_features.weighted_tokens(title_words or description_words)
+    codes = text_features.code_tokens(title_words + description_words)
+    return words, " ".join(codes) or None
+
+
 def free_text(
     title: str | None, description: str | None, brand: str | None, manufacturer: str | None
 ) -> dict[str, Any]:
     """Weighted tokens of the title, of title and description, their quantities, the
-    title's LSH buckets; the brand's and manufacturer's words left out.
+    blocking keys of both (`lsh`); the brand's and manufacturer's words left out.
 
     The embedding is left empty here: it is computed for a batch at once
     (`standardize_products`).
@@ -282,9 +293,6 @@ def free_text(
         "title_weighted": text_features.weighted_tokens(title_words),
         "text_tokens": text_features.weighted_tokens(all_words),
         "units": " ".join(dict.fromkeys(quantities)) or None,
-        # a listing without a title still meets its product by its description's words
-        "title_lsh": lsh.lsh_buckets(
-            (text_features.weighted_tokens(title_words or description_words) or "").split()
-        ),
+        "title_lsh": lsh.blocking_keys(*lsh_terms(title_words, description_words)),
         "title_embedding": None,
     }

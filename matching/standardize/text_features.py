@@ -108,6 +108,17 @@ def text_tokens(text: str | None) -> list[str]:
     )
 
 
+def code_tokens(tokens: Iterable[str]) -> list[str]:
+    """The model codes among `tokens`, order kept, no duplicates: tokens of three characters or
+    more that mix letters and digits and are not quantities ("k712", "wh1000xm4"; not "16gb",
+    "5.5in", "x2")."""
+    return list(
+        dict.fromkeys(
+            t for t in tokens if len(t) >= 3 and _is_code(t) and not _QUANTITY_TOKEN_RE.fullmatch(t)
+        )
+    )
+
+
 def _is_code(token: str) -> bool:
     return bool(_HAS_DIGIT_RE.search(token) and _HAS_ALPHA_RE.search(token))
 

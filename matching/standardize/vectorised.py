@@ -39,6 +39,7 @@ from matching.standardize.product import (
     extract_model_number,
     first_gtin,
     free_text,
+    lsh_terms,
     model_number,
     title_tokens,
 )
@@ -130,28 +131,27 @@ _FREE_TEXT = ("title_weighted", "text_tokens", "units")
 def free_text_arrow(
     title: pa.Array, description: pa.Array, brand: pa.Array, manufacturer: pa.Array
 ) -> pa.Array:
-    """free_text's text columns and, last, the words its LSH buckets hash."""
+    """free_text's text columns and, last, the two strings its blocking keys hash."""
 
     def row(*args: Any) -> list[str | None]:
         features = free_text(*args)
-        return [features[c] for c in _FREE_TEXT] + [_lsh_words(*args)]
+        return [features[c] for c in _FREE_TEXT] + list(_lsh_terms(*args))
 
     return _each(row, (title, description, brand, manufacturer), pa.list_(STRING))
 
 
-def _lsh_words(
+def _lsh_terms(
     title: str | None, description: str | None, brand: str | None, manufacturer: str | None
-) -> str | None:
-    # free_text's own choice: the title's words, else the description's.
+) -> tuple[str | None, str | None]:
     left_out = _brand_words(brand, manufacturer)
-    words = _informative(text_features.text_tokens(title), left_out) or _informative(
-        text_features.text_tokens(description), left_out
+    return lsh_terms(
+        _informative(text_features.text_tokens(title), left_out),
+        _informative(text_features.text_tokens(description), left_out),
     )
-    return text_features.weighted_tokens(words)
 
 
-def lsh_arrow(words: pa.Array) -> pa.Array:
-    return _each(lambda w: lsh.lsh_buckets((w or "").split()), (words,), pa.list_(STRING))
+def lsh_arrow(words: pa.Array, codes: pa.Array) -> pa.Array:
+    return _each(lsh.blocking_keys, (words, codes), pa.list_(STRING))
 
 
 def embedding_arrow(texts: pa.Array) -> pa.Array:
@@ -225,7 +225,7 @@ UDFS: tuple[VectorisedUdf, ...] = (
     _udf("brand_from_text", brand_from_text, (STRING, STRING, STRING, pa.bool_())),
     _udf("brand_as_written", brand_as_written, (STRING,) * 4),
     VectorisedUdf("e360_free_text", free_text_arrow, (STRING,) * 4, pa.list_(STRING)),
-    VectorisedUdf("e360_lsh", lsh_arrow, (STRING,), pa.list_(STRING)),
+    VectorisedUdf("e360_lsh", lsh_arrow, (STRING, STRING), pa.list_(STRING)),
     VectorisedUdf("e360_embedding", embedding_arrow, (STRING,), pa.list_(pa.float64())),
 )
 

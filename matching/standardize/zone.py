@@ -610,7 +610,7 @@ def product_rounds(flow: Dataflow, entity: str) -> str:
             Lookup(
                 "free_text",
                 (features,),
-                ({"v": "e360_free_text(k0, k1, k2, k3)"}, {"lsh": "e360_lsh(v[4])"}),
+                ({"v": "e360_free_text(k0, k1, k2, k3)"}, {"lsh": "e360_lsh(v[4], v[5])"}),
             ),
             Lookup("embedding", (("s_embedding_text",),), ({"v": "e360_embedding(k0)"},)),
         ],

@@ -219,7 +219,13 @@ def edge_lake(lake: Lake) -> Lake:
                 "gtin": "4548736112469",
                 "desc": "Noise cancelling",
             },
-            {"sku": "b", "title": "sony wh1000xm4 wireless", "price": "1.299,00 €", "colour": "x"},
+            {
+                "sku": "b",
+                "title": "sony wh1000xm4 wireless",
+                "price": "1.299,00 €",
+                "colour": "x",
+                "desc": "replaces the WH-1000XM3, 30 h battery",  # a code in the description
+            },
             {"sku": "c", "title": "Acme X-200 Speaker", "model": "X200-BK", "maker": "ACME Ltd"},
             {
                 "sku": "d",
@@ -289,6 +295,8 @@ def test_edge_products_standardise_as_record_by_record(edge_lake: Lake) -> None:
     assert (
         dict(zip(skus, brands, strict=True))["B"] == "sony"
     )  # from the title, via the brand column
+    keys = dict(zip(skus, expected.column("title_lsh").to_pylist(), strict=True))
+    assert {"code:wh1000xm4", "code:wh1000xm3"} <= set(keys["B"])  # title's and description's
     assert_same_rows(columnar(edge_lake, "product", PRODUCT_SOURCES), expected)
 
 

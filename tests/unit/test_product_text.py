@@ -152,10 +152,37 @@ def test_lsh_buckets_give_a_true_pair_a_shared_bucket() -> None:
             {"title": "Corvane espresso machine 15 bar"},
         ]
     )
-    assert len(left["title_lsh"]) == lsh.BANDS
-    assert set(left["title_lsh"]) & set(right["title_lsh"])
+    bands = [k for k in left["title_lsh"] if not k.startswith(lsh.CODE_PREFIX)]
+    assert len(bands) == lsh.BANDS
+    assert set(bands) & set(right["title_lsh"])
     assert not set(left["title_lsh"]) & set(other["title_lsh"])
     assert lsh.lsh_buckets(["a", "b"]) == lsh.lsh_buckets(["b", "a"])  # fixed, order-free
+
+
+def test_code_tokens_are_the_model_codes_not_quantities_or_words() -> None:
+    tokens = ["k712", "pro", "16gb", "x2", "5.5in", "wh1000xm4", "k712", "2019"]
+    assert text_features.code_tokens(tokens) == ["k712", "wh1000xm4"]
+
+
+def test_a_model_named_only_in_the_description_meets_its_product_by_code() -> None:
+    catalogue, offer, sibling = standardize_products(
+        [
+            {"title": "AKG K712 Pro reference studio headphones", "brand": "AKG"},
+            {
+                "title": "Open-back over-ear headphones for mixing",
+                "description": "AKG model K712, 3 m cable, velour pads",
+            },
+            {"title": "AKG K702 reference studio headphones", "brand": "AKG"},
+        ]
+    )
+    assert f"{lsh.CODE_PREFIX}k712" in set(catalogue["title_lsh"]) & set(offer["title_lsh"])
+    assert f"{lsh.CODE_PREFIX}k702" in sibling["title_lsh"]
+    assert not {k for k in sibling["title_lsh"] if k.startswith(lsh.CODE_PREFIX)} & set(
+        offer["title_lsh"]
+    )
+    # neither bands nor codes: no keys at all
+    assert lsh.blocking_keys(None, None) is None
+    assert lsh.blocking_keys(None, "k712") == [f"{lsh.CODE_PREFIX}k712"]
 
 
 def test_bucket_probability_rises_with_similarity() -> None:

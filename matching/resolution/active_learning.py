@@ -8,7 +8,9 @@ match weights and the blocking rule that produced it, Splink's `match_key`); the
 Selection ranks a pair by how much its label could change the model: uncertainty (its match
 weight near the link threshold's, where a label flips a decision) plus disagreement (some
 comparisons strongly for, others strongly against: the label says which kind of evidence to
-trust). The picks are kept diverse: taken in turn from each blocking rule, at most a few per
+trust). Half of each batch instead covers the score bands the labels are post-stratified by
+(below), in proportion to their pairs, as random labels would but never twice where once is
+owed. The picks are kept diverse: taken in turn from each blocking rule, at most a few per
 record and per comparison-vector pattern, so a budget is not spent on near-duplicates.
 
 Learning (`fit_from_labels`) re-estimates m, u and λ by EM on the candidate pairs, the
@@ -31,8 +33,9 @@ strictly between 0 and 1, however few the labels.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Pairs' worth of "the model was right" a stratum's label residuals are shrunk by.
@@ -50,6 +53,8 @@ PRIOR_PAIRS = 1.0
 DISAGREEMENT_WEIGHT = 0.5
 PER_RECORD = 2
 PER_PATTERN = 2
+# The share of each batch of picks spent covering score bands rather than on uncertainty.
+EXPLORE_SHARE = 0.5
 _EPS = 1e-6
 
 Pair = tuple[str, str]
@@ -87,6 +92,7 @@ class Pick:
     candidate: Candidate
     uncertainty: float
     disagreement: float
+    covers_band: bool = False  # picked to cover its score band, not for its information
 
     @property
     def information(self) -> float:
@@ -166,45 +172,106 @@ def select_pairs(
     exclude: Iterable[Pair] = (),
     per_record: int = PER_RECORD,
     per_pattern: int = PER_PATTERN,
+    explore: float = EXPLORE_SHARE,
 ) -> list[Pick]:
-    """Up to `count` pairs to label next, most informative first, taken in turn from each
-    blocking rule's ranking; at most `per_record` picks name one record and `per_pattern`
-    share one comparison vector. `exclude`: pairs already labelled."""
+    """Up to `count` pairs to label next; at most `per_record` picks name one record and
+    `per_pattern` share one comparison vector. `exclude`: pairs already asked about.
+
+    Most picks are the most informative, taken in turn from each blocking rule's ranking;
+    the share `explore` of them covers the score bands (`score_band`) labels are
+    post-stratified by: each goes to the band with the most candidate pairs per label so far,
+    its most informative pair. Uncertainty alone asks about the pairs near the threshold only,
+    so the bands far from it, where most pairs and the matches the model misses lie, would
+    never be corrected; covering them in proportion to their size does at least as well for
+    them as labelling at random."""
+    pool = list(candidates)
     skip = {ordered_pair(a, b) for a, b in exclude}
+    ranked = rank((c for c in pool if c.pair not in skip), threshold)
+    taken = _Diversity(per_record, per_pattern)
+    explored = int(count * explore)
+    chosen = _most_informative(ranked, count - explored, taken)
+    labelled = Counter(score_band(c.match_probability) for c in pool if c.pair in skip)
+    labelled.update(score_band(p.candidate.match_probability) for p in chosen)
+    return chosen + _band_coverage(ranked, pool, count - len(chosen), labelled, taken)
+
+
+@dataclass
+class _Diversity:
+    """Picks so far per record and per comparison vector, and the pairs picked."""
+
+    per_record: int
+    per_pattern: int
+    records: Counter[str] = field(default_factory=Counter)
+    patterns: Counter[tuple[int, ...]] = field(default_factory=Counter)
+    pairs: set[Pair] = field(default_factory=set)
+
+    def take(self, pick: Pick) -> bool:
+        """Whether `pick` may be added (then it is counted)."""
+        c = pick.candidate
+        if (
+            c.pair in self.pairs
+            or self.records[c.record_l] >= self.per_record
+            or self.records[c.record_r] >= self.per_record
+            or self.patterns[c.gammas] >= self.per_pattern
+        ):
+            return False
+        self.records.update((c.record_l, c.record_r))
+        self.patterns[c.gammas] += 1
+        self.pairs.add(c.pair)
+        return True
+
+
+def _most_informative(ranked: list[Pick], count: int, taken: _Diversity) -> list[Pick]:
+    """Up to `count` picks, in turn from each blocking rule's ranking."""
     by_rule: dict[str, list[Pick]] = {}
-    for pick in rank((c for c in candidates if c.pair not in skip), threshold):
+    for pick in ranked:
         by_rule.setdefault(pick.candidate.match_key, []).append(pick)
     # Rules whose best pair teaches most go first in every round.
     queues = sorted(
         by_rule.values(), key=lambda picks: (-picks[0].information, picks[0].candidate.match_key)
     )
-    positions = [0] * len(queues)
-    records: dict[str, int] = {}
-    patterns: dict[tuple[int, ...], int] = {}
+    return _round_robin([iter(q) for q in queues], count, taken)
+
+
+def _round_robin(queues: list[Iterator[Pick]], count: int, taken: _Diversity) -> list[Pick]:
     chosen: list[Pick] = []
-    while len(chosen) < count:
-        progressed = False
-        for i, queue in enumerate(queues):
+    live = list(queues)
+    while live and len(chosen) < count:
+        for queue in list(live):
             if len(chosen) >= count:
                 break
-            while positions[i] < len(queue):
-                pick = queue[positions[i]]
-                positions[i] += 1
-                c = pick.candidate
-                if (
-                    records.get(c.record_l, 0) >= per_record
-                    or records.get(c.record_r, 0) >= per_record
-                    or patterns.get(c.gammas, 0) >= per_pattern
-                ):
-                    continue
-                for record in (c.record_l, c.record_r):
-                    records[record] = records.get(record, 0) + 1
-                patterns[c.gammas] = patterns.get(c.gammas, 0) + 1
+            pick = next((p for p in queue if taken.take(p)), None)
+            if pick is None:
+                live.remove(queue)
+            else:
                 chosen.append(pick)
-                progressed = True
-                break
-        if not progressed:
-            break
+    return chosen
+
+
+def _band_coverage(
+    ranked: list[Pick],
+    pool: Sequence[Candidate],
+    count: int,
+    labelled: Counter[int],
+    taken: _Diversity,
+) -> list[Pick]:
+    """Up to `count` picks, each from the band with the most candidates per label."""
+    sizes = Counter(score_band(c.match_probability) for c in pool)
+    by_band: dict[int, list[Pick]] = {}
+    for ranked_pick in ranked:
+        by_band.setdefault(score_band(ranked_pick.candidate.match_probability), []).append(
+            ranked_pick
+        )
+    queues = {band: iter(picks) for band, picks in by_band.items()}
+    chosen: list[Pick] = []
+    while queues and len(chosen) < count:
+        band = max(queues, key=lambda b: (sizes[b] / (labelled[b] + 1), -b))
+        pick = next((p for p in queues[band] if taken.take(p)), None)
+        if pick is None:
+            del queues[band]
+            continue
+        chosen.append(replace(pick, covers_band=True))
+        labelled[band] += 1
     return chosen
 
 

@@ -65,6 +65,9 @@ def test_a_steward_labels_a_pair_the_model_asks_about(
     assert page.locator("#labelled-count").inner_text() == "0"
     rows = page.locator("#teach-table tbody tr")
     assert rows.count() >= 3
+    # Some pairs are asked for their uncertainty, others to cover scores with few labels.
+    covering = page.locator("#teach-table td.why .covers").count()
+    assert 0 < covering < rows.count()
     first = rows.first.get_attribute("data-pair")
     assert first is not None
     record_l, record_r = first.split("|")

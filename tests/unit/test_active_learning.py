@@ -12,6 +12,7 @@ from matching.resolution.active_learning import (
     disagreement,
     fit_from_labels,
     probability,
+    score_band,
     select_pairs,
     uncertainty,
     with_parameters,
@@ -87,6 +88,23 @@ def test_selection_skips_pairs_already_labelled() -> None:
     pairs = [_candidate("a", "b", 0.5), _candidate("c", "d", 0.5, gammas=(0, 0))]
     picks = select_pairs(pairs, 0.5, 2, exclude=[("b", "a")])
     assert [p.candidate.pair for p in picks] == [("c", "d")]
+
+
+def test_exploration_covers_the_bands_with_most_pairs_per_label() -> None:
+    # Four pairs at the threshold, thirty far below it (band -10), ten far above (band 10).
+    near = [_candidate(f"n{i}", f"m{i}", 0.5, gammas=(i, 0)) for i in range(4)]
+    low = [_candidate(f"l{i}", f"k{i}", 2**-10 / (1 + 2**-10), gammas=(i, 1)) for i in range(30)]
+    high = [
+        _candidate(f"h{i}", f"g{i}", 1 - 2**-10 / (1 + 2**-10), gammas=(i, 2)) for i in range(10)
+    ]
+    pool = [*near, *low, *high]
+    bands = lambda picks: [score_band(p.candidate.match_probability) for p in picks]  # noqa: E731
+
+    assert bands(select_pairs(pool, 0.5, 4, explore=0.0)) == [0, 0, 0, 0]
+    assert bands(select_pairs(pool, 0.5, 4)) == [0, 0, -10, -10]  # 30 pairs per label vs 10
+    # Fifteen low pairs labelled already: the high band now has more pairs per label.
+    asked = [p.pair for p in low[:15]]
+    assert bands(select_pairs(pool, 0.5, 4, exclude=asked)) == [0, 0, 10, 10]
 
 
 def test_probability_adds_the_prior_and_each_level_weight() -> None:

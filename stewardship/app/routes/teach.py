@@ -136,6 +136,7 @@ def teach(request: Request, entity: str, user: Annotated[User, Depends(current_u
             "probability": p.candidate.match_probability,
             "uncertainty": p.uncertainty,
             "disagreement": p.disagreement,
+            "covers_band": p.covers_band,
             "rule": scored.rules.get(p.candidate.match_key, p.candidate.match_key),
         }
         for p in picks

@@ -9,8 +9,8 @@ Selection ranks a pair by how much its label could change the model: uncertainty
 weight near the link threshold's, where a label flips a decision) plus disagreement (some
 comparisons strongly for, others strongly against: the label says which kind of evidence to
 trust). Half of each batch instead covers the score bands the labels are post-stratified by
-(below), in proportion to their pairs, as random labels would but never twice where once is
-owed. The picks are kept diverse: taken in turn from each blocking rule, at most a few per
+(below), each band getting labels in proportion to its pairs, the share random labels would
+give it, but spent on its most informative pairs. The picks are kept diverse: taken in turn from each blocking rule, at most a few per
 record and per comparison-vector pattern, so a budget is not spent on near-duplicates.
 
 Learning (`fit_from_labels`) re-estimates m, u and λ by EM on the candidate pairs, the
@@ -182,8 +182,8 @@ def select_pairs(
     post-stratified by: each goes to the band with the most candidate pairs per label so far,
     its most informative pair. Uncertainty alone asks about the pairs near the threshold only,
     so the bands far from it, where most pairs and the matches the model misses lie, would
-    never be corrected; covering them in proportion to their size does at least as well for
-    them as labelling at random."""
+    never be corrected; covered in proportion to their size, they get the labels random
+    labelling would give them."""
     pool = list(candidates)
     skip = {ordered_pair(a, b) for a, b in exclude}
     ranked = rank((c for c in pool if c.pair not in skip), threshold)

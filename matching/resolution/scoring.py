@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from e360.config import MatchingConfig
-from matching.resolution.clustering import components
+from matching.resolution.clustering import component_labels
 from matching.resolution.engine import register
 from matching.resolution.settings import UNIQUE_ID
 from matching.resolution.splink_adapter import DatabaseAPI, Linker, SplinkDataFrame, scores_only
@@ -109,18 +109,19 @@ def cannot_links(
     and share a connected component of the links and the stewards' must-links: only those
     could end up in one cluster (`clustering.cluster` joins nothing across components). On a
     large population the others are nearly all of them."""
-    if matching.cannot_link_below is None:
+    if matching.cannot_link_below is None or not links:
         return []
-    component = components([*((a, b) for a, b, _ in links), *must_links])
-    linked = {r for a, b, _ in links for r in (a, b)}
-    component = {r: root for r, root in component.items() if r in linked}
-    if not component:
-        return []
+    must = list(must_links)
+    linked = pa.array([r for a, b, _ in links for r in (a, b)], pa.string())
+    records, roots = component_labels(
+        pa.array([a for a, _, _ in links] + [a for a, _ in must], pa.string()),
+        pa.array([b for _, b, _ in links] + [b for _, b in must], pa.string()),
+    )
     # Components as integer codes, compared over the whole table at once: on millions of
-    # stored pairs, copies of the id columns would cost gigabytes.
-    records = pa.array(list(component), pa.string())
-    codes = {root: i for i, root in enumerate(dict.fromkeys(component.values()))}
-    roots = pa.array([codes[root] for root in component.values()], pa.int32())
+    # stored pairs, copies of the id columns would cost gigabytes. Records only stewards
+    # joined have no match of their own: they chain nothing.
+    kept = pc.is_in(records, value_set=pc.unique(linked))
+    records, roots = records.filter(kept), roots.filter(kept)
 
     def root_of(column: str) -> pa.Array:
         ids = scores.column(column).cast(pa.string())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from matching.resolution.clustering import cluster as cluster_records
+from matching.resolution.clustering import components
 
 
 def _groups(clusters: dict[str, str]) -> set[frozenset[str]]:
@@ -35,6 +37,35 @@ def test_without_constraints_it_is_connected_components() -> None:
     assert _groups(clusters) == _groups(label)
     assert all(cluster == min(m for m in clusters if clusters[m] == cluster)
                for cluster in set(clusters.values()))  # fmt: skip
+
+
+def _union_find(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return {r: find(r) for r in parent}
+
+
+def test_components_are_those_of_union_find_on_any_graph() -> None:
+    rng = random.Random(11)
+    ids = [f"crm:{rng.randrange(10**6):06d}" for _ in range(400)] + ["Zed", "é", "a", "ab"]
+    # Sparse and dense random graphs, and one long chain in shuffled order (many rounds of
+    # pointer jumping), self-pairs and repeated pairs included.
+    chain = rng.sample(ids, len(ids))
+    graphs = [[(rng.choice(ids), rng.choice(ids)) for _ in range(n)] for n in (50, 300, 2000)] + [
+        list(itertools.pairwise(chain)),
+        [("a", "a"), ("ab", "a"), ("a", "ab")],
+    ]
+    for pairs in graphs:
+        assert components(pairs) == _union_find(pairs)
+    assert components([]) == {}
 
 
 def test_a_listing_between_two_variants_joins_only_the_stronger() -> None:

@@ -112,14 +112,13 @@ def cannot_links(
     if matching.cannot_link_below is None or not links:
         return []
     must = list(must_links)
-    linked = pa.array([r for a, b, _ in links for r in (a, b)], pa.string())
-    records, roots = component_labels(
-        pa.array([a for a, _, _ in links] + [a for a, _ in must], pa.string()),
-        pa.array([b for _, b, _ in links] + [b for _, b in must], pa.string()),
-    )
+    left = pa.array([a for a, _, _ in links] + [a for a, _ in must], pa.string())
+    right = pa.array([b for _, b, _ in links] + [b for _, b in must], pa.string())
+    records, roots = component_labels(left, right)
     # Components as integer codes, compared over the whole table at once: on millions of
     # stored pairs, copies of the id columns would cost gigabytes. Records only stewards
     # joined have no match of their own: they chain nothing.
+    linked = pa.chunked_array([left[: len(links)], right[: len(links)]])
     kept = pc.is_in(records, value_set=pc.unique(linked))
     records, roots = records.filter(kept), roots.filter(kept)
 

@@ -264,26 +264,13 @@ def _informative(tokens: list[str], brand_words: frozenset[str]) -> list[str]:
     ]
 
 
-def lsh_terms(
-    title_words: list[str], description_words: list[str]
-) -> tuple[str | None, str | None]:
-    """What `lsh.blocking_keys` hashes, space-joined: the title's weighted words (a listing
-    without a title still meets its product by its description's), and the model codes of
-    title and description."""
-    words = text_features.weighted_tokens(title_words or description_words)
-    codes = text_features.code_tokens(title_words + description_words)
-    return words, " ".join(codes) or None
-
-
-def free_text(
+def free_text_columns(
     title: str | None, description: str | None, brand: str | None, manufacturer: str | None
-) -> dict[str, Any]:
-    """Weighted tokens of the title, of title and description, their quantities, the
-    blocking keys of both (`lsh`); the brand's and manufacturer's words left out.
-
-    The embedding is left empty here: it is computed for a batch at once
-    (`standardize_products`).
-    """
+) -> dict[str, str | None]:
+    """Weighted tokens of the title, of title and description, their quantities, and what
+    their blocking keys hash (`lsh.blocking_keys`), space-joined: `lsh_words`, the title's
+    weighted words (a listing without a title still meets its product by its description's),
+    and `lsh_codes`, the model codes of both; the brand's and manufacturer's words left out."""
     brand_words = _brand_words(brand, manufacturer)
     title_words = _informative(text_features.text_tokens(title), brand_words)
     description_words = _informative(text_features.text_tokens(description), brand_words)
@@ -293,6 +280,24 @@ def free_text(
         "title_weighted": text_features.weighted_tokens(title_words),
         "text_tokens": text_features.weighted_tokens(all_words),
         "units": " ".join(dict.fromkeys(quantities)) or None,
-        "title_lsh": lsh.blocking_keys(*lsh_terms(title_words, description_words)),
+        "lsh_words": text_features.weighted_tokens(title_words or description_words),
+        "lsh_codes": " ".join(text_features.code_tokens(all_words)) or None,
+    }
+
+
+def free_text(
+    title: str | None, description: str | None, brand: str | None, manufacturer: str | None
+) -> dict[str, Any]:
+    """`free_text_columns` with their blocking keys (`title_lsh`).
+
+    The embedding is left empty here: it is computed for a batch at once
+    (`standardize_products`).
+    """
+    columns = free_text_columns(title, description, brand, manufacturer)
+    return {
+        "title_weighted": columns["title_weighted"],
+        "text_tokens": columns["text_tokens"],
+        "units": columns["units"],
+        "title_lsh": lsh.blocking_keys(columns["lsh_words"], columns["lsh_codes"]),
         "title_embedding": None,
     }

@@ -33,13 +33,10 @@ from matching.standardize.person import (
     split_full_name_views,
 )
 from matching.standardize.product import (
-    _brand_words,
-    _informative,
     colour,
     extract_model_number,
     first_gtin,
-    free_text,
-    lsh_terms,
+    free_text_columns,
     model_number,
     title_tokens,
 )
@@ -125,29 +122,20 @@ def brand_as_written(
     return _brand_as_written(brand, product, _vocabulary(shown).get(brand))
 
 
-_FREE_TEXT = ("title_weighted", "text_tokens", "units")
+_FREE_TEXT = ("title_weighted", "text_tokens", "units", "lsh_words", "lsh_codes")
 
 
 def free_text_arrow(
     title: pa.Array, description: pa.Array, brand: pa.Array, manufacturer: pa.Array
 ) -> pa.Array:
-    """free_text's text columns and, last, the two strings its blocking keys hash."""
+    """free_text_columns per row, in `_FREE_TEXT` order; the last two are what `e360_lsh`
+    hashes."""
 
     def row(*args: Any) -> list[str | None]:
-        features = free_text(*args)
-        return [features[c] for c in _FREE_TEXT] + list(_lsh_terms(*args))
+        columns = free_text_columns(*args)
+        return [columns[c] for c in _FREE_TEXT]
 
     return _each(row, (title, description, brand, manufacturer), pa.list_(STRING))
-
-
-def _lsh_terms(
-    title: str | None, description: str | None, brand: str | None, manufacturer: str | None
-) -> tuple[str | None, str | None]:
-    left_out = _brand_words(brand, manufacturer)
-    return lsh_terms(
-        _informative(text_features.text_tokens(title), left_out),
-        _informative(text_features.text_tokens(description), left_out),
-    )
 
 
 def lsh_arrow(words: pa.Array, codes: pa.Array) -> pa.Array:

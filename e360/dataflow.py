@@ -20,23 +20,54 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from e360.sql import quote
-
-ArrowFunction = Callable[..., pa.Array]
+from e360.udf_workers import ArrowFunction, UdfWorkers, with_arity
 
 
 @dataclass(frozen=True)
 class VectorisedUdf:
     """A Python function over Arrow arrays (one per argument) returning one Arrow array of
-    `returns`, the same length; it must not depend on how rows are batched."""
+    `returns`, the same length; it must not depend on how rows are batched.
+
+    `offload`: DuckDB may run it in worker processes (`UdfWorkers`): it is pure Python worth
+    a round trip per batch, and it pickles by reference (defined at module level, or a
+    `RowWise` of such a function)."""
 
     name: str
     function: ArrowFunction
     arguments: tuple[pa.DataType, ...]
     returns: pa.DataType
+    offload: bool = False
+
+
+@dataclass(frozen=True)
+class RowWise:
+    """A per-value Python function as a UDF's function: called on each row of the arrays."""
+
+    function: Callable[..., Any]
+    returns: pa.DataType
+
+    def __call__(self, *arrays: pa.Array) -> pa.Array:
+        columns = [_values(a) for a in arrays]
+        return pa.array([self.function(*row) for row in zip(*columns, strict=True)], self.returns)
+
+    @property
+    def __name__(self) -> str:
+        return f"{self.function.__name__}_rows"
+
+
+def _values(array: pa.Array) -> list[Any]:
+    # A constant argument (a batch's vocabulary, a source's setting) becomes one Python
+    # object repeated, so a cache keyed on it hashes a long text once, not once a row.
+    if len(array) > 1 and pa.types.is_string(array.type):
+        distinct = pc.unique(array)
+        if len(distinct) == 1:
+            return [distinct[0].as_py()] * len(array)
+    return array.to_pylist()
 
 
 class Dataflow(ABC):
@@ -81,12 +112,18 @@ class Dataflow(ABC):
 
 
 class DuckDBDataflow(Dataflow):
-    """The embedded engine: one DuckDB connection, Arrow in and out without copies."""
+    """The embedded engine: one DuckDB connection, Arrow in and out without copies.
+
+    `workers`: where offloadable UDFs run (`VectorisedUdf.offload`; the flow does not own
+    them: they outlive it); without, in this process, one at a time."""
 
     dialect = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection | None = None, workers: UdfWorkers | None = None
+    ) -> None:
         self.con = con if con is not None else duckdb.connect()
+        self.workers = workers
         self._udfs: set[str] = set()
         # Arrow tables handed to DuckDB must outlive the relations that scan them.
         self._registered: dict[str, pa.Table] = {}
@@ -110,9 +147,14 @@ class DuckDBDataflow(Dataflow):
     def register_udf(self, udf: VectorisedUdf) -> None:
         if udf.name in self._udfs:
             return
+        arity = len(udf.arguments)
+        if udf.offload and self.workers is not None:
+            function = self.workers.offloading(udf.function, arity)
+        else:
+            function = with_arity(_forwarding(udf.function), arity)
         self.con.create_function(
             udf.name,
-            udf.function,
+            function,
             [_duckdb_type(t) for t in udf.arguments],
             _duckdb_type(udf.returns),
             type=PythonUDFType.ARROW,
@@ -128,6 +170,15 @@ class DuckDBDataflow(Dataflow):
 
     def close(self) -> None:
         self.con.close()
+
+
+def _forwarding(function: ArrowFunction) -> ArrowFunction:
+    # A plain function of arrays, whatever `function` is (a `RowWise`, a closure): what
+    # Spark's type inspection expects, and what DuckDB's signature is set on.
+    def call(*arrays: pa.Array) -> pa.Array:
+        return function(*arrays)
+
+    return call
 
 
 class SparkDataflow(Dataflow):
@@ -167,7 +218,7 @@ class SparkDataflow(Dataflow):
 
         # pyspark's stubs type arrow_udf's decorator forms only.
         spark_udf = arrow_udf(  # type: ignore[call-overload]
-            _spark_arrow_function(udf.function), _spark_type(udf.returns)
+            _forwarding(udf.function), _spark_type(udf.returns)
         )
         self.spark.udf.register(udf.name, spark_udf)
         self._udfs.add(udf.name)
@@ -177,15 +228,6 @@ class SparkDataflow(Dataflow):
         if frame is not None:
             frame.unpersist()
         self.spark.catalog.dropTempView(name)
-
-
-def _spark_arrow_function(function: ArrowFunction) -> Callable[..., pa.Array]:
-    # Spark hands Arrow UDFs ChunkedArray-free pa.Arrays already; keep the signature explicit
-    # so Spark's type inspection sees a function of arrays.
-    def call(*arrays: pa.Array) -> pa.Array:
-        return function(*arrays)
-
-    return call
 
 
 _DUCKDB_TYPES: dict[pa.DataType, str] = {

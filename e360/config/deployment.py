@@ -29,6 +29,10 @@ class EngineSettings(Section):
     """The matching engine: DuckDB in one process, or Spark (local or a cluster)."""
     threads: int | None = Field(default=None, ge=1)
     """Threads the engine may use; default: every core."""
+    udf_workers: int | None = Field(default=None, ge=0)
+    """DuckDB: processes the standardisers' Python runs in, so it uses more than one core;
+    default: one per engine thread on a machine of two cores or more, 0: in the engine's own
+    process. Spark runs its UDFs in its executors' workers and ignores this."""
     memory_limit: str | None = None
     """DuckDB's memory limit, e.g. `8GB`, beyond which it spills to `spill_dir`; default: a
     quarter of the machine's memory (DuckDB's own default, 80%, leaves nothing for the Arrow

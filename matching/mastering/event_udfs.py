@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from e360.dataflow import VectorisedUdf
+from e360.dataflow import RowWise, VectorisedUdf
 from matching.standardize import currency, price, timestamp
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -39,28 +39,12 @@ def event_amount(value: Any) -> float | None:
     return amount if math.isfinite(amount) else None
 
 
-def _over_values(
-    parse: Callable[[Any], Any], returns: pa.DataType
-) -> Callable[[pa.Array], pa.Array]:
-    def parse_all(values: pa.Array) -> pa.Array:
-        return pa.array([parse(v) for v in values.to_pylist()], returns)
-
-    return parse_all
+def _over_values(name: str, parse: Callable[[Any], Any], returns: pa.DataType) -> VectorisedUdf:
+    return VectorisedUdf(name, RowWise(parse, returns), (pa.string(),), returns, offload=True)
 
 
-TIMESTAMP_UDF = VectorisedUdf(
-    "e360_event_timestamp",
-    _over_values(timestamp, pa.timestamp("us")),
-    (pa.string(),),
-    pa.timestamp("us"),
-)
-QUANTITY_UDF = VectorisedUdf(
-    "e360_event_quantity", _over_values(event_quantity, pa.int64()), (pa.string(),), pa.int64()
-)
-AMOUNT_UDF = VectorisedUdf(
-    "e360_event_amount", _over_values(event_amount, pa.float64()), (pa.string(),), pa.float64()
-)
-CURRENCY_UDF = VectorisedUdf(
-    "e360_event_currency", _over_values(currency, pa.string()), (pa.string(),), pa.string()
-)
+TIMESTAMP_UDF = _over_values("e360_event_timestamp", timestamp, pa.timestamp("us"))
+QUANTITY_UDF = _over_values("e360_event_quantity", event_quantity, pa.int64())
+AMOUNT_UDF = _over_values("e360_event_amount", event_amount, pa.float64())
+CURRENCY_UDF = _over_values("e360_event_currency", currency, pa.string())
 EVENT_UDFS = (TIMESTAMP_UDF, QUANTITY_UDF, AMOUNT_UDF, CURRENCY_UDF)

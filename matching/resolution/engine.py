@@ -15,6 +15,7 @@ import pyarrow as pa
 from e360.config import E360Config, EngineSettings
 from e360.dataflow import Dataflow, DuckDBDataflow, SparkDataflow
 from e360.errors import E360Error, MatchError
+from e360.udf_workers import shared_workers
 from matching.resolution.splink_adapter import (
     DatabaseAPI,
     DuckDBAPI,
@@ -39,8 +40,24 @@ def backend_for(engine: EngineSettings, root: Path) -> DatabaseAPI:
 def dataflow_for(engine: EngineSettings, root: Path) -> Dataflow:
     """The engine zone transforms run on: the same engine Splink scores on."""
     if engine.type == "duckdb":
-        return DuckDBDataflow(duckdb_connection(engine, root))
+        count = udf_workers(engine)
+        workers = shared_workers(count, UDF_MODULES) if count else None
+        return DuckDBDataflow(duckdb_connection(engine, root), workers)
     return SparkDataflow(spark_session(engine, root))
+
+
+# What a UDF worker imports before its first batch: the standardisers (events' parsers are
+# standardisers too).
+UDF_MODULES = ("matching.standardize.vectorised",)
+
+
+def udf_workers(engine: EngineSettings) -> int:
+    """UDF worker processes for DuckDB (`EngineSettings.udf_workers`)."""
+    if engine.udf_workers is not None:
+        return engine.udf_workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = engine.threads or cores or 1
+    return threads if (cores or 1) >= 2 else 0
 
 
 def duckdb_connection(engine: EngineSettings, root: Path) -> duckdb.DuckDBPyConnection:

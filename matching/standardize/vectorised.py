@@ -15,9 +15,8 @@ from typing import Any
 
 import phonenumbers
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from e360.dataflow import Dataflow, VectorisedUdf
+from e360.dataflow import Dataflow, RowWise, VectorisedUdf
 from matching.standardize import embeddings, lsh, text_features
 from matching.standardize.clean import clean_text, display_text, identifier
 from matching.standardize.contact import email, phone_e164, phone_region
@@ -43,24 +42,6 @@ from matching.standardize.product import (
 from matching.standardize.records import _brand_as_written, _name_sort
 
 STRING = pa.string()
-
-
-def _each(
-    function: Callable[..., Any], arrays: tuple[pa.Array, ...], returns: pa.DataType
-) -> pa.Array:
-    """`function` over the rows of `arrays` (the zone's SQL hands distinct rows)."""
-    columns = [_values(a) for a in arrays]
-    return pa.array([function(*row) for row in zip(*columns, strict=True)], returns)
-
-
-def _values(array: pa.Array) -> list[Any]:
-    # A constant argument (a batch's vocabulary, a source's setting) becomes one Python
-    # object repeated, so a cache keyed on it hashes a long text once, not once a row.
-    if len(array) > 1 and pa.types.is_string(array.type):
-        distinct = pc.unique(array)
-        if len(distinct) == 1:
-            return [distinct[0].as_py()] * len(array)
-    return array.to_pylist()
 
 
 def strip_text(value: str | None) -> str | None:
@@ -125,47 +106,17 @@ def brand_as_written(
 _FREE_TEXT = ("title_weighted", "text_tokens", "units", "lsh_words", "lsh_codes")
 
 
-def free_text_arrow(
-    title: pa.Array, description: pa.Array, brand: pa.Array, manufacturer: pa.Array
-) -> pa.Array:
-    """free_text_columns per row, in `_FREE_TEXT` order; the last two are what `e360_lsh`
-    hashes."""
-
-    def row(*args: Any) -> list[str | None]:
-        columns = free_text_columns(*args)
-        return [columns[c] for c in _FREE_TEXT]
-
-    return _each(row, (title, description, brand, manufacturer), pa.list_(STRING))
-
-
-def lsh_arrow(words: pa.Array, codes: pa.Array) -> pa.Array:
-    return _each(lsh.blocking_keys, (words, codes), pa.list_(STRING))
+def free_text(
+    title: str | None, description: str | None, brand: str | None, manufacturer: str | None
+) -> list[str | None]:
+    """free_text_columns in `_FREE_TEXT` order; the last two are what `e360_lsh` hashes."""
+    columns = free_text_columns(title, description, brand, manufacturer)
+    return [columns[c] for c in _FREE_TEXT]
 
 
 def embedding_arrow(texts: pa.Array) -> pa.Array:
     """Title embeddings, one model call per batch (float64: exact copies of the float32s)."""
     return pa.array(embeddings.embed(texts.to_pylist()), pa.list_(pa.float64()))
-
-
-def _typed(
-    function: Callable[..., Any], arity: int, returns: pa.DataType
-) -> Callable[..., pa.Array]:
-    # DuckDB reads a UDF's arity from its signature: one wrapper per argument count.
-    def one(a: pa.Array) -> pa.Array:
-        return _each(function, (a,), returns)
-
-    def two(a: pa.Array, b: pa.Array) -> pa.Array:
-        return _each(function, (a, b), returns)
-
-    def three(a: pa.Array, b: pa.Array, c: pa.Array) -> pa.Array:
-        return _each(function, (a, b, c), returns)
-
-    def four(a: pa.Array, b: pa.Array, c: pa.Array, d: pa.Array) -> pa.Array:
-        return _each(function, (a, b, c, d), returns)
-
-    call = (one, two, three, four)[arity - 1]
-    call.__name__ = call.__qualname__ = f"{function.__name__}_arrow"
-    return call
 
 
 def _udf(
@@ -175,7 +126,7 @@ def _udf(
     returns: pa.DataType = STRING,
 ) -> VectorisedUdf:
     return VectorisedUdf(
-        f"e360_{name_}", _typed(function, len(arguments), returns), arguments, returns
+        f"e360_{name_}", RowWise(function, returns), arguments, returns, offload=True
     )
 
 
@@ -212,8 +163,9 @@ UDFS: tuple[VectorisedUdf, ...] = (
     _udf("brand_key", brand_key),
     _udf("brand_from_text", brand_from_text, (STRING, STRING, STRING, pa.bool_())),
     _udf("brand_as_written", brand_as_written, (STRING,) * 4),
-    VectorisedUdf("e360_free_text", free_text_arrow, (STRING,) * 4, pa.list_(STRING)),
-    VectorisedUdf("e360_lsh", lsh_arrow, (STRING, STRING), pa.list_(STRING)),
+    _udf("free_text", free_text, (STRING,) * 4, pa.list_(STRING)),
+    _udf("lsh", lsh.blocking_keys, S2, pa.list_(STRING)),
+    # Not offloaded: one numpy call per batch, and each worker would load the model again.
     VectorisedUdf("e360_embedding", embedding_arrow, (STRING,), pa.list_(pa.float64())),
 )
 

@@ -16,6 +16,7 @@ from demo import generate_demo_data
 from e360.config import EngineSettings, SourceConfig, load_config
 from e360.dataflow import DuckDBDataflow
 from e360.lake import Lake
+from e360.udf_workers import UdfWorkers
 from e360.zones import standardized_schema
 from matching.resolution.engine import dataflow_for
 from matching.standardize.records import complete_products
@@ -71,6 +72,21 @@ def test_demo_sources_standardise_as_record_by_record(demo_lake, entity: str) ->
     stored = lake.read("standardized", entity)
     assert stored is not None
     assert_same_rows(stored.select(expected.column_names), expected)
+
+
+@pytest.mark.parametrize("entity", ["customer", "product"])
+def test_standardisers_in_worker_processes_give_the_same_rows(demo_lake, entity: str) -> None:
+    config, lake = demo_lake
+    sources = config.sources_of(entity)
+    workers = UdfWorkers(2, min_rows=8)  # small slices: every lookup goes to the workers
+    flow = DuckDBDataflow(workers=workers)
+    try:
+        offloaded = standardized_table(flow, lake, entity, sources)
+        assert workers.started
+    finally:
+        flow.close()
+        workers.close()
+    assert_same_rows(offloaded, columnar(lake, entity, sources))
 
 
 CRM = SourceConfig(

@@ -81,7 +81,7 @@ def build_variables(config: E360Config) -> dict[str, Any]:
     settings = config.deployment.warehouse
     variables: dict[str, Any] = {
         "e360_lake_schema": settings.lake_schema,
-        "e360_wap_suffix": wap.WAP_SUFFIX,
+        "e360_wap_suffix": wap.build_suffix(config),
     }
     if settings.target == "redshift":
         variables.update(dbt_role_vars(config))

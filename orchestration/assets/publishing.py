@@ -2,8 +2,9 @@
 
 The gate is the last stop before anything reaches the warehouse: its blocking check fails the
 run, and the warehouse keeps what it had, when the master zone contradicts itself. dbt then
-writes the published layers into `<schema>__wap`, audits them with every test and only then
-publishes them (`e360.warehouse.wap`): a failed test leaves the published layer as it was.
+writes the published layers into `<schema>__wap` (on DuckDB into a copy of the warehouse
+file), audits them with every test and only then publishes them (`e360.warehouse.wap`): a
+failed test leaves the published layer as it was.
 """
 
 import contextlib
@@ -213,8 +214,8 @@ def dbt_enterprise_assets(config: E360Config) -> dg.AssetsDefinition:
                 yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
                 failures = "\n  ".join(summary["failures"]) or "see the dbt log"
                 kept = f"the *{wap.WAP_SUFFIX} schemas"
-                if settings.target == "duckdb":
-                    kept += f" of {config.warehouse_path}"  # the staging copy
+                if wap.builds_in_place(config):
+                    kept = str(config.warehouse_path)  # the staging copy
                 error = PublishError(
                     "dbt build failed its audit; nothing was published (the rejected build "
                     f"is in {kept}):\n  {failures}"

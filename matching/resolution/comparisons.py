@@ -1,4 +1,4 @@
-"""Comparisons Splink's library lacks, for product data.
+"""Comparisons Splink's library lacks, for product data, and a faster form of one it has.
 
 Written in DuckDB SQL with `base_dialect_str`, so Splink translates them for Spark.
 """
@@ -24,6 +24,32 @@ Levels = list[ComparisonLevelCreator | dict[str, Any]]
 def pair_column(column: str, side: str) -> str:
     """One side's copy of a column in Splink's pairwise SQL ("name_l", "name_r"), quoted."""
     return quote(f"{column}_{side}")
+
+
+class DamerauLevenshteinLevel(cll.DamerauLevenshteinLevel):
+    """Splink's level (the same pairs, label and plain-language name), computed where it can
+    hold: a Damerau-Levenshtein distance of at most k needs a Levenshtein distance of at most
+    2k (a swap is two substitutions), and the plain distance costs a fifth of DuckDB's
+    Damerau-Levenshtein. Most candidate pairs are far apart, so most never reach the second
+    (the e-mail comparison's two levels were four fifths of the customer predict)."""
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        self.col_expression.sql_dialect = sql_dialect
+        col = self.col_expression
+        bound = f"{sql_dialect.levenshtein_function_name}({col.name_l}, {col.name_r})"
+        return f"{bound} <= {2 * int(self.distance_threshold)} and {super().create_sql(sql_dialect)}"
+
+
+class DamerauLevenshteinAtThresholds(cl.DamerauLevenshteinAtThresholds):
+    """Splink's comparison, its distance levels `DamerauLevenshteinLevel` above."""
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        return [
+            DamerauLevenshteinLevel(level.col_expression, level.distance_threshold)
+            if isinstance(level, cll.DamerauLevenshteinLevel)
+            else level
+            for level in super().create_comparison_levels()
+        ]
 
 
 def word_overlap(column: str) -> str:

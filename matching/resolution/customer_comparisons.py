@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from matching.resolution.comparisons import pair_column, word_overlap
+from matching.resolution.comparisons import DamerauLevenshteinLevel, pair_column, word_overlap
 from matching.resolution.splink_adapter import ComparisonCreator, ComparisonLevelCreator, cl, cll
 
 
@@ -118,7 +118,7 @@ def address(
                 label_for_charts="same phone, same place"
             ),
             cll.ExactMatchLevel(phone).configure(label_for_charts="same phone"),
-            cll.DamerauLevenshteinLevel(phone, 1).configure(
+            DamerauLevenshteinLevel(phone, 1).configure(
                 label_for_charts="phone one edit apart"
             ),
         ]

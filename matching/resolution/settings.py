@@ -17,6 +17,7 @@ from e360.config import (
 from e360.entities import MasteredEntity
 from e360.errors import MatchError
 from matching.resolution.comparisons import (
+    DamerauLevenshteinAtThresholds,
     embedding_cosine,
     model_number,
     token_jaccard,
@@ -44,7 +45,7 @@ _COMPARISONS: dict[str, Callable[..., ComparisonCreator]] = {
     "email": cl.EmailComparison,
     "postcode": cl.PostcodeComparison,
     "levenshtein": cl.LevenshteinAtThresholds,
-    "damerau_levenshtein": cl.DamerauLevenshteinAtThresholds,
+    "damerau_levenshtein": DamerauLevenshteinAtThresholds,
     "jaro_winkler": cl.JaroWinklerAtThresholds,
     "jaccard": cl.JaccardAtThresholds,
     "model_number": model_number,

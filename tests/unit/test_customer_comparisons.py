@@ -7,14 +7,16 @@ checks that Splink's translation puts every pair in the same level there.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pytest
 
+from matching.resolution.comparisons import DamerauLevenshteinAtThresholds
 from matching.resolution.customer_comparisons import address, birth_date, company_name, person_name
-from matching.resolution.splink_adapter import ComparisonCreator
+from matching.resolution.splink_adapter import ComparisonCreator, cl
 from matching.standardize import company_name as std_company_name
 from matching.standardize import company_name_tokens, phonetic
 
@@ -52,6 +54,10 @@ def _contact(left: tuple, right: tuple) -> dict[str, Any]:
     row = _address(left[:3], right[:3])
     row["phone_l"], row["phone_r"] = left[3], right[3]
     return row
+
+
+def _emails(left: str | None, right: str | None) -> dict[str, Any]:
+    return {"email_l": left, "email_r": right}
 
 
 def _company(left: str | None, right: str | None) -> dict[str, Any]:
@@ -143,6 +149,20 @@ CASES: dict[str, tuple[ComparisonCreator, list[tuple[dict[str, Any], str]]]] = {
             (_contact((None, None, None, "0262411234"), (*HOME, None)), "null"),
         ],
     ),
+    # e360's bounded form of Splink's comparison (a Levenshtein bound first)
+    "damerau_levenshtein": (
+        DamerauLevenshteinAtThresholds("email", [1, 2]),
+        [
+            (_emails("ann@x.com", "ann@x.com"), "exact"),
+            (_emails("ann@x.com", "anne@x.com"), "one edit"),
+            (_emails("ann.lee@x.com", "ann.ele@x.com"), "one edit"),  # a swap: Levenshtein 2
+            (_emails("ann.lee@x.com", "anne.le@x.com"), "two edits"),
+            (_emails("ann.lee@x.com", "nan.ele@x.com"), "two edits"),  # two swaps: Levenshtein 4
+            (_emails("ann.lee@x.com", "nan.ele@y.com"), "else"),
+            (_emails("ann@x.com", "bob.smith@y.org"), "else"),
+            (_emails(None, "ann@x.com"), "null"),
+        ],
+    ),
     "company_name": (
         company_name("company_name", "company_name_tokens"),
         [
@@ -182,6 +202,7 @@ LEVELS = {
         "else",
     ],
     "company_name": ["null", "exact", "same words", "typo", "shared words", "jw80", "else"],
+    "damerau_levenshtein": ["null", "exact", "one edit", "two edits", "else"],
 }
 
 
@@ -205,6 +226,39 @@ def test_each_pair_falls_in_its_level(name: str) -> None:
     creator, cases = CASES[name]
     got = levels_of(creator, [row for row, _ in cases], "duckdb", duckdb_run)
     assert [LEVELS[name][g] for g in got] == [level for _, level in cases]
+
+
+def test_the_bounded_damerau_levenshtein_levels_select_what_splinks_select() -> None:
+    """Random strings and their near copies (swaps, typos, insertions, unicode): at every
+    threshold e360's level holds exactly where Splink's own does."""
+    rng = random.Random(11)
+    alphabet = "abcdeé.@ "
+
+    def near(value: str) -> str:
+        chars = list(value)
+        for _ in range(rng.randint(0, 4)):
+            i = rng.randrange(len(chars) + 1)
+            edit = rng.choice(("swap", "sub", "ins", "del"))
+            if edit == "swap" and i + 1 < len(chars):
+                chars[i], chars[i + 1] = chars[i + 1], chars[i]
+            elif edit == "sub" and i < len(chars):
+                chars[i] = rng.choice(alphabet)
+            elif edit == "ins":
+                chars.insert(i, rng.choice(alphabet))
+            elif chars and i < len(chars):
+                del chars[i]
+        return "".join(chars)
+
+    words = ["".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(4000)]
+    rows = [_emails(w, near(w) if rng.random() < 0.8 else rng.choice(words)) for w in words]
+    for threshold in (1, 2, 3):
+        theirs = cl.DamerauLevenshteinAtThresholds("email", [threshold])
+        ours = DamerauLevenshteinAtThresholds("email", [threshold])
+        expected = levels_of(theirs, rows, "duckdb", duckdb_run)
+        assert levels_of(ours, rows, "duckdb", duckdb_run) == expected, threshold
+        assert 0.05 < expected.count(2) / len(rows) < 0.95  # both sides of the level occur
+    level = ours.get_comparison("duckdb").comparison_levels[2]
+    assert level.label_for_charts == theirs.get_comparison("duckdb").comparison_levels[2].label_for_charts
 
 
 def test_level_lists_match_the_comparisons() -> None:

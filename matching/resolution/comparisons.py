@@ -37,7 +37,9 @@ class DamerauLevenshteinLevel(cll.DamerauLevenshteinLevel):
         self.col_expression.sql_dialect = sql_dialect
         col = self.col_expression
         bound = f"{sql_dialect.levenshtein_function_name}({col.name_l}, {col.name_r})"
-        return f"{bound} <= {2 * int(self.distance_threshold)} and {super().create_sql(sql_dialect)}"
+        return (
+            f"{bound} <= {2 * int(self.distance_threshold)} and {super().create_sql(sql_dialect)}"
+        )
 
 
 class DamerauLevenshteinAtThresholds(cl.DamerauLevenshteinAtThresholds):

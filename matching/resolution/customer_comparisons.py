@@ -118,9 +118,7 @@ def address(
                 label_for_charts="same phone, same place"
             ),
             cll.ExactMatchLevel(phone).configure(label_for_charts="same phone"),
-            DamerauLevenshteinLevel(phone, 1).configure(
-                label_for_charts="phone one edit apart"
-            ),
+            DamerauLevenshteinLevel(phone, 1).configure(label_for_charts="phone one edit apart"),
         ]
     nothing_comparable = cll.Not(cll.Or(*comparable))
     return cl.CustomComparison(

@@ -258,7 +258,10 @@ def test_the_bounded_damerau_levenshtein_levels_select_what_splinks_select() -> 
         assert levels_of(ours, rows, "duckdb", duckdb_run) == expected, threshold
         assert 0.05 < expected.count(2) / len(rows) < 0.95  # both sides of the level occur
     level = ours.get_comparison("duckdb").comparison_levels[2]
-    assert level.label_for_charts == theirs.get_comparison("duckdb").comparison_levels[2].label_for_charts
+    assert (
+        level.label_for_charts
+        == theirs.get_comparison("duckdb").comparison_levels[2].label_for_charts
+    )
 
 
 def test_level_lists_match_the_comparisons() -> None:

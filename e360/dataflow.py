@@ -114,8 +114,9 @@ class Dataflow(ABC):
 class DuckDBDataflow(Dataflow):
     """The embedded engine: one DuckDB connection, Arrow in and out without copies.
 
-    `workers`: where offloadable UDFs run (`VectorisedUdf.offload`; the flow does not own
-    them: they outlive it); without, in this process, one at a time."""
+    `workers`: where offloadable UDFs run (`VectorisedUdf.offload`), stopped with the flow
+    (their caches grow with the data: they would hold that memory through later stages);
+    without, in this process, one at a time."""
 
     dialect = "duckdb"
 
@@ -170,6 +171,8 @@ class DuckDBDataflow(Dataflow):
 
     def close(self) -> None:
         self.con.close()
+        if self.workers is not None:
+            self.workers.close()
 
 
 def _forwarding(function: ArrowFunction) -> ArrowFunction:

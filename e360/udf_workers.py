@@ -15,7 +15,6 @@ worker, so an unguarded script would repeat its own work there.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import importlib
 import inspect
@@ -129,27 +128,6 @@ class UdfWorkers:
                 worker.close()
             self._workers = []
             self._idle = queue.SimpleQueue()
-
-
-_SHARED: dict[tuple[int, tuple[str, ...]], UdfWorkers] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_workers(count: int, preload: Sequence[str] = ()) -> UdfWorkers:
-    """The process's workers of this shape, started once and stopped at exit: every flow of
-    a run (each entity's standardisation, the events) shares them and their warm caches."""
-    key = (count, tuple(preload))
-    with _SHARED_LOCK:
-        if key not in _SHARED:
-            if not _SHARED:
-                atexit.register(_close_shared)
-            _SHARED[key] = UdfWorkers(count, preload)
-        return _SHARED[key]
-
-
-def _close_shared() -> None:
-    for workers in _SHARED.values():
-        workers.close()
 
 
 def with_arity(function: ArrowFunction, arity: int) -> ArrowFunction:

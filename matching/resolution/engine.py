@@ -15,7 +15,7 @@ import pyarrow as pa
 from e360.config import E360Config, EngineSettings
 from e360.dataflow import Dataflow, DuckDBDataflow, SparkDataflow
 from e360.errors import E360Error, MatchError
-from e360.udf_workers import shared_workers
+from e360.udf_workers import UdfWorkers
 from matching.resolution.splink_adapter import (
     DatabaseAPI,
     DuckDBAPI,
@@ -41,7 +41,7 @@ def dataflow_for(engine: EngineSettings, root: Path) -> Dataflow:
     """The engine zone transforms run on: the same engine Splink scores on."""
     if engine.type == "duckdb":
         count = udf_workers(engine)
-        workers = shared_workers(count, UDF_MODULES) if count else None
+        workers = UdfWorkers(count, preload=UDF_MODULES) if count else None
         return DuckDBDataflow(duckdb_connection(engine, root), workers)
     return SparkDataflow(spark_session(engine, root))
 

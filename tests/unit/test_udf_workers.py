@@ -103,3 +103,16 @@ def test_duckdb_runs_an_offloaded_udf_in_the_workers(workers: UdfWorkers) -> Non
         flow.close()
     assert got.column("loud").to_pylist() == SHOUT(got.column("s").combine_chunks()).to_pylist()
     assert os.getpid() not in set(got.column("pid").to_pylist())
+
+
+def test_a_flow_stops_its_workers_when_it_closes() -> None:
+    """The workers' caches grow with the data: they must not outlive the flow's stage."""
+    workers = UdfWorkers(2, min_rows=4)
+    flow = DuckDBDataflow(duckdb.connect(), workers)
+    flow.register_udf(VectorisedUdf("shout", SHOUT, (pa.string(),), SHOUT.returns, True))
+    flow.create_table("v", "select shout('n' || range) as s from range(100)")
+    processes = [worker.process for worker in workers._workers]
+    assert len(processes) == 2 and all(p.poll() is None for p in processes)
+    flow.close()
+    assert all(p.poll() is not None for p in processes)  # close waits for them to exit
+    assert not workers.started

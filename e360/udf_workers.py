@@ -39,6 +39,10 @@ ArrowFunction = Callable[..., pa.Array]
 # A batch is cut in slices of at least this many rows; a smaller batch runs in the calling
 # process: pickling it both ways and waking a worker cost more than its Python.
 MIN_SLICE_ROWS = 512
+# Rows run in the calling process before the workers start: starting them (an interpreter
+# and its imports each) costs about as much as this many rows take, so small data (a test,
+# a demo) never pays for workers it would barely use.
+WARM_UP_ROWS = 100_000
 
 _BOOT = (
     "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
@@ -52,19 +56,25 @@ class UdfWorkerError(E360Error):
 
 
 class UdfWorkers:
-    """`count` worker processes, started together on the first batch worth sending.
+    """`count` worker processes, started together once `warm_up_rows` ran here.
 
     `preload`: modules each worker imports before its first batch (the UDFs' own modules);
     a worker imports a function's module on first use anyway."""
 
     def __init__(
-        self, count: int, preload: Sequence[str] = (), min_rows: int = MIN_SLICE_ROWS
+        self,
+        count: int,
+        preload: Sequence[str] = (),
+        min_rows: int = MIN_SLICE_ROWS,
+        warm_up_rows: int = WARM_UP_ROWS,
     ) -> None:
         if count < 1:
             raise ValueError(f"UdfWorkers needs at least one worker, not {count}")
         self.count = count
         self.preload = tuple(preload)
         self.min_rows = min_rows
+        self.warm_up_rows = warm_up_rows
+        self._inline_rows = 0
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
@@ -79,7 +89,7 @@ class UdfWorkers:
 
         def call(*arrays: pa.Array) -> pa.Array:
             rows = len(arrays[0]) if arrays else 0
-            if rows < self.min_rows:
+            if rows < self.min_rows or self._warming_up(rows):
                 return function(*arrays)
             return self.run(function, arrays)
 
@@ -112,6 +122,13 @@ class UdfWorkers:
             raise failed
         results = [r for r in replies if not isinstance(r, UdfWorkerError)]
         return results[0] if len(results) == 1 else pa.concat_arrays(results)
+
+    def _warming_up(self, rows: int) -> bool:
+        with self._lock:
+            if self._workers or self._inline_rows >= self.warm_up_rows:
+                return False
+            self._inline_rows += rows
+            return True
 
     def _start(self) -> None:
         with self._lock:

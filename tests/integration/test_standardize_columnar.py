@@ -78,7 +78,7 @@ def test_demo_sources_standardise_as_record_by_record(demo_lake, entity: str) ->
 def test_standardisers_in_worker_processes_give_the_same_rows(demo_lake, entity: str) -> None:
     config, lake = demo_lake
     sources = config.sources_of(entity)
-    workers = UdfWorkers(2, min_rows=8)  # small slices: every lookup goes to the workers
+    workers = UdfWorkers(2, min_rows=8, warm_up_rows=0)  # every lookup goes to the workers
     flow = DuckDBDataflow(workers=workers)
     try:
         offloaded = standardized_table(flow, lake, entity, sources)

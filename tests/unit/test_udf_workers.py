@@ -35,7 +35,7 @@ SHOUT = RowWise(shout, pa.list_(pa.string()))
 
 @pytest.fixture
 def workers() -> Iterator[UdfWorkers]:
-    pool = UdfWorkers(2, min_rows=4)
+    pool = UdfWorkers(2, min_rows=4, warm_up_rows=0)
     yield pool
     pool.close()
 
@@ -53,11 +53,19 @@ def test_the_slices_run_in_other_processes_at_once(workers: UdfWorkers) -> None:
     assert pids == sorted(pids, key=pids.index)  # each worker's slice is contiguous
 
 
-def test_a_small_batch_stays_in_this_process() -> None:
-    pool = UdfWorkers(2, min_rows=512)
+def test_small_batches_and_small_data_stay_in_this_process() -> None:
+    pool = UdfWorkers(2, min_rows=512, warm_up_rows=3000)
     call = pool.offloading(RowWise(worker_pid, pa.int64()), 1)
     assert set(call(pa.array(["a"] * 10)).to_pylist()) == {os.getpid()}
+    # the first 3,000 rows of batches worth sending run here, then the workers start
+    for _ in range(2):
+        assert set(call(pa.array(["a"] * 2048)).to_pylist()) == {os.getpid()}
     assert not pool.started
+    try:
+        assert os.getpid() not in call(pa.array(["a"] * 2048)).to_pylist()
+        assert pool.started
+    finally:
+        pool.close()
 
 
 def test_a_udf_error_names_the_function_with_its_traceback(workers: UdfWorkers) -> None:
@@ -107,7 +115,7 @@ def test_duckdb_runs_an_offloaded_udf_in_the_workers(workers: UdfWorkers) -> Non
 
 def test_a_flow_stops_its_workers_when_it_closes() -> None:
     """The workers' caches grow with the data: they must not outlive the flow's stage."""
-    workers = UdfWorkers(2, min_rows=4)
+    workers = UdfWorkers(2, min_rows=4, warm_up_rows=0)
     flow = DuckDBDataflow(duckdb.connect(), workers)
     flow.register_udf(VectorisedUdf("shout", SHOUT, (pa.string(),), SHOUT.returns, True))
     flow.create_table("v", "select shout('n' || range) as s from range(100)")

@@ -166,43 +166,31 @@ def cluster(
     steward = present(steward_cannot_links)
     must = present(must_links)
     model = present(cannot_links) if exclusive_groups is None else []
-    parent = {node: node for node in records}  # ordered: the records, then link ends
-    find = _finder(parent)
-    for a, b in must:
-        _join(parent, find(a), find(b))
-    extra = False
-    for a, b, _ in links:
-        for node in (a, b):
-            if node not in parent:
-                parent[node] = node
-                extra = True
-        _join(parent, find(a), find(b))
-    conflicted = {find(a) for a, b in steward if find(a) == find(b)}
-    conflicted.update(find(a) for a, b in model if find(a) == find(b))
+    # The records, then the records only links name, in the order links name them.
+    nodes = [*dict.fromkeys(records), *dict.fromkeys(
+        n for a, b, _ in links for n in (a, b) if n not in known
+    )]  # fmt: skip
+    edges = must + [(a, b) for a, b, _ in links]
+    clusters = dict(zip(nodes, _component_smallest(nodes, edges), strict=True))
+    conflicted = {clusters[a] for a, b in (*steward, *model) if clusters[a] == clusters[b]}
     if exclusive_groups:
         seen: set[tuple[str, str]] = set()
-        for node in parent:
+        for node in nodes:
             group = exclusive_groups.get(node)
             if group is not None:
-                key = (find(node), group)
+                key = (clusters[node], group)
                 if key in seen:
                     conflicted.add(key[0])
                 seen.add(key)
-    smallest: dict[str, str] = {}
-    for node in parent:
-        root = find(node)
-        if node < smallest.get(root, "\uffff"):
-            smallest[root] = node
-    clusters = {node: smallest[find(node)] for node in parent}
     refused: list[tuple[str, str]] = []
     if conflicted:
 
         def inside(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-            return [(a, b) for a, b in pairs if find(a) in conflicted]
+            return [(a, b) for a, b in pairs if clusters[a] in conflicted]
 
         constrained = _constrained(
-            [r for r in records if find(r) in conflicted],
-            [link for link in links if find(link[0]) in conflicted],
+            [r for r in records if clusters[r] in conflicted],
+            [link for link in links if clusters[link[0]] in conflicted],
             inside(model),
             must_links=inside(must),
             steward_cannot_links=inside(steward),
@@ -210,7 +198,7 @@ def cluster(
         )
         clusters.update(constrained.clusters)
         refused = constrained.refused_must_links
-    if extra:  # records only links name come after the records, in the order links are taken
+    if len(nodes) > len(records):  # records only links name: in the order links are taken
         order: dict[str, None] = dict.fromkeys(records)
         for a, b, _ in sorted(links, key=_link_order(exclusive_groups)):
             order.setdefault(a)
@@ -219,21 +207,18 @@ def cluster(
     return Clustering(clusters, refused)
 
 
-def _finder(parent: dict[str, str]):
-    """`find` of a plain union-find over `parent`, with path halving (chains can be long)."""
-
-    def find(node: str) -> str:
-        while (up := parent[node]) != node:
-            parent[node] = parent[up]
-            node = up
-        return node
-
-    return find
-
-
-def _join(parent: dict[str, str], ra: str, rb: str) -> None:
-    if ra != rb:
-        parent[rb] = ra
+def _component_smallest(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    """Per node, the smallest record of its connected component over `edges` (itself when
+    no edge names it), by `component_labels`."""
+    if not edges:
+        return list(nodes)
+    ids, labels = component_labels(
+        pa.array([a for a, _ in edges], pa.string()), pa.array([b for _, b in edges], pa.string())
+    )
+    given = pa.array(nodes, pa.string())
+    position = pc.index_in(given, value_set=ids)
+    smallest = ids.take(labels.take(pc.fill_null(position, 0)))
+    return pc.if_else(pc.is_null(position), given, smallest).to_pylist()
 
 
 def _constrained(

@@ -20,7 +20,8 @@ swapping meant copying every published table, 30 s of a million-customer publish
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from e360.config import E360Config
@@ -85,12 +86,15 @@ def prepare(config: E360Config, stateful: Sequence[tuple[str, str]]) -> list[str
     """Fresh `__wap` schemas holding copies of the published stateful relations; built in
     place, the published schemas of the copy emptied of all but those (what a model no
     longer builds is not published again)."""
-    if builds_in_place(config):
-        _keep_only(config, stateful)
-        return []
-    con = connect(config)
     copied = []
-    try:
+    with _transaction(config, "preparing the write-audit-publish schemas failed") as con:
+        if builds_in_place(config):
+            for schema in published_schemas():
+                for name, kind in _tables(con, schema):
+                    if (schema, name) not in stateful:
+                        what = "table" if kind == "BASE TABLE" else "view"
+                        con.execute(f"drop {what} if exists {quote(schema)}.{quote(name)} cascade")
+            return []
         for schema in published_schemas():
             con.execute(f"drop schema if exists {quote(schema + WAP_SUFFIX)} cascade")
         for schema, table in stateful:
@@ -98,28 +102,19 @@ def prepare(config: E360Config, stateful: Sequence[tuple[str, str]]) -> list[str
                 con.execute(f"create schema if not exists {quote(schema + WAP_SUFFIX)}")
                 _copy_table(con, schema, schema + WAP_SUFFIX, table)
                 copied.append(f"{schema}.{table}")
-        con.commit()
-    except Exception as exc:
-        con.rollback()
-        raise PublishError(f"preparing the write-audit-publish schemas failed: {exc}") from exc
-    finally:
-        con.close()
     return copied
 
 
-def _keep_only(config: E360Config, stateful: Sequence[tuple[str, str]]) -> None:
+@contextmanager
+def _transaction(config: E360Config, failure: str) -> Iterator[Connection]:
+    """A connection to the warehouse whose work commits together, or not at all."""
     con = connect(config)
-    kept = set(stateful)
     try:
-        for schema in published_schemas():
-            for name, kind in _tables(con, schema):
-                if (schema, name) not in kept:
-                    what = "table" if kind == "BASE TABLE" else "view"
-                    con.execute(f"drop {what} if exists {quote(schema)}.{quote(name)} cascade")
+        yield con
         con.commit()
     except Exception as exc:
         con.rollback()
-        raise PublishError(f"preparing the warehouse copy failed: {exc}") from exc
+        raise PublishError(f"{failure}: {exc}") from exc
     finally:
         con.close()
 
@@ -149,9 +144,8 @@ def swap_statements(schema: str, target_exists: bool) -> list[str]:
 def publish(config: E360Config, schemas: Iterable[str] | None = None) -> list[str]:
     """Swap every built `<schema>__wap` in for `<schema>`, all in one transaction; built in
     place, the published schemas the build wrote (`staging.finish` publishes the file)."""
-    con = connect(config)
     published = []
-    try:
+    with _transaction(config, "publishing failed, the previous layer is unchanged") as con:
         for schema in schemas or published_schemas():
             if builds_in_place(config):
                 if _exists(con, schema):
@@ -167,10 +161,4 @@ def publish(config: E360Config, schemas: Iterable[str] | None = None) -> list[st
             roles = [*rs_settings.reader_roles, *rs_settings.steward_roles]
             for statement in rs.schema_grant_statements(published, roles):
                 con.execute(statement)
-        con.commit()
-    except Exception as exc:
-        con.rollback()
-        raise PublishError(f"publishing failed, the previous layer is unchanged: {exc}") from exc
-    finally:
-        con.close()
     return published

@@ -31,7 +31,8 @@ class DamerauLevenshteinLevel(cll.DamerauLevenshteinLevel):
     hold: a Damerau-Levenshtein distance of at most k needs a Levenshtein distance of at most
     2k (a swap is two substitutions), and the plain distance costs a fifth of DuckDB's
     Damerau-Levenshtein. Most candidate pairs are far apart, so most never reach the second
-    (the e-mail comparison's two levels were four fifths of the customer predict)."""
+    (the e-mail comparison's two levels were four fifths of the customer predict's comparison
+    vectors)."""
 
     def create_sql(self, sql_dialect: SplinkDialect) -> str:
         self.col_expression.sql_dialect = sql_dialect

@@ -31,7 +31,7 @@ class EngineSettings(Section):
     """Threads the engine may use; default: every core."""
     udf_workers: int | None = Field(default=None, ge=0)
     """DuckDB: processes the standardisers' Python runs in, so it uses more than one core;
-    default: one per engine thread on a machine of two cores or more, 0: in the engine's own
+    default: one per engine thread when there are two or more, 0: in the engine's own
     process. Spark runs its UDFs in its executors' workers and ignores this."""
     memory_limit: str | None = None
     """DuckDB's memory limit, e.g. `8GB`, beyond which it spills to `spill_dir`; default: a

@@ -57,7 +57,8 @@ def udf_workers(engine: EngineSettings) -> int:
         return engine.udf_workers
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = engine.threads or cores or 1
-    return threads if (cores or 1) >= 2 else 0
+    # One thread calls one UDF at a time: a single worker would only add the round trips.
+    return threads if threads >= 2 else 0
 
 
 def duckdb_connection(engine: EngineSettings, root: Path) -> duckdb.DuckDBPyConnection:

@@ -12,8 +12,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from e360.config import EngineSettings
 from e360.dataflow import DuckDBDataflow, RowWise, VectorisedUdf
 from e360.udf_workers import UdfWorkerError, UdfWorkers
+from matching.resolution.engine import udf_workers
 
 
 def shout(value: str | None) -> list[str] | None:
@@ -124,3 +126,12 @@ def test_a_flow_stops_its_workers_when_it_closes() -> None:
     flow.close()
     assert all(p.poll() is not None for p in processes)  # close waits for them to exit
     assert not workers.started
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [({"threads": 4}, 4), ({"threads": 1}, 0), ({"threads": 4, "udf_workers": 0}, 0),
+     ({"udf_workers": 3}, 3)],
+)  # fmt: skip
+def test_one_worker_per_engine_thread_unless_configured(settings: dict, expected: int) -> None:
+    assert udf_workers(EngineSettings.model_validate(settings)) == expected

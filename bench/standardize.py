@@ -24,8 +24,7 @@ from demo import generate_demo_data
 from e360.config import load_config
 from e360.dataflow import DuckDBDataflow
 from e360.lake import Lake
-from e360.udf_workers import UdfWorkers
-from matching.resolution.engine import UDF_MODULES, duckdb_connection, udf_workers
+from matching.resolution.engine import dataflow_for, udf_workers
 from matching.standardize.zone import standardized_table
 from orchestration.runner import run_pipeline
 
@@ -68,15 +67,12 @@ def main() -> None:
             for name, config in versions.items():
                 _clear_caches()  # each version starts cold, as a run's process does
                 lake = Lake.from_config(config)
-                engine = config.deployment.engine
-                pool = UdfWorkers(workers, UDF_MODULES) if name == "workers" else None
-                flow = DuckDBDataflow(duckdb_connection(engine, config.root), pool)
+                flow = dataflow_for(config.deployment.engine, config.root)  # fresh workers
                 started = time.perf_counter()
                 tables[name] = standardized_table(flow, lake, entity, config.sources_of(entity))
                 seconds.setdefault((entity, name), []).append(time.perf_counter() - started)
+                assert isinstance(flow, DuckDBDataflow)
                 flow.close()
-                if pool is not None:
-                    pool.close()
             assert tables["in process"].equals(tables["workers"]), entity
             records[entity] = tables["workers"].num_rows
     print(

@@ -11,7 +11,7 @@ import pyarrow as pa
 from e360.config import CustomRule, SurvivorshipConfig
 from e360.dataflow import Dataflow
 from e360.errors import MatchError
-from matching.mastering.survivorship import golden_records_sql, ranked_members_sql
+from matching.mastering.survivorship import golden_records_sql
 
 ID_HISTORY_SCHEMA = pa.schema(
     [
@@ -99,12 +99,11 @@ def golden_table(
     its attribute (a members table from before display values keeps only the values).
     """
     rules = {a: survivorship.rule_for(a) for a in attributes}
-    ranked = ranked_members_sql(
-        "standardized_members", attributes, rules, survivorship.source_priority
-    )
     present = set(flow.to_arrow("select * from standardized_members limit 0").column_names)
     shown = {a: c for a, c in (displays or {}).items() if a in attributes and c in present}
-    sql = golden_records_sql(f"({ranked}) as ranked", attributes, rules, shown)
+    sql = golden_records_sql(
+        "standardized_members", attributes, rules, survivorship.source_priority, shown
+    )
     custom = sorted(a for a, rule in rules.items() if isinstance(rule, CustomRule))
     try:
         golden = arrow_result(flow.to_arrow(sql))

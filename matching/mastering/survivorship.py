@@ -21,7 +21,7 @@ its rule chose: the rules judge matching forms, people read the winner's own wri
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from e360.config import CustomRule, SurvivorshipRule
@@ -150,41 +150,100 @@ def keyed_members_sql(
     return f"select *{columns}\nfrom {scored}", key_of
 
 
-def provenance_sql(attributes: Sequence[str], rules: Mapping[str, SurvivorshipRule]) -> str:
-    """A JSON object text: per attribute, the winning record, its source and the rule (null
-    when no member has a value). Built from text, each record by `to_json`, so both engines
-    write the same characters."""
+def provenance_sql(
+    attributes: Sequence[str],
+    rules: Mapping[str, SurvivorshipRule],
+    record_of: Callable[[str], str],
+) -> str:
+    """A JSON object text: per attribute, the winning record (`record_of(attribute)`: its
+    record_id, null when no member has a value), its source and the rule. Built from text,
+    each record by `to_json`, so both engines write the same characters; in one `concat`,
+    since a chain of `||` copies the growing text once per piece."""
     parts = []
     for attribute in attributes:
-        record = f"struct_extract({quote(attribute + '__winner')}, 'r')"
+        record = record_of(attribute)
         entry = (
             f"case when {record} is null then 'null' else cast(to_json(struct_pack("
             f"record_id := {record}, source := split_part({record}, ':', 1), "
             f"rule := '{rule_name(rules[attribute])}')) as varchar) end"
         )
         key = json.dumps(attribute).replace("'", "''")
-        parts.append(f"'{key}:' || {entry}")
+        parts.append(f"'{key}:', {entry}")
     if not parts:
         return "'{}'"
-    return "'{' || " + " || ',' || ".join(parts) + " || '}'"
+    return "concat('{', " + ", ',', ".join(parts) + ", '}')"
 
 
 def golden_records_sql(
-    ranked_members: str,
+    members: str,
     attributes: Sequence[str],
     rules: Mapping[str, SurvivorshipRule],
+    source_priority: Sequence[str],
     displays: Mapping[str, str] | None = None,
 ) -> str:
-    """One row per master: each attribute's surviving value, plus a provenance JSON object.
+    """One row per master of `members` (standardized rows plus master_id): each attribute's
+    surviving value, plus a provenance JSON object.
 
     Each attribute's winner is its member with a value and the smallest sort key: one
     aggregate per attribute over the members grouped by master, no sort of the members.
+    A master of one record is that record as it is, without the aggregate: on a large
+    population they are nearly half of the masters.
     `displays`: attribute -> the column of its display value. An attribute's display value
     is the winning record's, the same record its value and provenance name: the aggregate
     picks value, display value and record together, so they never come from two records.
     """
     displays = displays or {}
-    keyed, key_of = keyed_members_sql(ranked_members, attributes, rules)
+    sized = (
+        f"select m.*, s.__members from {members} m\n"
+        f"join (select master_id, count(*) as __members from {members} group by master_id) s\n"
+        "  on s.master_id = m.master_id"
+    )
+    return (
+        f"with sized as ({sized})\n"
+        f"{_single_member_masters_sql('sized', attributes, rules, displays)}\n"
+        "union all\n"
+        f"{_survivors_sql('sized', attributes, rules, source_priority, displays)}\n"
+        "order by master_id"
+    )
+
+
+def _single_member_masters_sql(
+    sized: str,
+    attributes: Sequence[str],
+    rules: Mapping[str, SurvivorshipRule],
+    displays: Mapping[str, str],
+) -> str:
+    """The golden records of masters of one member: its own values, whatever the rules."""
+    outputs = []
+    for attribute in attributes:
+        outputs.append(quote(attribute))
+        if attribute in displays:
+            outputs.append(quote(displays[attribute]))
+    provenance = provenance_sql(
+        attributes, rules, lambda a: f"case when {quote(a)} is not null then record_id end"
+    )
+    return (
+        f"select master_id, {''.join(f'{o}, ' for o in outputs)}"
+        "cast(1 as bigint) as member_count, coalesce(source, '') as sources,\n"
+        f"    {provenance} as provenance,\n"
+        "    _ingested_at as first_seen_at,\n"
+        "    coalesce(source_updated_at, _ingested_at) as updated_at\n"
+        f"from {sized} where __members = 1"
+    )
+
+
+def _survivors_sql(
+    sized: str,
+    attributes: Sequence[str],
+    rules: Mapping[str, SurvivorshipRule],
+    source_priority: Sequence[str],
+    displays: Mapping[str, str],
+) -> str:
+    """The golden records of masters of two members or more, by their rules."""
+    ranked = ranked_members_sql(
+        f"(select * from {sized} where __members > 1) as shared", attributes, rules, source_priority
+    )
+    keyed, key_of = keyed_members_sql(f"({ranked}) as ranked", attributes, rules)
     winners, outputs = [], []
     for attribute in attributes:
         col, winner = quote(attribute), quote(attribute + "__winner")
@@ -207,10 +266,12 @@ def golden_records_sql(
         + "\n    max(coalesce(source_updated_at, _ingested_at)) as updated_at"
         + f"\nfrom ({keyed}) as keyed\ngroup by master_id"
     )
-    selected = "".join(f"{o}, " for o in outputs)
+    provenance = provenance_sql(
+        attributes, rules, lambda a: f"struct_extract({quote(a + '__winner')}, 'r')"
+    )
     return (
-        f"select master_id, {selected}member_count, sources,\n"
-        f"    {provenance_sql(attributes, rules)} as provenance,\n"
+        f"select master_id, {''.join(f'{o}, ' for o in outputs)}member_count, sources,\n"
+        f"    {provenance} as provenance,\n"
         f"    first_seen_at, updated_at\n"
-        f"from ({survivors}) as survivors\norder by master_id"
+        f"from ({survivors}) as survivors"
     )

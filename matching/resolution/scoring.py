@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -115,27 +116,35 @@ def cannot_links(
     left = pa.array([a for a, _, _ in links] + [a for a, _ in must], pa.string())
     right = pa.array([b for _, b, _ in links] + [b for _, b in must], pa.string())
     records, roots = component_labels(left, right)
-    # Components as integer codes, compared over the whole table at once: on millions of
-    # stored pairs, copies of the id columns would cost gigabytes. Records only stewards
-    # joined have no match of their own: they chain nothing.
+    # Records only stewards joined have no match of their own: they chain nothing.
     linked = pa.chunked_array([left[: len(links)], right[: len(links)]])
     kept = pc.is_in(records, value_set=pc.unique(linked))
-    records, roots = records.filter(kept), roots.filter(kept)
+    components = pa.table({"record_id": records.filter(kept), "root": roots.filter(kept)})
+    # A join over millions of stored pairs, in parallel, on a connection of its own: the
+    # scores stay where they are (copies of their id columns would cost gigabytes).
+    con = duckdb.connect()
+    try:
+        con.register("scores", scores.select(["record_id_l", "record_id_r", "match_probability"]))
+        con.register("components", components)
+        below = con.sql(
+            cannot_links_sql("scores", "components", matching.cannot_link_below)
+        ).fetchall()
+    finally:
+        con.close()
+    return [(a, b) for a, b in below]
 
-    def root_of(column: str) -> pa.Array:
-        ids = scores.column(column).cast(pa.string())
-        return pc.take(roots, pc.index_in(ids, value_set=records))
 
-    together = pc.equal(root_of("record_id_l"), root_of("record_id_r"))
-    clear = pc.less(scores["match_probability"], matching.cannot_link_below)
-    below = scores.filter(pc.fill_null(pc.and_(clear, together), False))
-    return list(
-        zip(
-            below.column("record_id_l").to_pylist(),
-            below.column("record_id_r").to_pylist(),
-            strict=True,
-        )
-    )
+def cannot_links_sql(scores: str, components: str, below: float) -> str:
+    """The pairs of `scores` under `below` whose records share a component (record_id, root),
+    ordered by record ids."""
+    return f"""
+    select s.record_id_l, s.record_id_r
+    from {scores} s
+    join {components} l on l.record_id = s.record_id_l
+    join {components} r on r.record_id = s.record_id_r
+    where l.root = r.root and s.match_probability < {float(below)!r}
+    order by s.record_id_l, s.record_id_r
+    """
 
 
 def empty_pairs() -> pa.Table:

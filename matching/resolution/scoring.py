@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from e360.config import MatchingConfig
 from matching.resolution.clustering import component_labels
-from matching.resolution.engine import register
+from matching.resolution.engine import default_memory_limit, register
 from matching.resolution.settings import UNIQUE_ID
 from matching.resolution.splink_adapter import DatabaseAPI, Linker, SplinkDataFrame, scores_only
 
@@ -121,9 +121,11 @@ def cannot_links(
     kept = pc.is_in(records, value_set=pc.unique(linked))
     components = pa.table({"record_id": records.filter(kept), "root": roots.filter(kept)})
     # A join over millions of stored pairs, in parallel, on a connection of its own: the
-    # scores stay where they are (copies of their id columns would cost gigabytes).
+    # scores stay where they are (copies of their id columns would cost gigabytes). Bounded
+    # as the engine's connections are: DuckDB's own default is 80% of the machine.
     con = duckdb.connect()
     try:
+        con.execute("SET memory_limit = ?", [default_memory_limit()])
         con.register("scores", scores.select(["record_id_l", "record_id_r", "match_probability"]))
         con.register("components", components)
         below = con.sql(
